@@ -1,0 +1,5 @@
+import sys
+
+from trajtok.cli import main
+
+sys.exit(main())
