@@ -19,7 +19,7 @@ COMMAND_MODULES = ("tokenizer",)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trajtok",
-        description="Tokenize continuous trajectories plus discrete events, and model them with transformers.",
+        description="Tokenize continuous trajectories plus events, and model them with transformers.",
     )
     parser.add_argument("--version", action="version", version=f"trajtok {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
