@@ -1,0 +1,379 @@
+"""The conditional stroke transformer: text in, one decoder position per trajectory step out.
+
+Read it top to bottom: config, attention (with a KV cache), encoder and decoder blocks, the model with its
+per-channel heads, and incremental (KV-cached) generation.
+
+Tokens use the tokenizer's factorized layout: `tokens (B, T, C)`, C channels per step (dims first, e.g. dx,
+dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_sizes[c]`.
+
+- Encoder: memory tokens `[null, state?, text (L)]`. The learned null token is always there, so attention
+  never sees only padding and an empty (all-pad) text works; with `state_dim > 0` a learned projection of the
+  state vector is one more memory token. Text = char embedding + learned position; pre-LN self-attention.
+- Decoder: the input at step t is the sum of per-channel embeddings of step t-1 (a learned start vector at
+  t=0) plus the position of t; causal self-attention, cross-attention to the memory, MLP.
+- Heads, autoregressive within the step (`within_step_ar=True`): logits of channel c at step t come from the
+  decoder state at t plus embeddings of the step's channels < c (dx, then dy given dx, then the event given
+  both). With `within_step_ar=False` every head sees only the decoder state (independent heads), which samples
+  incoherent (dx, dy) pairs; bench/generate.py measures the difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass
+class ModelConfig:
+    d_model: int = 192
+    n_heads: int = 4
+    n_enc_layers: int = 2
+    n_dec_layers: int = 3
+    d_ff: int = 768
+    dropout: float = 0.1
+    max_steps: int = 1024  # decoder positions (trajectory steps incl. the end step)
+    max_text: int = 64  # characters
+    state_dim: int = 0  # > 0: condition on a state vector (B, S) as an extra memory token
+    within_step_ar: bool = True  # False: independent per-channel heads (for comparison)
+
+
+@dataclass
+class ModelOutput:
+    logits: list[Tensor]  # C tensors (B, T, V_c)
+    attention: Tensor | None = None  # (B, T, L) last decoder layer's cross-attention over the text, head mean
+    attention_layers: list[Tensor] | None = None  # one (B, T, L) per decoder layer, same convention
+
+
+@dataclass
+class Memory:
+    """Encoder output: `n_prefix` memory tokens (null [+ state]) followed by the L text positions."""
+
+    states: Tensor  # (B, M, d) with M = n_prefix + L
+    pad_mask: Tensor  # (B, M) bool, True = padding
+    n_prefix: int
+
+
+@dataclass
+class DecoderCache:
+    """KV cache for incremental decoding: past self-attention keys/values and the memory's, per layer."""
+
+    memory: Memory
+    cross_kv: list[tuple[Tensor, Tensor]]  # per layer, each (B, h, M, hd), computed once
+    self_kv: list[tuple[Tensor, Tensor] | None]  # per layer, each (B, h, t, hd), grows by one per step
+    length: int = 0  # steps already decoded
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Attention
+
+
+class Attention(nn.Module):
+    """Multi-head attention; `F.scaled_dot_product_attention` unless the weights are requested."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.query = nn.Linear(d_model, d_model)
+        self.key_value = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def split_heads(self, x: Tensor) -> Tensor:  # (B, N, d) -> (B, h, N, hd)
+        b, n, d = x.shape
+        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def keys_values(self, source: Tensor) -> tuple[Tensor, Tensor]:  # (B, N, d) -> 2 x (B, h, N, hd)
+        k, v = self.key_value(source).chunk(2, dim=-1)
+        return self.split_heads(k), self.split_heads(v)
+
+    def forward(
+        self,
+        x: Tensor,  # (B, Tq, d) queries
+        k: Tensor,  # (B, h, Tk, hd)
+        v: Tensor,  # (B, h, Tk, hd)
+        allowed: Tensor | None = None,  # bool, broadcastable to (B, h, Tq, Tk), True = may attend
+        causal: bool = False,  # plain causal mask (Tq == Tk); `allowed` must then be None
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:  # (B, Tq, d), weights (B, Tq, Tk) head mean or None
+        q = self.split_heads(self.query(x))
+        p = self.dropout if self.training else 0.0
+        weights = None
+        if need_weights:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, h, Tq, Tk)
+            if causal:
+                allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=x.device).tril()
+            if allowed is not None:
+                scores = scores.masked_fill(~allowed, float("-inf"))
+            probs = scores.softmax(dim=-1)
+            weights = probs.mean(dim=1)
+            y = F.dropout(probs, p, self.training) @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=p, is_causal=causal)
+        b, h, n, hd = y.shape
+        return self.out(y.transpose(1, 2).reshape(b, n, h * hd)), weights
+
+
+class MLP(nn.Module):
+    def __init__(self, d_model: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Blocks (pre-LayerNorm residual)
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.ln_attn = nn.LayerNorm(c.d_model)
+        self.attn = Attention(c.d_model, c.n_heads, c.dropout)
+        self.ln_mlp = nn.LayerNorm(c.d_model)
+        self.mlp = MLP(c.d_model, c.d_ff, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:  # x (B, M, d), allowed (B, 1, 1, M)
+        h = self.ln_attn(x)
+        y, _ = self.attn(h, *self.attn.keys_values(h), allowed=allowed)
+        x = x + self.drop(y)
+        return x + self.mlp(self.ln_mlp(x))
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.ln_self = nn.LayerNorm(c.d_model)
+        self.self_attn = Attention(c.d_model, c.n_heads, c.dropout)
+        self.ln_cross = nn.LayerNorm(c.d_model)
+        self.cross_attn = Attention(c.d_model, c.n_heads, c.dropout)
+        self.ln_mlp = nn.LayerNorm(c.d_model)
+        self.mlp = MLP(c.d_model, c.d_ff, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(
+        self,
+        x: Tensor,  # (B, T, d) the new steps
+        memory_kv: tuple[Tensor, Tensor],  # 2 x (B, h, M, hd)
+        memory_allowed: Tensor,  # (B, 1, 1, M)
+        past_kv: tuple[Tensor, Tensor] | None,  # 2 x (B, h, t0, hd) steps before x, or None
+        need_attention: bool,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor], Tensor | None]:  # x, this layer's (k, v) incl. past, weights
+        h = self.ln_self(x)
+        k, v = self.self_attn.keys_values(h)
+        if past_kv is not None:
+            k, v = torch.cat([past_kv[0], k], dim=2), torch.cat([past_kv[1], v], dim=2)
+        t_new, t_all = x.shape[1], k.shape[2]
+        if t_new == t_all:
+            y, _ = self.self_attn(h, k, v, causal=True)
+        elif t_new == 1:  # one new step sees every past step: no mask needed
+            y, _ = self.self_attn(h, k, v)
+        else:  # several new steps after a cached prefix: causal mask shifted by the prefix length
+            allowed = torch.ones(t_new, t_all, dtype=torch.bool, device=x.device).tril(t_all - t_new)
+            y, _ = self.self_attn(h, k, v, allowed=allowed)
+        x = x + self.drop(y)
+        y, weights = self.cross_attn(
+            self.ln_cross(x), *memory_kv, allowed=memory_allowed, need_weights=need_attention
+        )
+        x = x + self.drop(y)
+        return x + self.mlp(self.ln_mlp(x)), (k, v), weights
+
+
+class Head(nn.Module):
+    """One channel's classifier: (B, T, d) -> (B, T, V_c)."""
+
+    def __init__(self, d_model: int, vocab_size: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(d_model), nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, vocab_size)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The model
+
+# pick(logits (B, V_c), channel c, tokens of the step's channels < c (B, c)) -> chosen tokens (B,) int64
+Picker = Callable[[Tensor, int, Tensor], Tensor]
+
+
+class StrokeTransformer(nn.Module):
+    def __init__(self, config: ModelConfig, text_vocab_size: int, vocab_sizes: tuple[int, ...] | list[int]):
+        super().__init__()
+        c = config
+        self.config = config
+        self.text_vocab_size = int(text_vocab_size)
+        self.vocab_sizes = tuple(int(v) for v in vocab_sizes)
+        d = c.d_model
+        # encoder
+        self.char_embed = nn.Embedding(self.text_vocab_size, d)
+        self.text_pos = nn.Embedding(c.max_text, d)
+        self.null_memory = nn.Parameter(torch.zeros(1, 1, d))
+        self.state_proj = nn.Linear(c.state_dim, d) if c.state_dim > 0 else None
+        self.encoder = nn.ModuleList(EncoderBlock(c) for _ in range(c.n_enc_layers))
+        self.ln_memory = nn.LayerNorm(d)
+        # decoder
+        self.step_embed = nn.ModuleList(nn.Embedding(v, d) for v in self.vocab_sizes)
+        self.start_step = nn.Parameter(torch.zeros(1, 1, d))
+        self.step_pos = nn.Embedding(c.max_steps, d)
+        self.decoder = nn.ModuleList(DecoderBlock(c) for _ in range(c.n_dec_layers))
+        self.ln_out = nn.LayerNorm(d)
+        self.drop = nn.Dropout(c.dropout)
+        # heads; within-step conditioning embeds channels 0..C-2 (the last channel conditions nothing)
+        self.heads = nn.ModuleList(Head(d, v) for v in self.vocab_sizes)
+        self.within_embed = (
+            nn.ModuleList(nn.Embedding(v, d) for v in self.vocab_sizes[:-1]) if c.within_step_ar else None
+        )
+        self.apply(_init_weights)
+        nn.init.normal_(self.null_memory, std=0.02)
+        nn.init.normal_(self.start_step, std=0.02)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.vocab_sizes)
+
+    # -- encoder ---------------------------------------------------------------------------------------
+    def encode(self, text_ids: Tensor, text_pad_mask: Tensor, state: Tensor | None = None) -> Memory:
+        """text_ids (B, L), text_pad_mask (B, L) True=pad, state (B, S) -> Memory (B, n_prefix + L, d)."""
+        b, L = text_ids.shape
+        if self.config.max_text < L:
+            raise ValueError(f"text of {L} characters exceeds max_text={self.config.max_text}; truncate it")
+        if (state is None) != (self.state_proj is None):
+            raise ValueError(f"model has state_dim={self.config.state_dim} but state is {_shape(state)}")
+        text = self.char_embed(text_ids) + self.text_pos(torch.arange(L, device=text_ids.device))  # (B, L, d)
+        prefix = [self.null_memory.expand(b, 1, -1)]
+        if self.state_proj is not None:
+            prefix.append(self.state_proj(state.to(text.dtype)).unsqueeze(1))  # (B, 1, d)
+        x = self.drop(torch.cat([*prefix, text], dim=1))  # (B, M, d)
+        pad = torch.cat([text_pad_mask.new_zeros(b, len(prefix)), text_pad_mask], dim=1)  # (B, M)
+        allowed = ~pad[:, None, None, :]  # (B, 1, 1, M)
+        for block in self.encoder:
+            x = block(x, allowed)
+        return Memory(self.ln_memory(x), pad, len(prefix))
+
+    # -- decoder ---------------------------------------------------------------------------------------
+    def embed_steps(self, tokens: Tensor) -> Tensor:
+        """tokens (B, T, C) -> (B, T, d): the sum of per-channel embeddings."""
+        return sum(embed(tokens[..., c]) for c, embed in enumerate(self.step_embed))
+
+    def decoder_inputs(self, tokens: Tensor) -> Tensor:
+        """Teacher forcing: tokens (B, T, C) -> inputs (B, T, d) = [start, embed(step 0), ..., embed(T-2)]."""
+        start = self.start_step.expand(tokens.shape[0], 1, -1)
+        return torch.cat([start, self.embed_steps(tokens[:, :-1])], dim=1)
+
+    def new_cache(self, memory: Memory) -> DecoderCache:
+        cross = [block.cross_attn.keys_values(memory.states) for block in self.decoder]
+        return DecoderCache(memory, cross, [None] * len(self.decoder))
+
+    def decode(
+        self, inputs: Tensor, cache: DecoderCache, need_attention: bool = False
+    ) -> tuple[Tensor, list[Tensor] | None]:
+        """Run the decoder on new steps `inputs (B, T, d)` after the `cache.length` cached ones (updates it).
+
+        Returns the hidden states (B, T, d) and, if asked, per-layer cross-attention over the text (B, T, L).
+        """
+        t0, t = cache.length, inputs.shape[1]
+        if t0 + t > self.config.max_steps:
+            raise ValueError(f"{t0 + t} steps exceed max_steps={self.config.max_steps}")
+        memory = cache.memory
+        x = self.drop(inputs + self.step_pos(torch.arange(t0, t0 + t, device=inputs.device)))
+        allowed = ~memory.pad_mask[:, None, None, :]  # (B, 1, 1, M)
+        layers = []
+        for i, block in enumerate(self.decoder):
+            x, cache.self_kv[i], weights = block(
+                x, cache.cross_kv[i], allowed, cache.self_kv[i], need_attention
+            )
+            if need_attention:
+                layers.append(weights[:, :, memory.n_prefix :])  # drop null/state columns: (B, T, L)
+        cache.length = t0 + t
+        return self.ln_out(x), (layers if need_attention else None)
+
+    # -- heads -----------------------------------------------------------------------------------------
+    def channel_logits(self, hidden: Tensor, c: int, step_tokens: Tensor) -> Tensor:
+        """Channel c's logits (..., V_c) from hidden (..., d) and the step's channels < c of step_tokens."""
+        x = hidden
+        if self.within_embed is not None:
+            for j in range(c):
+                x = x + self.within_embed[j](step_tokens[..., j])
+        return self.heads[c](x)
+
+    def forward(
+        self,
+        text_ids: Tensor,  # (B, L) int64
+        text_pad_mask: Tensor,  # (B, L) bool, True = pad
+        tokens: Tensor,  # (B, T, C) int64
+        state: Tensor | None = None,  # (B, S)
+        need_attention: bool = False,
+    ) -> ModelOutput:
+        """Teacher forcing: logits[c][:, t] predicts tokens[:, t, c] from steps < t and tokens[:, t, :c]."""
+        if tokens.shape[-1] != self.n_channels:
+            raise ValueError(f"tokens have {tokens.shape[-1]} channels, the model {self.n_channels}")
+        cache = self.new_cache(self.encode(text_ids, text_pad_mask, state))
+        hidden, layers = self.decode(self.decoder_inputs(tokens), cache, need_attention)
+        logits = [self.channel_logits(hidden, c, tokens) for c in range(self.n_channels)]
+        if not need_attention:
+            return ModelOutput(logits)
+        return ModelOutput(logits, layers[-1], layers)
+
+    # -- generation ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(
+        self,
+        memory: Memory,
+        pick: Picker,
+        n_steps: int,
+        prime: Tensor | None = None,  # (B, P, C) teacher-forced before generating; not yielded
+        use_cache: bool = True,
+    ) -> Iterator[Tensor]:
+        """Yield up to `n_steps` generated steps, each (B, C) int64; the caller stops at its end event.
+
+        With the cache each step runs one decoder position; `use_cache=False` re-runs the whole prefix each
+        step (the baseline the cache is measured against; at temperature 0 both give the same tokens).
+        """
+        b = memory.states.shape[0]
+        inputs = self.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
+        if prime is not None and prime.shape[1] > 0:
+            inputs = torch.cat([inputs, self.embed_steps(prime)], dim=1)
+        history = inputs  # uncached: every input so far
+        cache = self.new_cache(memory)
+        for _ in range(n_steps):
+            if not use_cache:
+                cache, inputs = self.new_cache(memory), history
+            hidden, _ = self.decode(inputs, cache)
+            last = hidden[:, -1]  # (B, d)
+            step = torch.zeros(b, self.n_channels, dtype=torch.long, device=last.device)
+            for c in range(self.n_channels):
+                step[:, c] = pick(self.channel_logits(last, c, step), c, step[:, :c])
+            yield step
+            inputs = self.embed_steps(step[:, None])  # (B, 1, d)
+            if not use_cache:
+                history = torch.cat([history, inputs], dim=1)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+
+
+def _shape(x: Tensor | None) -> str:
+    return "None" if x is None else f"of shape {tuple(x.shape)}"
