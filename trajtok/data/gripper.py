@@ -1,0 +1,254 @@
+"""Gripper demonstrations: the pick-and-place demo file, making one with the scripted expert, and `Sample`s.
+
+A gripper `Sample` has deltas (T, 3) = end-effector (dx, dy, dz) per control step, in the source's units
+(metres for our demos), events (T, 1) = "gripper" *state* (True while commanded closed), text = the
+instruction, state = a conditioning vector (our demos: initial cube centre xyz + tray origin xyz, metres).
+
+Demo file (`gripper_demos.npz`, numpy arrays only, loadable with allow_pickle=False):
+  deltas (N_steps, 3) float32, gripper (N_steps,) bool   all episodes concatenated
+  episode_ends (N,) int64                                exclusive end of each episode in the step arrays
+  state (N, 6) float32, instruction (N,) str             conditioning per episode
+  cube_yaw_rad (N,) float32, color (N,) str              the rest of the scene, to replay it
+  success (N,) bool                                      did the expert's own execution succeed
+  meta () str                                            JSON: format version, names, control rate, seed
+Episodes whose expert execution failed are kept in the file and dropped (counted) when loading.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trajtok.errors import DataError, TrajtokError
+from trajtok.sample import Sample, SampleSet
+
+GRIPPER_DIMS = ("dx", "dy", "dz")
+GRIPPER_EVENTS = ("gripper",)
+DEMO_FILE = "gripper_demos.npz"
+FORMAT = "trajtok-gripper-demos"
+FORMAT_VERSION = 1
+
+INSTRUCTION_TEMPLATES = (
+    "put the {color} cube in the tray",
+    "place the {color} cube into the tray",
+    "pick up the {color} cube and drop it in the tray",
+    "move the {color} block to the tray",
+    "put the {color} block in the tray",
+    "grab the {color} cube and put it in the tray",
+)
+
+
+class MissingExtraError(TrajtokError, ImportError):
+    """An optional dependency is not installed; the message names the pip extra."""
+
+
+def require(module: str, extra: str, what: str):
+    """Import `module` or fail with one line naming the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(f"{what} needs {module}: pip install 'trajtok[{extra}]'") from None
+
+
+def instruction(color: str, rng: np.random.Generator) -> str:
+    return INSTRUCTION_TEMPLATES[int(rng.integers(len(INSTRUCTION_TEMPLATES)))].format(color=color)
+
+
+def gripper_sample(
+    deltas: np.ndarray, gripper_closed: np.ndarray, text: str = "", state: np.ndarray | None = None
+) -> Sample:
+    return Sample(
+        deltas=np.asarray(deltas, np.float32).reshape(-1, len(GRIPPER_DIMS)),
+        events=np.asarray(gripper_closed, bool).reshape(-1, 1),
+        text=text,
+        state=None if state is None else np.asarray(state, np.float32).reshape(-1),
+    )
+
+
+def gripper_sample_set(
+    samples: list[Sample], source: str, dropped: dict[str, int] | None = None
+) -> SampleSet:
+    return SampleSet(samples, GRIPPER_DIMS, GRIPPER_EVENTS, source=source, dropped=dict(dropped or {}))
+
+
+# -- making demos with the scripted expert ---------------------------------------------------------------
+@dataclass
+class MadeDataset:
+    path: Path
+    episodes: int
+    successes: int
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / max(self.episodes, 1)
+
+
+def make_gripper_dataset(
+    episodes: int, seed: int, out_dir: str | Path, progress: Callable[[int], None] | None = None
+) -> MadeDataset:
+    """Run the scripted expert on `episodes` random scenes (seeded) in PyBullet and write `out_dir/DEMO_FILE`.
+
+    `progress(1)` is called after each episode (pass a tqdm bar's `update`).
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    require("pybullet", "sim", "making gripper demos")
+    from trajtok_sim.expert import expert_plan
+    from trajtok_sim.pick_place import PickConfig, PickPlaceSim, sample_scene
+
+    sim_config = PickConfig()
+    rng = np.random.default_rng(seed)
+    records = []
+    with PickPlaceSim(sim_config) as sim:
+        for _ in range(episodes):
+            scene = sample_scene(rng, sim_config)
+            deltas, closed = expert_plan(scene, sim_config)
+            result = sim.run(scene, deltas, closed)
+            records.append((scene, deltas, closed, instruction(scene.color, rng), result.success))
+            if progress:
+                progress(1)
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dim_names": GRIPPER_DIMS,
+        "event_names": GRIPPER_EVENTS,
+        "units": "m",
+        "control_rate_hz": sim_config.control_rate_hz,
+        "state": "cube_x, cube_y, cube_z, tray_x, tray_y, tray_z (m, world frame, at the start)",
+        "seed": seed,
+    }
+    path = Path(out_dir) / DEMO_FILE
+    _write_npz_atomic(
+        path,
+        deltas=np.concatenate([r[1] for r in records]).astype(np.float32),
+        gripper=np.concatenate([r[2] for r in records]),
+        episode_ends=np.cumsum([len(r[1]) for r in records]).astype(np.int64),
+        state=np.stack([r[0].state() for r in records]),
+        instruction=np.array([r[3] for r in records]),
+        cube_yaw_rad=np.array([r[0].cube_yaw_rad for r in records], np.float32),
+        color=np.array([r[0].color for r in records]),
+        success=np.array([r[4] for r in records], bool),
+        meta=np.array(json.dumps(meta)),
+    )
+    return MadeDataset(path, episodes, sum(bool(r[4]) for r in records))
+
+
+def _write_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# -- reading demos -----------------------------------------------------------------------------------------
+@dataclass
+class GripperDemos:
+    """The demo file's contents, one entry per episode."""
+
+    deltas: list[np.ndarray]  # (T, 3) each
+    gripper: list[np.ndarray]  # (T,) bool each
+    state: np.ndarray  # (N, 6)
+    instruction: list[str]
+    cube_yaw_rad: np.ndarray  # (N,)
+    color: list[str]
+    success: np.ndarray  # (N,) bool
+    meta: dict
+
+    def __len__(self) -> int:
+        return len(self.deltas)
+
+    def scene(self, i: int):
+        """The PickScene of episode `i`, to replay it in the simulator."""
+        from trajtok_sim.pick_place import PickScene
+
+        cube_x, cube_y, cube_z, tray_x, tray_y, tray_z = (float(v) for v in self.state[i])
+        return PickScene(
+            (cube_x, cube_y), float(self.cube_yaw_rad[i]), self.color[i], (tray_x, tray_y), cube_z, tray_z
+        )
+
+
+DEMO_KEYS = (
+    "deltas",
+    "gripper",
+    "episode_ends",
+    "state",
+    "instruction",
+    "cube_yaw_rad",
+    "color",
+    "success",
+    "meta",
+)
+
+
+def read_gripper_demos(path: str | Path) -> GripperDemos:
+    """Read a demo file (or a directory holding DEMO_FILE); malformed content raises DataError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / DEMO_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such demo file; make one with `trajtok data make-gripper`")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(
+            f"{path}: not a readable .npz demo file ({exc}); re-create it with make-gripper"
+        ) from None
+    missing = [k for k in DEMO_KEYS if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing array(s) {', '.join(missing)}; re-create it with make-gripper")
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except json.JSONDecodeError:
+        raise DataError(f"{path}: meta is not JSON") from None
+    if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+        raise DataError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file (meta {meta})")
+    deltas, gripper, ends = arrays["deltas"], arrays["gripper"], arrays["episode_ends"]
+    n = len(ends)
+    if deltas.ndim != 2 or deltas.shape[1] != 3 or gripper.shape != deltas.shape[:1]:
+        raise DataError(f"{path}: deltas {deltas.shape} / gripper {gripper.shape} are not (N, 3) / (N,)")
+    if n == 0 or ends[-1] != len(deltas) or np.any(np.diff(ends) <= 0) or ends[0] <= 0:
+        raise DataError(f"{path}: episode_ends do not split the {len(deltas)} steps into non-empty episodes")
+    for key in ("state", "instruction", "cube_yaw_rad", "color", "success"):
+        if len(arrays[key]) != n:
+            raise DataError(f"{path}: {key} has {len(arrays[key])} rows for {n} episodes")
+    bad_steps = np.flatnonzero(~np.isfinite(deltas).all(axis=1))
+    if len(bad_steps):
+        episode = int(np.searchsorted(ends, bad_steps[0], side="right"))
+        raise DataError(f"{path}: episode {episode}: non-finite deltas")
+    starts = np.concatenate([[0], ends[:-1]])
+    return GripperDemos(
+        deltas=[deltas[s:e].astype(np.float32) for s, e in zip(starts, ends, strict=True)],
+        gripper=[gripper[s:e].astype(bool) for s, e in zip(starts, ends, strict=True)],
+        state=arrays["state"].astype(np.float32),
+        instruction=[str(t) for t in arrays["instruction"]],
+        cube_yaw_rad=arrays["cube_yaw_rad"].astype(np.float32),
+        color=[str(c) for c in arrays["color"]],
+        success=arrays["success"].astype(bool),
+        meta=meta,
+    )
+
+
+def load_gripper_demos(path: str | Path, include_failures: bool = False) -> SampleSet:
+    """The demo file as a SampleSet; episodes the expert failed are dropped (counted) unless asked for."""
+    demos = read_gripper_demos(path)
+    samples, failed = [], 0
+    for i in range(len(demos)):
+        if not demos.success[i] and not include_failures:
+            failed += 1
+            continue
+        samples.append(
+            gripper_sample(demos.deltas[i], demos.gripper[i], demos.instruction[i], demos.state[i])
+        )
+    return gripper_sample_set(samples, source=str(path), dropped={"expert_failed": failed} if failed else {})
