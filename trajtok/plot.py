@@ -1,0 +1,77 @@
+"""Pictures: matplotlib figures saved to files (Agg, no pyplot state), one function per kind of picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from trajtok.strokes import split_strokes
+
+
+def render_ink(
+    points: np.ndarray,
+    path: str | Path,
+    px_per_unit: float = 60.0,
+    line_width: float = 2.0,
+    margin: float = 0.4,
+    max_px: int = 4000,
+) -> Path:
+    """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page: no axes or titles.
+
+    The format follows the suffix (.png, .svg, ...). The image size follows the ink's extent in handwriting
+    units (`px_per_unit` pixels per x-height, `margin` units around, at most `max_px` a side).
+    """
+    path = Path(path)
+    strokes = split_strokes(np.asarray(points, dtype=np.float32))
+    xy = np.concatenate(strokes) if strokes else np.zeros((1, 2), np.float32)
+    low, high = xy.min(axis=0) - margin, xy.max(axis=0) + margin
+    size_units = np.maximum(high - low, 1e-3)
+    scale = min(px_per_unit, max_px / size_units.max())  # pixels per unit
+    dpi = 100
+    fig = Figure(figsize=tuple(size_units * scale / dpi), dpi=dpi, facecolor="white")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    for stroke in strokes:
+        style = "-" if len(stroke) > 1 else "."
+        ax.plot(stroke[:, 0], stroke[:, 1], style, color="black", lw=line_width, ms=line_width * 1.5)
+        ax.lines[-1].set_solid_capstyle("round")
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_aspect("equal", adjustable="box")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, facecolor="white")
+    return path
+
+
+def plot_attention(
+    attentions: np.ndarray | list[np.ndarray],
+    texts: str | list[str],
+    path: str | Path,
+    titles: list[str] | None = None,
+) -> Path:
+    """Cross-attention heatmaps, stroke steps (rows) x characters (columns, labelled), one panel per phrase.
+
+    attentions: one (T, L) array or a list of them; texts: the text each attends over (L characters; columns
+    beyond the text, e.g. padding, are left unlabelled).
+    """
+    path = Path(path)
+    if isinstance(attentions, np.ndarray) and attentions.ndim == 2:
+        attentions, texts = [attentions], [texts]
+    n = len(attentions)
+    widest = max(a.shape[1] for a in attentions)
+    fig = Figure(figsize=(min(3 + 0.28 * widest, 30), 3.2 * n), dpi=100)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    for i, (ax, attention, text) in enumerate(zip(axes, attentions, texts, strict=True)):
+        image = ax.imshow(attention, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0)
+        labels = [("\u2423" if ch == " " else ch) for ch in text][: attention.shape[1]]
+        ax.set_xticks(range(attention.shape[1]), labels + [""] * (attention.shape[1] - len(labels)))
+        ax.set_ylabel("stroke step")
+        ax.set_title(titles[i] if titles else repr(text), fontsize=10)
+        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+    axes[-1].set_xlabel("character")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
