@@ -1,0 +1,514 @@
+"""TrajectoryTokenizer: N-D continuous deltas + discrete events <-> integer tokens, one token per channel.
+
+A trajectory is `deltas (T, D)` (float, named dims such as dx, dy) plus `events (T, E)` (bool, named events
+such as pen_lift). Channels are the D dims (binned, see trajtok.binning) followed by the E events (0/1).
+
+Layouts:
+- `factorized`: tokens (T, C), one time step per row, channel c holds ids 0..vocab_sizes[c]-1;
+- `flat`: tokens (C*T,), the rows above interleaved into one stream, channel c's ids shifted by
+  `channel_offsets[c]` so the channels use disjoint id ranges (like RT-2).
+With `eos=True` every channel has one extra id, its last (`vocab_sizes[c] - 1`); `encode(add_eos=True)`
+appends one step with every channel at its EOS id, and `decode` stops at the first step in which any channel
+holds its EOS id.
+
+Error feedback (the default): a robot follows the *sum* of the deltas, so each delta is encoded together with
+the error the reconstruction has accumulated so far (target = delta + running error). The decoded end point is
+then off by at most one step's quantization error instead of the sum of all of them. It is sequential in time:
+the loop runs over time steps, vectorized over every trajectory of a batch and every dim at once, so encode
+trajectories in batches (`encode_batch`) when that matters. Plain encoding is fully vectorized.
+
+Values beyond the fitted range clip to the outer bins; `clipped` counts them per dim (since fit/load).
+Batches: `fit` takes a list of (T, D) arrays or a (B, T, D) array; `encode_batch` / `decode_batch` take ragged
+lists (or (B, T, ...) arrays) and return lists. Bad input raises ValueError naming the trajectory and problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trajtok.binning import SCHEMES, Bins, fit_bins
+from trajtok.errors import DataError
+
+FORMAT = "trajtok.trajectory_tokenizer"
+VERSION = 1
+LAYOUTS = ("factorized", "flat")
+
+
+class TrajectoryTokenizer:
+    def __init__(
+        self,
+        dim_names: Sequence[str],
+        event_names: Sequence[str] = (),
+        n_bins: int = 24,
+        scheme: str = "adaptive",
+        layout: str = "factorized",
+        error_feedback: bool = True,
+        eos: bool = True,
+    ):
+        self.dim_names = tuple(str(name) for name in dim_names)
+        self.event_names = tuple(str(name) for name in event_names)
+        names = self.dim_names + self.event_names
+        if not self.dim_names:
+            raise ValueError("a trajectory tokenizer needs at least one dimension name")
+        if len(set(names)) != len(names):
+            raise ValueError(f"dimension and event names must be unique, got {names}")
+        if int(n_bins) < 2:
+            raise ValueError(f"n_bins must be at least 2, got {n_bins}")
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown bin scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown token layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+        self.n_bins = int(n_bins)
+        self.scheme = scheme
+        self.layout = layout
+        self.error_feedback = bool(error_feedback)
+        self.eos = bool(eos)
+        self.bins: tuple[Bins, ...] | None = None
+        self.fit_summary: dict = {}
+        self.clipped = np.zeros(
+            self.n_dims, dtype=np.int64
+        )  # values encoded beyond the fitted range, per dim
+
+    # ---- shape of the vocabulary -------------------------------------------------------------------------
+    @property
+    def n_dims(self) -> int:
+        return len(self.dim_names)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_names)
+
+    @property
+    def n_channels(self) -> int:
+        return self.n_dims + self.n_events
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return self.dim_names + self.event_names
+
+    @property
+    def vocab_sizes(self) -> tuple[int, ...]:
+        """Ids per channel (factorized), each including its EOS id when eos=True."""
+        extra = int(self.eos)
+        return (self.n_bins + extra,) * self.n_dims + (2 + extra,) * self.n_events
+
+    @property
+    def vocab_size(self) -> int:
+        """Total ids of the flat layout (the channels' ranges laid end to end)."""
+        return sum(self.vocab_sizes)
+
+    @property
+    def channel_offsets(self) -> tuple[int, ...]:
+        """First flat id of each channel."""
+        return tuple(int(v) for v in np.cumsum((0,) + self.vocab_sizes[:-1]))
+
+    @property
+    def eos_ids(self) -> tuple[int, ...]:
+        """EOS id of each channel (factorized numbering)."""
+        if not self.eos:
+            raise ValueError("this tokenizer has no EOS token (eos=False)")
+        return tuple(v - 1 for v in self.vocab_sizes)
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.bins is not None
+
+    # ---- fitting -----------------------------------------------------------------------------------------
+    def fit(self, deltas: Sequence[np.ndarray] | np.ndarray) -> TrajectoryTokenizer:
+        """Fit each dim's bins to a list of (T, D) deltas or a (B, T, D) array; returns self."""
+        trajectories = [self._checked_deltas(d, f"trajectory {i}") for i, d in enumerate(_as_list(deltas))]
+        if not trajectories:
+            raise ValueError("cannot fit a tokenizer to no trajectories")
+        stacked = np.concatenate(trajectories)
+        self._set_bins(tuple(fit_bins(stacked[:, j], self.n_bins, self.scheme) for j in range(self.n_dims)))
+        self.fit_summary = {"n_trajectories": len(trajectories), "n_steps": int(len(stacked))}
+        return self
+
+    def _set_bins(self, bins: tuple[Bins, ...]) -> None:
+        self.bins = bins
+        self._inner_edges = np.stack([b.edges[1:-1] for b in bins])  # (D, n_bins - 1) float32
+        self._values = np.stack([b.values for b in bins])  # (D, n_bins) float32
+        self._lower = np.array([b.edges[0] for b in bins])  # (D,)
+        self._upper = np.array([b.edges[-1] for b in bins])  # (D,)
+        self.clipped = np.zeros(self.n_dims, dtype=np.int64)
+
+    def _require_fitted(self) -> None:
+        if self.bins is None:
+            raise ValueError("the tokenizer is not fitted yet; call fit(deltas) or load a saved one")
+
+    # ---- encoding ----------------------------------------------------------------------------------------
+    def encode(
+        self,
+        deltas: np.ndarray,
+        events: np.ndarray | None,
+        add_eos: bool = False,
+        error_feedback: bool | None = None,
+    ) -> np.ndarray:
+        """deltas (T, D) + events (T, E) -> int64 tokens: (T[+1], C) factorized or (C*(T[+1]),) flat.
+
+        `events` may be None only when the tokenizer has no events. `error_feedback=None` uses the
+        tokenizer's setting.
+        """
+        return self._encode([deltas], [events], add_eos, error_feedback, where=lambda i: "trajectory")[0]
+
+    def encode_batch(
+        self,
+        deltas: Sequence[np.ndarray] | np.ndarray,
+        events: Sequence[np.ndarray | None] | np.ndarray | None,
+        add_eos: bool = False,
+        error_feedback: bool | None = None,
+    ) -> list[np.ndarray]:
+        """A ragged list (or (B, T, D) array) of trajectories -> a list of token arrays as `encode` gives."""
+        deltas = _as_list(deltas)
+        events = [None] * len(deltas) if events is None else _as_list(events)
+        if len(events) != len(deltas):
+            raise ValueError(f"got {len(deltas)} delta arrays but {len(events)} event arrays")
+        return self._encode(deltas, events, add_eos, error_feedback, where=lambda i: f"trajectory {i}")
+
+    def _encode(self, deltas_list, events_list, add_eos, error_feedback, where) -> list[np.ndarray]:
+        self._require_fitted()
+        if add_eos and not self.eos:
+            raise ValueError("add_eos=True needs a tokenizer built with eos=True")
+        deltas_list = [self._checked_deltas(d, where(i)) for i, d in enumerate(deltas_list)]
+        events_list = [
+            self._checked_events(e, len(d), where(i))
+            for i, (d, e) in enumerate(zip(deltas_list, events_list, strict=True))
+        ]
+        feedback = self.error_feedback if error_feedback is None else bool(error_feedback)
+        lengths = [len(d) for d in deltas_list]
+        if feedback:
+            bin_ids = self._bin_ids_with_feedback(deltas_list)
+        else:
+            bin_ids = np.split(self._bin_ids(np.concatenate(deltas_list)), np.cumsum(lengths)[:-1])
+        return [self._layout(b, e, add_eos) for b, e in zip(bin_ids, events_list, strict=True)]
+
+    def _bin_ids(self, values: np.ndarray) -> np.ndarray:
+        """(N, D) values -> (N, D) int64 bin ids, counting the values beyond the fitted range."""
+        ids = np.empty(values.shape, dtype=np.int64)
+        for j in range(self.n_dims):
+            column = values[:, j]
+            ids[:, j] = np.searchsorted(self._inner_edges[j], column, side="right")
+            self.clipped[j] += self.bins[j].n_outside(column)
+        return ids
+
+    def _bin_ids_with_feedback(self, deltas_list: list[np.ndarray]) -> list[np.ndarray]:
+        """Encode delta + running reconstruction error, one time step at a time for the whole batch."""
+        lengths = np.array([len(d) for d in deltas_list])
+        order = np.argsort(-lengths, kind="stable")  # longest first: the live rows at step t are a prefix
+        n_live = np.searchsorted(-lengths[order], -np.arange(lengths.max()), side="left")  # rows with T > t
+        padded = np.zeros((len(order), lengths.max(), self.n_dims))  # (B, T_max, D) float64
+        for row, i in enumerate(order):
+            padded[row, : lengths[i]] = deltas_list[i]
+        ids = np.zeros(padded.shape, dtype=np.int64)
+        targets = np.zeros_like(padded)
+        error = np.zeros((len(order), self.n_dims))  # (B, D) target position minus decoded position
+        inner = self._inner_edges.astype(np.float64)[None]  # (1, D, n_bins - 1)
+        values = self._values.astype(np.float64)
+        dims = np.arange(self.n_dims)
+        for t, live in enumerate(n_live):
+            target = padded[:live, t] + error[:live]  # (live, D)
+            step_ids = (target[:, :, None] >= inner).sum(axis=2)  # == searchsorted(side="right") per dim
+            error[:live] = target - values[dims, step_ids]
+            ids[:live, t] = step_ids
+            targets[:live, t] = target
+        out = [np.empty(0)] * len(order)
+        for row, i in enumerate(order):
+            out[i] = ids[row, : lengths[i]]
+            live_targets = targets[row, : lengths[i]]
+            self.clipped += ((live_targets < self._lower) | (live_targets > self._upper)).sum(axis=0)
+        return out
+
+    def _layout(self, bin_ids: np.ndarray, events: np.ndarray, add_eos: bool) -> np.ndarray:
+        """(T, D) bin ids + (T, E) events -> tokens in this tokenizer's layout."""
+        steps = len(bin_ids) + int(add_eos)
+        tokens = np.empty((steps, self.n_channels), dtype=np.int64)
+        tokens[: len(bin_ids), : self.n_dims] = bin_ids
+        tokens[: len(bin_ids), self.n_dims :] = events
+        if add_eos:
+            tokens[-1] = self.eos_ids
+        if self.layout == "flat":
+            return (tokens + np.array(self.channel_offsets)).ravel()
+        return tokens
+
+    # ---- decoding ----------------------------------------------------------------------------------------
+    def decode(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens in this layout -> (deltas (T, D) float32, events (T, E) bool); stops at the first EOS."""
+        return self._decode(tokens, "tokens")
+
+    def decode_batch(self, tokens: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A list of token arrays -> a list of (deltas, events)."""
+        return [self._decode(t, f"tokens {i}") for i, t in enumerate(_as_list(tokens))]
+
+    def _decode(self, tokens: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+        self._require_fitted()
+        steps = self._factorized(np.asarray(tokens), where)
+        if self.eos:
+            eos_steps = np.flatnonzero((steps == np.array(self.eos_ids)).any(axis=1))
+            if len(eos_steps):
+                steps = steps[: eos_steps[0]]
+        limits = np.array((self.n_bins,) * self.n_dims + (2,) * self.n_events)
+        bad = (steps < 0) | (steps >= limits)
+        if bad.any():
+            t, c = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{where}: id {steps[t, c]} at step {t} is not a valid {self.channel_names[c]!r} token "
+                f"(0..{limits[c] - 1}); were these tokens made by this tokenizer?"
+            )
+        bin_ids = steps[:, : self.n_dims]
+        deltas = self._values[np.arange(self.n_dims), bin_ids]  # (T, D) float32
+        return deltas, steps[:, self.n_dims :] == 1
+
+    def _factorized(self, tokens: np.ndarray, where: str) -> np.ndarray:
+        """Tokens of this layout -> (T, C) int64 in factorized numbering (flat: cut at the first EOS)."""
+        if not np.issubdtype(tokens.dtype, np.integer):
+            raise ValueError(f"{where}: token ids must be integers, got dtype {tokens.dtype}")
+        if self.layout == "factorized":
+            if tokens.ndim != 2 or tokens.shape[1] != self.n_channels:
+                raise ValueError(
+                    f"{where}: factorized tokens must have shape (T, {self.n_channels}), got {tokens.shape}"
+                )
+            return tokens.astype(np.int64, copy=False)
+        if tokens.ndim != 1:
+            raise ValueError(f"{where}: flat tokens must be one-dimensional, got shape {tokens.shape}")
+        n_whole = len(tokens) // self.n_channels * self.n_channels
+        if self.eos:  # a trailing partial step is fine when an EOS comes before it
+            channel = np.arange(len(tokens)) % self.n_channels
+            flat_eos = (np.array(self.channel_offsets) + np.array(self.eos_ids))[channel]
+            first_eos = np.flatnonzero(tokens == flat_eos)
+            if len(first_eos):
+                n_whole = first_eos[0] // self.n_channels * self.n_channels
+        if n_whole != len(tokens) and not (self.eos and len(first_eos)):
+            raise ValueError(
+                f"{where}: {len(tokens)} flat tokens are not whole steps of {self.n_channels} channels"
+            )
+        steps = tokens[:n_whole].reshape(-1, self.n_channels).astype(np.int64)
+        return steps - np.array(self.channel_offsets)
+
+    # ---- input checks ------------------------------------------------------------------------------------
+    def _checked_deltas(self, deltas, where: str) -> np.ndarray:
+        array = np.asarray(deltas)
+        if array.ndim != 2 or array.shape[1] != self.n_dims:
+            raise ValueError(
+                f"{where}: deltas must have shape (T, {self.n_dims}) for dims {self.dim_names}, "
+                f"got shape {array.shape}"
+            )
+        if len(array) == 0:
+            raise ValueError(f"{where}: empty trajectory (0 steps)")
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
+        finite = np.isfinite(array)
+        if not finite.all():
+            t, j = np.argwhere(~finite)[0]
+            kind = "NaN" if np.isnan(array[t, j]) else "inf"
+            raise ValueError(f"{where}: {kind} in deltas at step {t}, dim {self.dim_names[j]!r}")
+        return array
+
+    def _checked_events(self, events, n_steps: int, where: str) -> np.ndarray:
+        if events is None:
+            if self.n_events:
+                raise ValueError(f"{where}: events {self.event_names} are missing (got None)")
+            return np.zeros((n_steps, 0), dtype=np.int64)
+        array = np.asarray(events)
+        if array.shape != (n_steps, self.n_events):
+            raise ValueError(
+                f"{where}: events must have shape ({n_steps}, {self.n_events}) for {self.event_names}, "
+                f"got shape {array.shape}"
+            )
+        if array.dtype != bool:
+            not_binary = ~np.isin(array, (0, 1))
+            if not_binary.any():
+                t, e = np.argwhere(not_binary)[0]
+                raise ValueError(
+                    f"{where}: event {self.event_names[e]!r} at step {t} is {array[t, e]!r}; "
+                    "events must be 0/1"
+                )
+        return array.astype(np.int64)
+
+    # ---- persistence -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        self._require_fitted()
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "dim_names": list(self.dim_names),
+            "event_names": list(self.event_names),
+            "n_bins": self.n_bins,
+            "scheme": self.scheme,
+            "layout": self.layout,
+            "error_feedback": self.error_feedback,
+            "eos": self.eos,
+            "bins": {name: b.to_dict() for name, b in zip(self.dim_names, self.bins, strict=True)},
+            "fit": dict(self.fit_summary),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "tokenizer") -> TrajectoryTokenizer:
+        """Rebuild from `to_dict()`; a foreign, newer or damaged dict raises DataError naming `where`."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DataError(f"{where}: not a trajtok trajectory tokenizer (no format {FORMAT!r})")
+        if data.get("version") != VERSION:
+            raise DataError(
+                f"{where}: tokenizer format version {data.get('version')!r}, this trajtok reads {VERSION}; "
+                "refit it with `trajtok tokenizer fit`"
+            )
+        try:
+            tokenizer = cls(
+                data["dim_names"],
+                data["event_names"],
+                n_bins=data["n_bins"],
+                scheme=data["scheme"],
+                layout=data["layout"],
+                error_feedback=data["error_feedback"],
+                eos=data["eos"],
+            )
+            if set(data["bins"]) != set(tokenizer.dim_names):
+                raise ValueError(f"bins for {sorted(data['bins'])} but dims {list(tokenizer.dim_names)}")
+            bins = tuple(Bins.from_dict(data["bins"][name], tokenizer.n_bins) for name in tokenizer.dim_names)
+        except (KeyError, TypeError, ValueError) as exc:
+            detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise DataError(f"{where}: damaged tokenizer ({detail}); refit it") from None
+        tokenizer._set_bins(bins)
+        tokenizer.fit_summary = dict(data.get("fit") or {})
+        return tokenizer
+
+    def save(self, path: str | Path) -> Path:
+        """Write versioned JSON atomically (temp file + rename); creates the parent folder."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        temporary.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        os.replace(temporary, path)
+        return path
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        dim_names: Sequence[str] | None = None,
+        event_names: Sequence[str] | None = None,
+    ) -> TrajectoryTokenizer:
+        """Read a saved tokenizer; with dim_names / event_names given, check it fits data with those names."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
+        tokenizer = cls.from_dict(data, where=str(path))
+        tokenizer.check_fits(dim_names, event_names, where=str(path))
+        return tokenizer
+
+    def check_fits(
+        self, dim_names: Sequence[str] | None, event_names: Sequence[str] | None, where: str = "tokenizer"
+    ) -> None:
+        """Raise DataError unless this tokenizer's dim / event names are the given ones (None: no check)."""
+        for kind, mine, theirs in (
+            ("dims", self.dim_names, dim_names),
+            ("events", self.event_names, event_names),
+        ):
+            if theirs is not None and tuple(theirs) != mine:
+                raise DataError(
+                    f"{where}: tokenizer {kind} {mine} do not fit the data's {tuple(theirs)}; "
+                    "fit a tokenizer on this kind of data"
+                )
+
+    def __repr__(self) -> str:
+        return (
+            f"TrajectoryTokenizer(dims={self.dim_names}, events={self.event_names}, n_bins={self.n_bins}, "
+            f"scheme={self.scheme!r}, layout={self.layout!r}, error_feedback={self.error_feedback}, "
+            f"eos={self.eos}, fitted={self.is_fitted})"
+        )
+
+
+def _as_list(items) -> list:
+    """A list/tuple of arrays, or one array whose first axis indexes trajectories, as a list."""
+    return list(items)
+
+
+@dataclass
+class DimReport:
+    name: str
+    edges: np.ndarray  # (n_bins + 1,)
+    values: np.ndarray  # (n_bins,) decoded value per bin
+    counts: np.ndarray  # (n_bins,) values of the measured data per bin (plain encoding)
+    clipped: int  # values of the measured data beyond the fitted range
+    rmse: float  # per-step reconstruction error, plain encoding
+    max_error: float
+
+
+@dataclass
+class TokenizerReport:
+    """How well a tokenizer reconstructs some trajectories. Drift: the Euclidean distance between the true and
+    the decoded end point of a trajectory (the sum of its deltas), mean and max over trajectories."""
+
+    dims: list[DimReport]
+    n_trajectories: int
+    n_steps: int
+    rmse: float  # over all dims and steps, plain encoding
+    max_error: float
+    drift_plain: float
+    drift_plain_max: float
+    drift_feedback: float
+    drift_feedback_max: float
+
+    @property
+    def drift_ratio(self) -> float:
+        """End-point drift with error feedback / without (smaller is better)."""
+        return self.drift_feedback / self.drift_plain if self.drift_plain > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        summary = {k: v for k, v in vars(self).items() if k != "dims"}
+        summary["drift_ratio"] = self.drift_ratio
+        summary["dims"] = [
+            {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in vars(d).items()} for d in self.dims
+        ]
+        return summary
+
+
+def measure(tokenizer: TrajectoryTokenizer, deltas: Sequence[np.ndarray] | np.ndarray) -> TokenizerReport:
+    """Reconstruction error, bin usage and end-point drift (plain vs error feedback) of `tokenizer` on a list
+    of (T, D) deltas. Leaves the tokenizer's `clipped` counters as they were."""
+    tokenizer._require_fitted()
+    trajectories = [tokenizer._checked_deltas(d, f"trajectory {i}") for i, d in enumerate(_as_list(deltas))]
+    if not trajectories:
+        raise ValueError("cannot measure a tokenizer on no trajectories")
+    clipped_before = tokenizer.clipped.copy()
+    stacked = np.concatenate(trajectories).astype(np.float64)  # (N, D)
+    dims = np.arange(tokenizer.n_dims)
+    plain_ids = tokenizer._bin_ids(stacked)
+    clipped = tokenizer.clipped - clipped_before
+    errors = tokenizer._values[dims, plain_ids] - stacked  # (N, D)
+    feedback_ids = np.concatenate(tokenizer._bin_ids_with_feedback(trajectories))
+    tokenizer.clipped = clipped_before
+    starts = np.cumsum([0] + [len(t) for t in trajectories[:-1]])
+    plain_drift = np.linalg.norm(np.add.reduceat(errors, starts, axis=0), axis=1)
+    feedback_errors = tokenizer._values[dims, feedback_ids] - stacked
+    feedback_drift = np.linalg.norm(np.add.reduceat(feedback_errors, starts, axis=0), axis=1)
+    dim_reports = [
+        DimReport(
+            name=name,
+            edges=tokenizer.bins[j].edges,
+            values=tokenizer.bins[j].values,
+            counts=np.bincount(plain_ids[:, j], minlength=tokenizer.n_bins),
+            clipped=int(clipped[j]),
+            rmse=float(np.sqrt(np.mean(errors[:, j] ** 2))),
+            max_error=float(np.abs(errors[:, j]).max()),
+        )
+        for j, name in enumerate(tokenizer.dim_names)
+    ]
+    return TokenizerReport(
+        dims=dim_reports,
+        n_trajectories=len(trajectories),
+        n_steps=len(stacked),
+        rmse=float(np.sqrt(np.mean(errors**2))),
+        max_error=float(np.abs(errors).max()),
+        drift_plain=float(plain_drift.mean()),
+        drift_plain_max=float(plain_drift.max()),
+        drift_feedback=float(feedback_drift.mean()),
+        drift_feedback_max=float(feedback_drift.max()),
+    )
