@@ -71,6 +71,39 @@ def gripper_sample(
     )
 
 
+def actions_to_sample(
+    actions: np.ndarray,
+    *,
+    where: str,
+    absolute: bool,
+    origin_xyz: np.ndarray | None = None,
+    gripper_threshold: float = 0.0,
+    text: str = "",
+    state: np.ndarray | None = None,
+) -> Sample:
+    """Robot actions (T, K >= 4) -> a gripper Sample. Columns 0-2: end-effector position (x, y, z), either
+    per-step deltas or absolute targets (`absolute`); the last column: gripper, closed where > threshold
+    (robomimic / robosuite: -1 open, +1 closed); the columns between (rotation) are not used.
+
+    Absolute positions become deltas from `origin_xyz` (the start pose; the first target when unknown, so
+    deltas[0] is then zero and the start pose lives only in the state vector).
+    """
+    actions = np.asarray(actions)
+    if actions.ndim != 2 or actions.shape[1] < 4 or len(actions) == 0:
+        raise DataError(
+            f"{where}: expected actions of shape (T, >=4) [x, y, z, ..., gripper], got {actions.shape}"
+        )
+    if not np.issubdtype(actions.dtype, np.number) or not np.all(np.isfinite(actions)):
+        raise DataError(f"{where}: actions must be finite numbers")
+    position = actions[:, :3].astype(np.float64)
+    if absolute:
+        start = position[0] if origin_xyz is None else np.asarray(origin_xyz, np.float64).reshape(3)
+        deltas = np.diff(np.vstack([start, position]), axis=0)
+    else:
+        deltas = position
+    return gripper_sample(deltas, actions[:, -1] > gripper_threshold, text, state)
+
+
 def gripper_sample_set(
     samples: list[Sample], source: str, dropped: dict[str, int] | None = None
 ) -> SampleSet:
