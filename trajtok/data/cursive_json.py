@@ -1,0 +1,86 @@
+"""Cursive-transformer JSON (Greydanus & Wimpee 2025): a zip holding one JSON list (or the bare .json) of
+
+    {"metadata": {"asciiSequence": str, "aspectRatio": float, "author": str, ...},
+     "points": [[x, y, is_pen_down], ...]}
+
+x, y in [0, 1] page units with y growing downwards; x times aspectRatio gives equal scale; is_pen_down = 0 on
+the last point of each stroke (the pen travels up from there to the next point).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from trajtok.data.normalize import Limits, SampleSetBuilder
+from trajtok.data.splits import select
+from trajtok.errors import DataError
+from trajtok.sample import SampleSet
+from trajtok.strokes import split_strokes
+
+
+def read_records(path: str | Path) -> list:
+    """The JSON list inside `path` (.zip or .json); DataError when it is not one."""
+    path = Path(path)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if m.endswith(".json") and "__MACOSX" not in m]
+                if len(members) != 1:
+                    raise DataError(f"{path}: expected exactly one .json file in the zip, found {members}")
+                raw = archive.read(members[0])
+        else:
+            raw = path.read_bytes()
+        records = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not valid cursive-transformer JSON ({exc})") from exc
+    if not isinstance(records, list):
+        raise DataError(f"{path}: expected a JSON list of records, got {type(records).__name__}")
+    return records
+
+
+def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str]:
+    """One record -> (strokes: list of (N, 2) with y up in x-aspect-corrected page units, text)."""
+    try:
+        meta = record["metadata"]
+        text = meta["asciiSequence"]
+        aspect = float(meta.get("aspectRatio", 1.0))
+        points = np.asarray(record["points"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"{where}: malformed record ({type(exc).__name__}: {exc}); expected metadata.asciiSequence "
+            "and points [[x, y, is_pen_down], ...]"
+        ) from exc
+    if not isinstance(text, str) or points.ndim != 2 or (len(points) and points.shape[1] != 3):
+        raise DataError(
+            f"{where}: malformed record: points must be [[x, y, is_pen_down], ...] and asciiSequence a string"
+        )
+    if len(points) == 0:
+        return [], text
+    absolute = np.stack([points[:, 0] * aspect, -points[:, 1], points[:, 2] == 0], axis=1)
+    absolute[-1, 2] = 1.0
+    return split_strokes(absolute), text
+
+
+def load(
+    path: str | Path,
+    split: str = "train",
+    n: int | None = None,
+    seed: int = 0,
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    source: str | None = None,
+) -> SampleSet:
+    records = read_records(path)
+    chosen = select([str(i) for i in range(len(records))], split, n, seed)
+    builder = SampleSetBuilder(source or str(path), limits)
+    for done, i in enumerate(chosen, 1):
+        strokes, text = record_strokes(records[i], f"{path}: record {i}")
+        builder.add_strokes(strokes, text)
+        if progress and (done % 256 == 0 or done == len(chosen)):
+            progress(done, len(chosen))
+    return builder.build()

@@ -1,0 +1,270 @@
+"""The embedded default corpus: synthetic online handwriting drawn from single-stroke Hershey fonts, offline.
+
+Each writer (style_id) is a font plus a hand: slant, width, spacing, how round the corners get, how fast the
+pen moves. Each sample varies that hand a little (scale, slant, spacing, baseline drift, rotation, per-letter
+wobble) and then simulates the pen: the glyph polylines are rounded off, given a smooth low-amplitude tremor
+and re-sampled in time with a speed that drops in curves and at stroke ends, so points bunch up where a real
+pen slows down. Connected strokes are merged (joined script writes a whole word in one stroke); dots of joined
+writers come after the word, as people write them. Everything is deterministic given (text, style, seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from trajtok.data.glyphs import load_font
+from trajtok.data.splits import canonical_split
+from trajtok.data.texts import VALIDATION_PHRASES, TextSampler
+from trajtok.sample import Sample, SampleSet
+
+__all__ = ["VALIDATION_PHRASES", "WRITERS", "Writer", "iter_samples", "load", "synthesize"]
+
+DENSE_STEP = 0.02  # x-heights between points of the densified glyph path the pen follows
+DOT_SIZE = 0.3  # a stroke smaller than this (x-heights) is a dot: written after its letter or word
+DEFAULT_SIZES = {"train": 4000, "val": 400, "test": None}  # test: every validation phrase in every style
+
+
+@dataclass(frozen=True)
+class Writer:
+    """One synthetic hand: a font and its habits (all lengths in x-heights)."""
+
+    font: str
+    slant: float = 0.0  # shear: x += slant * y
+    width: float = 1.0  # horizontal stretch of every glyph
+    letter_gap: float = 0.0  # extra space between letters
+    word_gap: float = 0.0  # extra space for a blank
+    joined: bool = False  # script: letters connect into one stroke, dots come after the word
+    roundness: float = 0.05  # Gaussian corner rounding (x-heights of path)
+    step: float = 0.16  # distance between points at full speed (x-heights)
+
+
+WRITERS: tuple[Writer, ...] = (
+    Writer("futural", slant=0.05, width=0.95, letter_gap=0.05, roundness=0.05, step=0.17),
+    Writer("rowmans", slant=0.22, width=0.85, letter_gap=0.0, roundness=0.06, step=0.16),
+    Writer("timesi", slant=0.08, width=0.95, letter_gap=0.02, roundness=0.07, step=0.15),
+    Writer("scripts", slant=0.05, width=0.9, letter_gap=0.0, joined=True, roundness=0.05, step=0.16),
+    Writer("cursive", slant=0.12, width=0.85, letter_gap=0.0, joined=True, roundness=0.06, step=0.16),
+    Writer("futural", slant=-0.05, width=1.1, letter_gap=0.12, word_gap=0.2, roundness=0.08, step=0.18),
+)
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One sample's draw of its writer's habits."""
+
+    writer: Writer
+    scale: float
+    slant: float
+    width: float
+    letter_gap: float
+    word_gap: float
+    rotation: float  # radians
+    drift_slope: float  # baseline rise per x-height of run
+    drift_amp: float  # baseline wave amplitude
+    drift_period: float
+    drift_phase: float
+    tremor: float  # std of the smooth tremor (x-heights)
+    step: float
+    curve_slowdown: float  # speed = full / (1 + curve_slowdown * curvature)
+
+    @classmethod
+    def draw(cls, writer: Writer, rng: np.random.Generator) -> Hand:
+        return cls(
+            writer=writer,
+            scale=float(rng.uniform(0.9, 1.1)),
+            slant=writer.slant + float(rng.normal(0, 0.06)),
+            width=writer.width * float(rng.uniform(0.9, 1.1)),
+            letter_gap=writer.letter_gap + float(rng.uniform(-0.03, 0.06)),
+            word_gap=writer.word_gap + float(rng.uniform(-0.15, 0.25)),
+            rotation=float(rng.normal(0, 0.025)),
+            drift_slope=float(rng.normal(0, 0.01)),
+            drift_amp=float(rng.uniform(0, 0.08)),
+            drift_period=float(rng.uniform(6, 14)),
+            drift_phase=float(rng.uniform(0, 2 * np.pi)),
+            tremor=float(rng.uniform(0.008, 0.02)),
+            step=writer.step * float(rng.uniform(0.85, 1.15)),
+            curve_slowdown=float(rng.uniform(0.25, 0.5)),
+        )
+
+
+@dataclass
+class _Stroke:
+    xy: np.ndarray  # (N, 2) x-height units, y up
+    owner: np.ndarray  # (N,) int: index into the text of the character each vertex belongs to
+
+
+def _layout(text: str, hand: Hand, rng: np.random.Generator) -> list[_Stroke]:
+    """Place each character's glyph strokes along the line, in writing order."""
+    font = load_font(hand.writer.font)
+    space = font.glyph(" ").advance * 0.6 + hand.word_gap
+    strokes: list[_Stroke] = []
+    deferred: list[_Stroke] = []  # dots of joined writers, written when the word ends
+    x = float(rng.uniform(0.0, 0.2))
+    for i, char in enumerate(text):
+        glyph = font.glyph(char)
+        if char == " " or glyph is None:
+            strokes += deferred
+            deferred = []
+            x += space
+            continue
+        letter_scale = float(rng.normal(1.0, 0.04))
+        lift = float(rng.normal(0.0, 0.03))
+        body, dots = [], []
+        for xy in glyph.strokes:
+            placed = _Stroke(xy * letter_scale + (x, lift), np.full(len(xy), i))
+            extent = np.ptp(xy, axis=0).max() if len(xy) > 1 else 0.0
+            (dots if extent < DOT_SIZE else body).append(placed)
+        strokes += body
+        if hand.writer.joined:
+            deferred += dots
+        else:
+            strokes += dots
+        x += glyph.advance * letter_scale + hand.letter_gap + float(rng.normal(0, 0.03))
+    return strokes + deferred
+
+
+def _merge_touching(strokes: list[_Stroke], gap: float) -> list[_Stroke]:
+    """Join strokes whose end and the next start are within `gap`: the pen would not lift there."""
+    merged: list[_Stroke] = []
+    for stroke in strokes:
+        if merged and np.hypot(*(stroke.xy[0] - merged[-1].xy[-1])) <= gap:
+            last = merged[-1]
+            merged[-1] = _Stroke(
+                np.concatenate([last.xy, stroke.xy]), np.concatenate([last.owner, stroke.owner])
+            )
+        else:
+            merged.append(stroke)
+    return merged
+
+
+def _deform(xy: np.ndarray, hand: Hand) -> np.ndarray:
+    """Global hand geometry: width, slant, rotation, a drifting baseline, overall scale."""
+    x = xy[:, 0] * hand.width
+    y = xy[:, 1]
+    x = x + hand.slant * y
+    cos, sin = np.cos(hand.rotation), np.sin(hand.rotation)
+    x, y = cos * x - sin * y, sin * x + cos * y
+    y = (
+        y
+        + hand.drift_slope * x
+        + hand.drift_amp * np.sin(2 * np.pi * x / hand.drift_period + hand.drift_phase)
+    )
+    return np.stack([x, y], axis=1) * hand.scale
+
+
+def _densify(stroke: _Stroke) -> tuple[np.ndarray, np.ndarray]:
+    """Resample a polyline every DENSE_STEP of arc length: (M, 2) points and (M,) owners."""
+    seg = np.hypot(*np.diff(stroke.xy, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    if s[-1] < DENSE_STEP:
+        return stroke.xy[[0, -1]], stroke.owner[[0, -1]]
+    grid = np.linspace(0.0, s[-1], int(np.ceil(s[-1] / DENSE_STEP)) + 1)
+    xy = np.stack([np.interp(grid, s, stroke.xy[:, 0]), np.interp(grid, s, stroke.xy[:, 1])], axis=1)
+    owner = stroke.owner[np.clip(np.searchsorted(s, grid, side="right") - 1, 0, len(s) - 1)]
+    return xy, owner
+
+
+def _pen_path(stroke: _Stroke, hand: Hand, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate the pen along one stroke: (K, 2) timed points and (K,) owners."""
+    xy, owner = _densify(stroke)
+    if len(xy) > 2:
+        tremor = gaussian_filter1d(
+            rng.normal(0, 1, xy.shape), sigma=0.25 / DENSE_STEP, axis=0, mode="nearest"
+        )
+        tremor *= hand.tremor / max(float(tremor.std()), 1e-9)
+        xy = gaussian_filter1d(xy + tremor, sigma=hand.writer.roundness / DENSE_STEP, axis=0, mode="nearest")
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    length = float(seg.sum())
+    if length < hand.step:  # a dot or a tick: start and end
+        return xy[[0, -1]], owner[[0, -1]]
+    heading = np.unwrap(np.arctan2(*np.diff(xy, axis=0).T[::-1]))
+    curvature = np.abs(np.gradient(heading)) / np.maximum(seg, 1e-9)
+    curvature = gaussian_filter1d(curvature, sigma=2, mode="nearest")
+    s_mid = np.cumsum(seg) - seg / 2
+    ease = np.clip(np.minimum(s_mid, length - s_mid) / 0.25, 0.35, 1.0)  # slower at both ends of a stroke
+    speed = ease / (1.0 + hand.curve_slowdown * curvature)
+    t = np.concatenate([[0.0], np.cumsum(seg / speed)])
+    n_points = max(2, int(np.ceil(t[-1] / hand.step)) + 1)
+    t_sample = np.linspace(0.0, t[-1], n_points)
+    points = np.stack([np.interp(t_sample, t, xy[:, 0]), np.interp(t_sample, t, xy[:, 1])], axis=1)
+    owners = owner[np.clip(np.searchsorted(t, t_sample), 0, len(owner) - 1)]
+    return points, owners
+
+
+def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
+    """Draw `text` in writer `style_id` (mod len(WRITERS)); deterministic given the three arguments."""
+    rng = np.random.default_rng([seed, style_id, *text.encode("utf-8")])
+    hand = Hand.draw(WRITERS[style_id % len(WRITERS)], rng)
+    strokes = _layout(text, hand, rng)
+    strokes = _merge_touching(strokes, gap=0.3 if hand.writer.joined else 0.02)
+    paths = [_pen_path(_Stroke(_deform(s.xy, hand), s.owner), hand, rng) for s in strokes if len(s.xy)]
+    if not paths:
+        return Sample(
+            deltas=np.zeros((0, 2), np.float32),
+            events=np.zeros((0, 1), bool),
+            text=text,
+            style_id=style_id,
+            char_index=np.zeros(0, np.int32),
+        )
+    points = np.concatenate([p for p, _ in paths])
+    pen_lift = np.zeros(len(points), dtype=bool)
+    pen_lift[np.cumsum([len(p) for p, _ in paths]) - 1] = True
+    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2))).astype(np.float32)
+    return Sample(
+        deltas=deltas,
+        events=pen_lift[:, None],
+        text=text,
+        style_id=style_id,
+        char_index=np.concatenate([o for _, o in paths]).astype(np.int32),
+    )
+
+
+def iter_samples(split: str = "train", seed: int = 0, max_chars: int = 24) -> Iterator[Sample]:
+    """Unbounded stream of samples for split "train" or "val"; sample i depends only on (split, seed, i)."""
+    split = canonical_split(split)
+    if split not in ("train", "val"):
+        raise ValueError(f"the synthetic stream has splits train and val, not {split!r}")
+    texts = TextSampler(split, max_chars)
+    i = 0
+    while True:
+        rng = np.random.default_rng([seed, 0 if split == "train" else 1, i])
+        text = texts.sample(rng)
+        yield synthesize(text, style_id=int(rng.integers(len(WRITERS))), seed=int(rng.integers(2**31)))
+        i += 1
+
+
+def test_samples(seed: int = 0) -> list[Sample]:
+    """Every validation phrase in every writer's hand."""
+    return [
+        synthesize(phrase, style_id=style, seed=seed)
+        for phrase in VALIDATION_PHRASES
+        for style in range(len(WRITERS))
+    ]
+
+
+def load(
+    split: str = "train",
+    n: int | None = None,
+    seed: int = 0,
+    max_chars: int = 24,
+    progress: Callable[[int, int], None] | None = None,
+) -> SampleSet:
+    """A fixed-size split: the first `n` samples of the stream (test: validation phrases in every hand)."""
+    split = canonical_split(split)
+    if split == "test":
+        samples = test_samples(seed)[:n]
+    else:
+        if split == "all":
+            raise ValueError("the synthetic corpus is unbounded: ask for split train, val or test")
+        total = n if n is not None else DEFAULT_SIZES[split]
+        stream = iter_samples(split, seed, max_chars)
+        samples = []
+        for done in range(1, total + 1):
+            samples.append(next(stream))
+            if progress and (done % 256 == 0 or done == total):
+                progress(done, total)
+    return SampleSet(samples=samples, source=f"hershey:{split}")
