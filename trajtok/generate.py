@@ -1,0 +1,221 @@
+"""Writing with a trained StrokeTransformer: sampling, priming with a real sample, streaming.
+
+`Writer.write(["hello", "world"])` returns one `Sample` per phrase; `Writer.stream("hello")` yields
+decoded steps `(deltas (D,), events (E,))` one at a time while the model generates them (the simulator and
+the ROS node start moving before the phrase is done). Both run the KV-cached decoder: one decoder position
+per step.
+
+Sampling per channel: temperature (0 = greedy), then top-k, then top-p (nucleus). The end step is kept
+consistent: when the first channel picks its end id the other channels are set to theirs, and otherwise they
+may not pick it. Each phrase stops at its end step or at its step budget, `max_steps_per_char` steps per
+character (a figure the trainer measures on the data and stores in the checkpoint).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from trajtok.checkpoint import load_checkpoint
+from trajtok.model import StrokeTransformer
+from trajtok.sample import Sample
+from trajtok.text import CharTokenizer
+from trajtok.tokenizer import TrajectoryTokenizer
+
+DEFAULT_TEMPERATURE = 0.8
+DEFAULT_STEPS_PER_CHAR = 40.0  # used when the checkpoint does not record `max_steps_per_char`
+EMPTY_TEXT_CHARS = 10  # an empty (no-text) phrase gets the step budget of this many characters
+
+
+class Writer:
+    def __init__(
+        self,
+        model: StrokeTransformer,
+        tokenizer: TrajectoryTokenizer,
+        text_tokenizer: CharTokenizer,
+        device: str | torch.device = "cpu",
+        max_steps_per_char: float = DEFAULT_STEPS_PER_CHAR,
+    ):
+        if tuple(tokenizer.vocab_sizes) != model.vocab_sizes:
+            raise ValueError(
+                f"tokenizer vocab sizes {tokenizer.vocab_sizes} do not fit the model {model.vocab_sizes}"
+            )
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.text_tokenizer = text_tokenizer
+        self.max_steps_per_char = float(max_steps_per_char)
+        self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
+
+    @classmethod
+    def from_checkpoint(cls, path=None, device: str | torch.device = "cpu") -> Writer:
+        """A run directory, a .pt file, or None for the shipped model."""
+        ckpt = load_checkpoint(path, map_location=device)
+        steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
+        return cls(ckpt.model, ckpt.tokenizer, ckpt.text_tokenizer, device, steps_per_char)
+
+    # -- public API ------------------------------------------------------------------------------------
+    def write(
+        self,
+        texts: str | Sequence[str],
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        max_steps: int | None = None,
+        prime: Sample | None = None,
+        state: np.ndarray | None = None,
+    ) -> list[Sample]:
+        """One Sample per phrase (text = the phrase). `max_steps` overrides the per-character budget.
+
+        `prime`: a real sample (with its text) teacher-forced first, so the phrase continues in its style; the
+        returned samples hold only the new steps (their first delta starts from the prime's last point).
+        `state`: (S,) or (B, S) conditioning vector for models trained with `state_dim > 0`.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return []
+        steps = list(self._generate(texts, temperature, top_k, top_p, seed, max_steps, prime, state))
+        tokens = torch.stack(steps, dim=1).cpu().numpy()  # (B, T, C)
+        states = (
+            [None] * len(texts)
+            if state is None
+            else np.broadcast_to(state, (len(texts), np.shape(state)[-1]))
+        )
+        samples = []
+        for i, text in enumerate(texts):
+            row = tokens[i, : self._budget(text, max_steps, prime)]
+            deltas, events = self.tokenizer.decode(row)  # stops at the first end step
+            samples.append(Sample(deltas, events, text=text, state=states[i]))
+        return samples
+
+    def stream(
+        self,
+        text: str,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        max_steps: int | None = None,
+        prime: Sample | None = None,
+        state: np.ndarray | None = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
+        for step in self._generate([text], temperature, top_k, top_p, seed, max_steps, prime, state):
+            if self._is_end(step)[0]:
+                return
+            deltas, events = self.tokenizer.decode(step.cpu().numpy())  # (1, D), (1, E)
+            yield deltas[0], events[0]
+
+    @torch.no_grad()
+    def attention(self, sample: Sample, prime: Sample | None = None) -> np.ndarray:
+        """Last-layer cross-attention (T, L) of `sample`'s steps over `conditioning_text(sample.text, prime)`.
+
+        The sample's steps are re-encoded with the tokenizer (decoded steps encode back to the same tokens).
+        """
+        tokens = self.tokenizer.encode(sample.deltas, sample.events)  # (T, C)
+        n_prime = 0
+        if prime is not None:
+            prime_tokens = self.tokenizer.encode(prime.deltas, prime.events)
+            tokens, n_prime = np.concatenate([prime_tokens, tokens]), len(prime_tokens)
+        ids, pad = self._text_batch([self.conditioning_text(sample.text, prime)])
+        state = None if sample.state is None else torch.as_tensor(sample.state, device=self.device)[None]
+        out = self.model(
+            ids, pad, torch.as_tensor(tokens, device=self.device)[None], state, need_attention=True
+        )
+        return out.attention[0, n_prime:].float().cpu().numpy()
+
+    def step_budget(self, text: str) -> int:
+        """Steps a phrase may take before it is cut: `max_steps_per_char` per character."""
+        return math.ceil(self.max_steps_per_char * (len(text) or EMPTY_TEXT_CHARS))
+
+    @staticmethod
+    def conditioning_text(text: str, prime: Sample | None = None) -> str:
+        """The text the model reads: the prime's text, a space, then the phrase (or just the phrase)."""
+        return text if prime is None else f"{prime.text} {text}"
+
+    # -- internals -------------------------------------------------------------------------------------
+    def _text_batch(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        max_text = self.model.config.max_text
+        ids, pad, truncated = self.text_tokenizer.encode_batch(texts, max_len=max_text)
+        if truncated.any():
+            long = texts[int(np.flatnonzero(truncated)[0])]
+            raise ValueError(f"text {long!r} has {len(long)} characters; this model reads at most {max_text}")
+        return torch.as_tensor(ids, device=self.device), torch.as_tensor(pad, device=self.device)
+
+    def _generate(self, texts, temperature, top_k, top_p, seed, max_steps, prime, state) -> Iterator[Tensor]:
+        """Yield step tokens (B, C) until every phrase has ended or used its budget."""
+        if temperature < 0 or (top_k is not None and top_k < 1) or (top_p is not None and not 0 < top_p <= 1):
+            raise ValueError(
+                f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {temperature}, {top_k}, {top_p})"
+            )
+        if not texts:
+            return
+        ids, pad = self._text_batch([self.conditioning_text(t, prime) for t in texts])
+        b = len(texts)
+        prime_tokens = None
+        if prime is not None:
+            encoded = torch.as_tensor(self.tokenizer.encode(prime.deltas, prime.events), device=self.device)
+            prime_tokens = encoded[None].expand(b, -1, -1)  # (B, P, C)
+        budgets = [self._budget(t, max_steps, prime) for t in texts]
+        state_t = None
+        if state is not None:
+            state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.device).expand(b, -1)
+        generator = torch.Generator(device=self.device)
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+
+        def pick(logits: Tensor, c: int, step: Tensor) -> Tensor:
+            return self._pick(logits, c, step, temperature, top_k, top_p, generator)
+
+        memory = self.model.encode(ids, pad, state_t)
+        done = torch.zeros(b, dtype=torch.bool, device=self.device)
+        for t, step in enumerate(self.model.generate(memory, pick, max(budgets), prime=prime_tokens)):
+            yield step
+            done |= self._is_end(step)
+            done |= torch.tensor([t + 1 >= n for n in budgets], device=self.device)
+            if done.all():
+                return
+
+    def _budget(self, text: str, max_steps: int | None, prime: Sample | None) -> int:
+        """Steps phrase `text` may generate: `max_steps` or its per-character budget, within max_steps."""
+        room = self.model.config.max_steps - (0 if prime is None else len(prime))
+        if room < 1:
+            raise ValueError(
+                f"the prime has {len(prime)} steps; this model handles fewer than {len(prime) - room}"
+            )
+        return min(max_steps or self.step_budget(text), room)
+
+    def _is_end(self, step: Tensor) -> Tensor:  # step (B, C) -> (B,) bool
+        return step[:, 0] == self.end_ids[0]
+
+    def _pick(self, logits, c, step, temperature, top_k, top_p, generator) -> Tensor:
+        """Choose channel c's tokens (B,) from logits (B, V) given the step's channels < c (B, c)."""
+        end = int(self.end_ids[c])
+        logits = logits.float().clone()
+        if c > 0:  # the end step is all-or-nothing, decided by channel 0
+            ended = self._is_end(step)
+            logits[~ended, end] = float("-inf")
+            logits[ended] = float("-inf")
+            logits[ended, end] = 0.0
+        if temperature == 0:
+            return logits.argmax(-1)
+        logits = logits / temperature
+        if top_k is not None and top_k < logits.shape[-1]:
+            kth = logits.topk(top_k, dim=-1).values[:, -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        if top_p is not None and top_p < 1:
+            sorted_logits, order = logits.sort(dim=-1, descending=True)
+            cumulative = sorted_logits.softmax(-1).cumsum(-1)
+            drop_sorted = (
+                cumulative - sorted_logits.softmax(-1) >= top_p
+            )  # keep the smallest set reaching top_p
+            drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
+            logits = logits.masked_fill(drop, float("-inf"))
+        return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
