@@ -1,0 +1,103 @@
+"""`trajtok write "hello world"`: handwriting from a trained model as PNG/SVG pictures and .npz strokes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+LINE_SPACING = 3.0  # handwriting units (x-heights) between the baselines of stacked phrases
+
+HELP = """Write phrases with a trained handwriting model.
+
+Several phrases go onto one page, one line each, top to bottom. Files written (OUT = --out):
+  OUT            the page as ink only (PNG, or SVG if OUT ends in .svg); with --svg also OUT as .svg
+  OUT as .npz    `points` (T, 3) absolute [x, y, pen_lift] of the whole page as drawn, `points_<i>` each
+                 phrase at its own origin, `texts` the phrases
+  --attention    cross-attention heatmap (stroke steps x characters), one panel per phrase
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "write",
+        help="write phrases with a trained handwriting model (PNG/SVG/NPZ)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("texts", nargs="+", metavar="TEXT", help="phrase(s) to write; '' writes without text")
+    p.add_argument("--checkpoint", help="run directory or .pt file (default: the shipped model)")
+    p.add_argument("--out", default="out/write.png", help="picture to write (default: %(default)s)")
+    p.add_argument("--svg", action="store_true", help="also write an SVG beside the PNG")
+    p.add_argument("--attention", metavar="PNG", help="save the cross-attention heatmap here")
+    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default: %(default)s)")
+    p.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
+    p.add_argument("--top-p", type=float, help="sample from the smallest set holding this probability")
+    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--max-steps", type=int, help="step limit per phrase (default: scaled to the text length)")
+    p.add_argument(
+        "--prime-source", metavar="SPEC", help="data source of a real sample to continue the style of"
+    )
+    p.add_argument("--prime-index", type=int, default=0, help="which sample of --prime-source (default: 0)")
+    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trajtok.generate import Writer
+    from trajtok.plot import plot_attention, render_ink
+    from trajtok.strokes import integrate
+
+    writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
+    prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
+    samples = writer.write(
+        args.texts, args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, prime=prime
+    )
+    phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
+    page = stack_lines(phrases)
+
+    out = Path(args.out)
+    pictures = [out] + ([out.with_suffix(".svg")] if args.svg and out.suffix != ".svg" else [])
+    for picture in pictures:
+        render_ink(page, picture)
+    npz = out.with_suffix(".npz")
+    np.savez(
+        npz, points=page, texts=np.array(args.texts), **{f"points_{i}": p for i, p in enumerate(phrases)}
+    )
+    written = [*pictures, npz]
+    if args.attention:
+        attentions = [writer.attention(s, prime) for s in samples]
+        texts = [writer.conditioning_text(s.text, prime) for s in samples]
+        written.append(plot_attention(attentions, texts, args.attention))
+
+    for sample in samples:
+        budget = args.max_steps or writer.step_budget(sample.text)
+        how = "ended" if len(sample) < budget else f"cut at the {budget}-step limit"
+        print(f"{sample.text!r}: {len(sample)} steps, {how}")
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def load_prime(spec: str, index: int):
+    from trajtok.data import load_source
+
+    if index < 0:
+        raise ValueError(f"--prime-index must be >= 0, got {index}")
+    samples = load_source(spec, n=index + 1)
+    if len(samples) <= index:
+        raise ValueError(f"{spec}: has {len(samples)} samples, so --prime-index {index} does not exist")
+    return samples[index]
+
+
+def stack_lines(phrases: list[np.ndarray]) -> np.ndarray:
+    """Phrases (T_i, 3) absolute points -> one page (T, 3): line i shifted down i * LINE_SPACING, each line
+    ending with a pen lift so lines never join."""
+    lines = []
+    for i, points in enumerate(phrases):
+        line = points.copy()
+        line[:, 1] -= i * LINE_SPACING
+        if len(line):
+            line[-1, 2] = 1.0
+        lines.append(line)
+    return np.concatenate(lines) if lines else np.zeros((0, 3), np.float32)
