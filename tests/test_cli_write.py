@@ -1,0 +1,96 @@
+"""`trajtok write`: real files out (PNG, SVG, NPZ, heatmap) from a tiny saved model; clean errors."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+
+from trajtok.checkpoint import save_checkpoint
+from trajtok.cli import main
+from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.text import CharTokenizer
+from trajtok.tokenizer import TrajectoryTokenizer
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run directory holding checkpoints/latest.pt of a small random model that never ends a phrase."""
+    rng = np.random.default_rng(0)
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=12).fit(
+        [0.1 * rng.normal(size=(300, 2))]
+    )
+    text_tokenizer = CharTokenizer()
+    torch.manual_seed(0)
+    config = ModelConfig(
+        d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1, d_ff=64, max_steps=600, max_text=48
+    )
+    model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
+    with torch.no_grad():  # never choose the end step, so every phrase runs to its step budget
+        model.heads[0].net[-1].bias[-1] = -50.0
+    path = tmp_path_factory.mktemp("run")
+    save_checkpoint(
+        path / "checkpoints" / "latest.pt",
+        model,
+        tokenizer,
+        text_tokenizer,
+        config,
+        {"max_steps_per_char": 4},
+    )
+    return path
+
+
+def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, capsys):
+    out = tmp_path / "page.png"
+    argv = ["write", "hi", "there", "--checkpoint", str(run_dir), "--out", str(out), "--svg"]
+    assert main([*argv, "--attention", str(tmp_path / "att.png"), "--seed", "0", "--top-k", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "'hi': 8 steps" in printed and "'there': 20 steps" in printed  # cut at 4 steps per character
+
+    image = matplotlib.image.imread(out)  # (H, W, 4) white page with black ink, nothing else
+    assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
+    ink = image[..., :3].mean(-1) < 0.5
+    assert 0 < ink.mean() < 0.5
+
+    svg = ET.parse(out.with_suffix(".svg")).getroot()
+    assert svg.tag.endswith("svg") and any(el.tag.endswith("path") for el in svg.iter())
+
+    with np.load(out.with_suffix(".npz")) as strokes:
+        assert list(strokes["texts"]) == ["hi", "there"]
+        assert strokes["points_0"].shape == (8, 3) and strokes["points_1"].shape == (20, 3)
+        assert strokes["points"].shape == (28, 3)
+        assert strokes["points"][7, 2] == 1 and strokes["points"][-1, 2] == 1  # each line ends lifted
+        np.testing.assert_allclose(strokes["points"][:8, :2], strokes["points_0"][:, :2])
+
+    heatmap = matplotlib.image.imread(tmp_path / "att.png")
+    assert heatmap.shape[0] > 100
+
+
+def test_svg_only_and_priming(run_dir, tmp_path, capsys):
+    out = tmp_path / "page.svg"
+    argv = ["write", "ok", "--checkpoint", str(run_dir / "checkpoints" / "latest.pt"), "--out", str(out)]
+    assert main([*argv, "--prime-source", "hershey", "--prime-index", "1", "--temperature", "0"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.npz", "page.svg"]
+    with np.load(tmp_path / "page.npz") as strokes:
+        assert strokes["points"].shape == (8, 3)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--prime-source", "hershey", "--prime-index", "-1"])
+    assert exit_info.value.code == 2
+    assert "--prime-index must be >= 0" in capsys.readouterr().err
+
+
+def test_missing_checkpoint_exits_2_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "trajtok", "write", "hi", "--checkpoint", str(tmp_path / "nope.pt")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("trajtok: error: ") and "nope.pt: checkpoint not found" in result.stderr
+    assert not (tmp_path / "out").exists()
