@@ -15,6 +15,7 @@ from HersheyFonts import HersheyFonts
 # Lowercase letters with neither ascender nor descender: their top is the x-height.
 X_HEIGHT_LETTERS = "acemnorsuvwxz"
 REFERENCE_FONT = "futural"
+INK_STEP = 0.02  # x-heights between the points that sample a reference glyph's ink
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,14 @@ def load_font(name: str) -> Font:
 
 
 @cache
-def ink_profile(char: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where the reference font puts a char's ink: (segment mid-heights (K,), lengths (K,))."""
+def ink_profile(char: str) -> np.ndarray:
+    """Where the reference font puts a character's ink: heights (K,) of points every INK_STEP along it."""
     glyph = load_font(REFERENCE_FONT).glyph(char)
-    mids, lengths = [], []
-    for stroke in glyph.strokes if glyph else ():
-        seg = np.diff(stroke, axis=0)
-        mids.append((stroke[1:, 1] + stroke[:-1, 1]) / 2)
-        lengths.append(np.hypot(seg[:, 0], seg[:, 1]))
-    if not mids:
-        return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    return np.concatenate(mids), np.concatenate(lengths)
+    heights = [stroke_heights(stroke, INK_STEP) for stroke in (glyph.strokes if glyph else ())]
+    return np.concatenate(heights + [np.zeros(0, np.float32)])
+
+
+def stroke_heights(stroke: np.ndarray, step: float) -> np.ndarray:
+    """y of points spaced `step` apart along a (N, 2) polyline (at least its first point)."""
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
+    return np.interp(np.arange(0.0, s[-1] + 1e-9, step), s, stroke[:, 1]).astype(np.float32)

@@ -25,6 +25,8 @@ __all__ = ["VALIDATION_PHRASES", "WRITERS", "Writer", "iter_samples", "load", "s
 
 DENSE_STEP = 0.02  # x-heights between points of the densified glyph path the pen follows
 DOT_SIZE = 0.3  # a stroke smaller than this (x-heights) is a dot: written after its letter or word
+DIGIT_FONT = "cursive"
+SCRIPT_OUTLINED = "0123456789"
 DEFAULT_SIZES = {"train": 4000, "val": 400, "test": None}  # test: every validation phrase in every style
 
 
@@ -39,16 +41,29 @@ class Writer:
     word_gap: float = 0.0  # extra space for a blank
     joined: bool = False  # script: letters connect into one stroke, dots come after the word
     roundness: float = 0.05  # Gaussian corner rounding (x-heights of path)
-    step: float = 0.16  # distance between points at full speed (x-heights)
+    step: float = 0.3  # distance between points at full speed (x-heights)
+    cap_scale: float = 1.0  # capitals and ascending marks of script fonts are tall: shrink them
+    borrow: str = ""  # characters taken from DIGIT_FONT (script fonts draw digits as outlines)
 
 
 WRITERS: tuple[Writer, ...] = (
-    Writer("futural", slant=0.05, width=0.95, letter_gap=0.05, roundness=0.05, step=0.17),
-    Writer("rowmans", slant=0.22, width=0.85, letter_gap=0.0, roundness=0.06, step=0.16),
-    Writer("timesi", slant=0.08, width=0.95, letter_gap=0.02, roundness=0.07, step=0.15),
-    Writer("scripts", slant=0.05, width=0.9, letter_gap=0.0, joined=True, roundness=0.05, step=0.16),
-    Writer("cursive", slant=0.12, width=0.85, letter_gap=0.0, joined=True, roundness=0.06, step=0.16),
-    Writer("futural", slant=-0.05, width=1.1, letter_gap=0.12, word_gap=0.2, roundness=0.08, step=0.18),
+    Writer("futural", slant=0.05, width=0.9, letter_gap=0.05, roundness=0.08),
+    Writer("rowmans", slant=0.25, width=0.8, roundness=0.08),
+    Writer(
+        "scripts", slant=0.05, width=0.9, joined=True, roundness=0.05, cap_scale=0.8, borrow=SCRIPT_OUTLINED
+    ),
+    Writer("cursive", slant=0.15, width=0.8, joined=True, roundness=0.06, cap_scale=0.8),
+    Writer("futural", slant=-0.05, width=1.05, letter_gap=0.12, word_gap=0.2, roundness=0.1, step=0.32),
+    Writer(
+        "scripts",
+        slant=0.3,
+        width=0.75,
+        joined=True,
+        roundness=0.08,
+        step=0.32,
+        cap_scale=0.75,
+        borrow=SCRIPT_OUTLINED,
+    ),
 )
 
 
@@ -85,7 +100,7 @@ class Hand:
             drift_amp=float(rng.uniform(0, 0.08)),
             drift_period=float(rng.uniform(6, 14)),
             drift_phase=float(rng.uniform(0, 2 * np.pi)),
-            tremor=float(rng.uniform(0.008, 0.02)),
+            tremor=float(rng.uniform(0.015, 0.035)),
             step=writer.step * float(rng.uniform(0.85, 1.15)),
             curve_slowdown=float(rng.uniform(0.25, 0.5)),
         )
@@ -99,23 +114,26 @@ class _Stroke:
 
 def _layout(text: str, hand: Hand, rng: np.random.Generator) -> list[_Stroke]:
     """Place each character's glyph strokes along the line, in writing order."""
-    font = load_font(hand.writer.font)
+    font, lender = load_font(hand.writer.font), load_font(DIGIT_FONT)
     space = font.glyph(" ").advance * 0.6 + hand.word_gap
     strokes: list[_Stroke] = []
     deferred: list[_Stroke] = []  # dots of joined writers, written when the word ends
     x = float(rng.uniform(0.0, 0.2))
     for i, char in enumerate(text):
-        glyph = font.glyph(char)
+        glyph = (lender if char in hand.writer.borrow else font).glyph(char)
         if char == " " or glyph is None:
             strokes += deferred
             deferred = []
             x += space
             continue
-        letter_scale = float(rng.normal(1.0, 0.04))
-        lift = float(rng.normal(0.0, 0.03))
+        letter_scale = float(rng.normal(1.0, 0.05)) * (hand.writer.cap_scale if char.isupper() else 1.0)
+        stretch = rng.normal(1.0, 0.05, size=2) * letter_scale
+        shear = float(rng.normal(0.0, 0.05))
+        lift = float(rng.normal(0.0, 0.04))
         body, dots = [], []
         for xy in glyph.strokes:
-            placed = _Stroke(xy * letter_scale + (x, lift), np.full(len(xy), i))
+            letter_xy = np.stack([xy[:, 0] + shear * xy[:, 1], xy[:, 1]], axis=1) * stretch
+            placed = _Stroke(letter_xy + (x, lift), np.full(len(xy), i))
             extent = np.ptp(xy, axis=0).max() if len(xy) > 1 else 0.0
             (dots if extent < DOT_SIZE else body).append(placed)
         strokes += body
@@ -123,7 +141,7 @@ def _layout(text: str, hand: Hand, rng: np.random.Generator) -> list[_Stroke]:
             deferred += dots
         else:
             strokes += dots
-        x += glyph.advance * letter_scale + hand.letter_gap + float(rng.normal(0, 0.03))
+        x += glyph.advance * stretch[0] + hand.letter_gap + float(rng.normal(0, 0.04))
     return strokes + deferred
 
 
@@ -173,7 +191,7 @@ def _pen_path(stroke: _Stroke, hand: Hand, rng: np.random.Generator) -> tuple[np
     xy, owner = _densify(stroke)
     if len(xy) > 2:
         tremor = gaussian_filter1d(
-            rng.normal(0, 1, xy.shape), sigma=0.25 / DENSE_STEP, axis=0, mode="nearest"
+            rng.normal(0, 1, xy.shape), sigma=0.35 / DENSE_STEP, axis=0, mode="nearest"
         )
         tremor *= hand.tremor / max(float(tremor.std()), 1e-9)
         xy = gaussian_filter1d(xy + tremor, sigma=hand.writer.roundness / DENSE_STEP, axis=0, mode="nearest")
@@ -185,7 +203,7 @@ def _pen_path(stroke: _Stroke, hand: Hand, rng: np.random.Generator) -> tuple[np
     curvature = np.abs(np.gradient(heading)) / np.maximum(seg, 1e-9)
     curvature = gaussian_filter1d(curvature, sigma=2, mode="nearest")
     s_mid = np.cumsum(seg) - seg / 2
-    ease = np.clip(np.minimum(s_mid, length - s_mid) / 0.25, 0.35, 1.0)  # slower at both ends of a stroke
+    ease = np.clip(np.minimum(s_mid, length - s_mid) / 0.2, 0.5, 1.0)  # slower at both ends of a stroke
     speed = ease / (1.0 + hand.curve_slowdown * curvature)
     t = np.concatenate([[0.0], np.cumsum(seg / speed)])
     n_points = max(2, int(np.ceil(t[-1] / hand.step)) + 1)

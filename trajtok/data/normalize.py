@@ -30,36 +30,29 @@ class Limits:
     max_jump: float = 30.0  # a single delta longer than this (x-heights) is a glitch, not handwriting
 
 
-def weighted_band(
-    mids: np.ndarray, lengths: np.ndarray, q: tuple[float, float] = BAND
-) -> tuple[float, float]:
-    """Quantiles of segment mid-heights weighted by segment length (ink per unit height)."""
-    order = np.argsort(mids, kind="stable")
-    cum = np.cumsum(lengths[order], dtype=np.float64)
-    lo, hi = np.searchsorted(cum, np.array(q) * cum[-1])
-    last = len(order) - 1
-    return float(mids[order[min(lo, last)]]), float(mids[order[min(hi, last)]])
-
-
 def reference_band(text: str) -> tuple[float, float]:
     """Where a neutral font puts the ink of `text`, in x-heights above the baseline."""
-    profiles = [ink_profile(c) for c in text]
-    mids = np.concatenate([m for m, _ in profiles] + [np.zeros(0, np.float32)])
-    if len(mids) == 0:
+    heights = np.concatenate([ink_profile(c) for c in text] + [np.zeros(0, np.float32)])
+    if len(heights) == 0:
         return TEXTLESS_BAND
-    return weighted_band(mids, np.concatenate([w for _, w in profiles]))
+    lo, hi = np.quantile(heights, BAND)
+    return float(lo), float(hi)
 
 
-def ink_band(points: np.ndarray) -> tuple[float, float] | None:
-    """(T, 3) absolute [x, y, pen_lift] -> the sample's ink band, None when it has no vertical extent."""
+def ink_band(points: np.ndarray, n_samples: int = 2048) -> tuple[float, float] | None:
+    """(T, 3) absolute [x, y, pen_lift] -> the band of its ink heights, None when the ink is flat or absent.
+
+    The pen-down path is sampled at `n_samples` points evenly spaced along its length, so the band does not
+    depend on how densely (or unevenly) the source sampled the pen.
+    """
     pen_down = ~points[:-1, 2].astype(bool)  # segment i joins points i, i+1 unless the pen lifts after i
-    seg = np.diff(points[:, :2], axis=0)[pen_down]
-    lengths = np.hypot(seg[:, 0], seg[:, 1])
-    if lengths.sum() <= 0:
+    lengths = np.hypot(*np.diff(points[:, :2], axis=0).T) * pen_down
+    s = np.concatenate([[0.0], np.cumsum(lengths)])
+    if s[-1] <= 0:
         return None
-    mids = ((points[1:, 1] + points[:-1, 1]) / 2)[pen_down]
-    lo, hi = weighted_band(mids, lengths)
-    return (lo, hi) if hi - lo > 1e-9 * max(1.0, abs(hi)) else None
+    heights = np.interp(np.linspace(0.0, s[-1], n_samples), s, points[:, 1])
+    lo, hi = np.quantile(heights, BAND)
+    return (float(lo), float(hi)) if hi - lo > 1e-9 * max(1.0, abs(hi)) else None
 
 
 class SampleSetBuilder:
