@@ -9,9 +9,12 @@ deltas compare against exactly the edges that are saved.
 Schemes:
 - `uniform`: equal-width bins over the 1st..99th percentile (the RT-2 / OpenVLA baseline; the rest clips).
 - `quantile`: equal-count bins over the full range.
-- `adaptive`: fine uniform bins near zero where most motion is, log-spaced tails out to the extremes, then
-  sparse bins are merged and dense bins split until the counts are balanced (a bin holding one repeated value,
-  such as exact zeros, cannot be split and keeps its count).
+- `adaptive`: fine uniform bins near zero where most motion is, log-spaced tails out to the extremes; bins
+  with too few values (< ADAPTIVE_MIN_SHARE) are merged, then the bin holding the most squared error is split
+  at its best point while the two neighbours whose merge costs least are merged, as long as such a trade
+  lowers the total squared error (so the error, rather than the count, ends up balanced across bins: balancing
+  counts alone spends the bins on the crowded core and leaves the rare large moves, such as pen-up travel, in
+  a few huge tail bins). Boundaries only fall between distinct values, so a pile of exact zeros stays one bin.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ SCHEMES = ("adaptive", "uniform", "quantile")
 
 UNIFORM_CLIP_PERCENTILES = (1.0, 99.0)  # the range RT-2 / OpenVLA discretize over
 ADAPTIVE_CORE_QUANTILE = 0.9  # |x| below this quantile of |x| gets the fine uniform core bins
-ADAPTIVE_MERGE_BELOW = 0.25  # a bin with fewer than this fraction of the mean count gets merged
+ADAPTIVE_MIN_SHARE = 0.0005  # no adaptive bin holds fewer values than this share (its token needs examples)
+ADAPTIVE_MAX_TRADES = 20  # at most this many merge/split trades per bin
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,17 @@ def bins_from_edges(x_sorted: np.ndarray, edges: np.ndarray) -> Bins:
 
 
 def _adaptive_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
-    """Uniform core + log tails, then rebalanced by merging sparse and splitting dense bins."""
-    lo, hi = float(x[0]), float(x[-1])
-    if hi - lo <= 0.0:
-        return np.full(n_bins + 1, lo)
-    edges = _core_and_log_tails(x, n_bins, lo, hi)
-    return _balance_counts(x, edges)
+    """Uniform core + log tails, sparse bins merged, then merge/split trades while they lower the error."""
+    x = x.astype(np.float64)
+    starts_of_values = np.flatnonzero(x[1:] > x[:-1]) + 1  # where each distinct value after the first begins
+    if len(starts_of_values) < n_bins:  # no more distinct values than bins: one bin each
+        return _pad_edges(_edges_from_bounds(x, starts_of_values), n_bins)
+    min_count = max(1, int(ADAPTIVE_MIN_SHARE * len(x)))
+    initial = _core_and_log_tails(x, n_bins, float(x[0]), float(x[-1]))
+    bounds = np.unique(np.searchsorted(x, initial[1:-1], side="left"))
+    bounds = _merge_sparse(bounds[(bounds > 0) & (bounds < len(x))].tolist(), len(x), min_count)
+    bounds = _trade_bins(x, bounds, n_bins, min_count)
+    return _pad_edges(_edges_from_bounds(x, np.asarray(bounds, dtype=np.int64)), n_bins)
 
 
 def _core_and_log_tails(x: np.ndarray, n_bins: int, lo: float, hi: float) -> np.ndarray:
@@ -137,57 +146,87 @@ def _log_spaced(start: float, stop: float, n: int) -> np.ndarray:
     return np.geomspace(start, stop, n + 1)
 
 
-def _balance_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Merge the sparsest bin into its sparser neighbour and split the densest splittable bin at its median,
-    while the sparsest bin holds fewer than ADAPTIVE_MERGE_BELOW x the mean count and the trade evens the
-    counts out. The bin count stays the same."""
-    edges = np.asarray(edges, dtype=np.float64)
-    n_bins = len(edges) - 1
-    floor = ADAPTIVE_MERGE_BELOW * len(x) / n_bins
-    for _ in range(4 * n_bins):
-        counts = _counts(x, edges)
-        sparsest = int(np.argmin(counts))
-        if counts[sparsest] >= floor:
+def _merge_sparse(bounds: list[int], n_values: int, min_count: int) -> list[int]:
+    """Merge the sparsest bin into its sparser neighbour until every bin holds at least `min_count` values.
+    `bounds` are the inner bin boundaries as indices into the sorted values (bin k = x[B[k]:B[k+1]])."""
+    while bounds:
+        counts = np.diff([0, *bounds, n_values])
+        k = int(np.argmin(counts))
+        if counts[k] >= min_count:
             break
-        splittable = _splittable(x, edges)
-        if not splittable.any():
-            break
-        densest = int(np.argmax(np.where(splittable, counts, -1)))
-        if sparsest == 0:
-            neighbour = 1
-        elif sparsest == n_bins - 1:
-            neighbour = n_bins - 2
+        if k == 0 or (k < len(counts) - 1 and counts[k + 1] <= counts[k - 1]):
+            del bounds[k]  # merge with the bin on the right
         else:
-            neighbour = sparsest - 1 if counts[sparsest - 1] <= counts[sparsest + 1] else sparsest + 1
-        if densest in (sparsest, neighbour) or counts[densest] <= 2 * (counts[sparsest] + counts[neighbour]):
-            break  # trading this merge for that split would not make the counts any more even
-        median = _split_point(x, edges[densest], edges[densest + 1])
-        drop = max(sparsest, neighbour)  # the edge between the two merged bins
-        edges = np.sort(np.append(np.delete(edges, drop), median))
+            del bounds[k - 1]
+    return bounds
+
+
+def _trade_bins(x: np.ndarray, bounds: list[int], n_bins: int, min_count: int) -> list[int]:
+    """Split the bin holding the most squared error (at its best point) and merge the two neighbours whose
+    merge costs the least, while that trade lowers the total squared error; first split up to `n_bins`.
+    Every bin keeps at least `min_count` values; boundaries only fall between distinct values."""
+    sse = _SquaredError(x)
+    best_splits: dict[tuple[int, int], tuple[float, int]] = {}
+    for _ in range(ADAPTIVE_MAX_TRADES * n_bins):
+        full = np.array([0, *bounds, len(x)])
+        splits = []
+        for a, b in zip(full[:-1], full[1:], strict=True):
+            if (a, b) not in best_splits:
+                best_splits[(a, b)] = sse.best_split(a, b, min_count)
+            splits.append(best_splits[(a, b)])
+        gains = np.array([gain for gain, _ in splits])
+        split = int(np.argmax(gains))
+        if gains[split] <= 0.0:
+            break
+        if len(full) - 1 < n_bins:
+            bounds = sorted([*bounds, splits[split][1]])
+            continue
+        costs = sse(full[:-2], full[2:]) - sse(full[:-2], full[1:-1]) - sse(full[1:-1], full[2:])
+        costs[max(split - 1, 0) : split + 1] = np.inf  # the merge must not involve the bin being split
+        merge = int(np.argmin(costs))
+        if gains[split] <= costs[merge] + 1e-12 * sse.total:
+            break
+        bounds = sorted([*(b for i, b in enumerate(bounds) if i != merge), splits[split][1]])
+    return bounds
+
+
+class _SquaredError:
+    """Sum of squared deviations from the mean of sorted values x[a:b], from prefix sums (vectorized)."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = x
+        centered = x - x.mean()
+        self.sum = np.concatenate([[0.0], np.cumsum(centered)])
+        self.sum_sq = np.concatenate([[0.0], np.cumsum(centered**2)])
+        self.total = float(self(np.array([0]), np.array([len(x)]))[0])
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        n = np.maximum(b - a, 1)
+        s = self.sum[b] - self.sum[a]
+        return np.maximum(self.sum_sq[b] - self.sum_sq[a] - s * s / n, 0.0)
+
+    def best_split(self, a: int, b: int, min_count: int) -> tuple[float, int]:
+        """(error saved, boundary) of the best split of x[a:b] into two parts of >= min_count values each,
+        between distinct values; (0.0, -1) when there is none."""
+        k = np.arange(a + min_count, b - min_count + 1)
+        k = k[self.x[k - 1] < self.x[k]]
+        if len(k) == 0:
+            return 0.0, -1
+        parts = self(np.full_like(k, a), k) + self(k, np.full_like(k, b))
+        best = int(np.argmin(parts))
+        return float(self(np.array([a]), np.array([b]))[0] - parts[best]), int(k[best])
+
+
+def _edges_from_bounds(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Edges for bins split at `bounds` (indices into sorted x): mid-way between the neighbouring values."""
+    inner = 0.5 * (x[bounds - 1] + x[bounds])
+    return np.concatenate([[x[0]], inner, [x[-1]]])
+
+
+def _pad_edges(edges: np.ndarray, n_bins: int) -> np.ndarray:
+    """Halve the widest bin until there are `n_bins` (the new bins may stay empty)."""
+    edges = np.asarray(edges, dtype=np.float64)
+    while len(edges) - 1 < n_bins:
+        k = int(np.argmax(np.diff(edges)))
+        edges = np.insert(edges, k + 1, 0.5 * (edges[k] + edges[k + 1]))
     return edges
-
-
-def _counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    starts = np.searchsorted(x, edges[:-1], side="left")
-    starts[0] = 0
-    return np.diff(np.append(starts, len(x)))
-
-
-def _splittable(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Whether each bin holds at least two distinct values (so some split point separates them)."""
-    starts = np.searchsorted(x, edges[:-1], side="left")
-    starts[0] = 0
-    stops = np.append(starts[1:], len(x))
-    nonempty = stops > starts
-    first = x[np.minimum(starts, len(x) - 1)]
-    last = x[np.maximum(stops - 1, 0)]
-    return nonempty & (last > first)
-
-
-def _split_point(x: np.ndarray, left: float, right: float) -> float:
-    """A point strictly inside the values of [left, right) that splits them as evenly as ties allow."""
-    inside = x[np.searchsorted(x, left, side="left") : np.searchsorted(x, right, side="left")]
-    median = inside[len(inside) // 2]
-    if median <= inside[0]:  # the lower half is all one value: split just above it
-        median = inside[np.searchsorted(inside, inside[0], side="right")]
-    return float(median)

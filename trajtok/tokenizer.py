@@ -325,7 +325,7 @@ class TrajectoryTokenizer:
             if not_binary.any():
                 t, e = np.argwhere(not_binary)[0]
                 raise ValueError(
-                    f"{where}: event {self.event_names[e]!r} at step {t} is {array[t, e]!r}; "
+                    f"{where}: event {self.event_names[e]!r} at step {t} is {array[t, e].item()!r}; "
                     "events must be 0/1"
                 )
         return array.astype(np.int64)
