@@ -75,3 +75,47 @@ def plot_attention(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def plot_bin_histograms(
+    tokenizer, deltas: np.ndarray | list[np.ndarray], path: str | Path, title: str = ""
+) -> Path:
+    """One row per dim of a fitted TrajectoryTokenizer: the data's histogram (log counts over an asinh x axis,
+    so the rare large moves show beside the many small ones) with the bin edges (grey lines) and each bin's
+    decoded value (red marks) overlaid, and beside it how many values fall into each bin.
+
+    deltas: (N, D) values or a list of (T, D) trajectories.
+    """
+    path = Path(path)
+    values = deltas if isinstance(deltas, np.ndarray) and deltas.ndim == 2 else np.concatenate(list(deltas))
+    n_dims = len(tokenizer.dim_names)
+    fig = Figure(figsize=(13, 3.2 * n_dims), dpi=100)
+    axes = fig.subplots(n_dims, 2, squeeze=False, gridspec_kw={"width_ratios": (3, 1)})
+    for j, (name, bins) in enumerate(zip(tokenizer.dim_names, tokenizer.bins, strict=True)):
+        x = values[:, j]
+        low, high = float(min(x.min(), bins.edges[0])), float(max(x.max(), bins.edges[-1]))
+        high = max(high, low + 1e-6)
+        linear_width = max(float(np.median(np.abs(x))), 1e-3 * (high - low))
+        grid = np.sinh(np.linspace(np.arcsinh(low / linear_width), np.arcsinh(high / linear_width), 161))
+        ax = axes[j, 0]
+        ax.hist(x, bins=grid * linear_width, color="tab:blue", alpha=0.7)
+        ax.set_xscale("asinh", linear_width=linear_width)
+        ax.set_yscale("log")
+        for edge in bins.edges:
+            ax.axvline(edge, color="0.35", lw=0.7)
+        ax.plot(bins.values, np.ones(len(bins.values)), "v", color="tab:red", ms=5,
+                transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+        ax.set_xlabel(f"{name} (grey: bin edges, red: decoded values)")
+        ax.set_ylabel("values")
+        counts = np.bincount(bins.index(x), minlength=bins.n_bins)
+        ax = axes[j, 1]
+        ax.bar(np.arange(bins.n_bins), counts, color="tab:blue", alpha=0.7)
+        ax.axhline(len(x) / bins.n_bins, color="tab:red", lw=0.8, ls="--")
+        ax.set_xlabel(f"{name} bin (dashed: equal share)")
+        ax.set_ylabel("values")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
