@@ -119,3 +119,41 @@ def plot_bin_histograms(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: str = "") -> Path:
+    """Handwriting samples in a grid, each titled with its text (and style id): pen-down strokes in ink with
+    their sampled points as small dots, pen-up travel as faint dashed lines, all at one scale (x-heights).
+
+    samples: trajtok.sample.Sample objects with deltas (T, 2) and events (T, 1) pen_lift.
+    """
+    from trajtok.strokes import integrate
+
+    path = Path(path)
+    points = [integrate(s.deltas, s.events[:, 0]) for s in samples]
+    spans = [np.ptp(p[:, :2], axis=0) if len(p) else np.ones(2) for p in points]
+    width = max([s[0] for s in spans] + [4.0])
+    height = max([s[1] for s in spans] + [2.0])
+    rows = max(1, -(-len(samples) // columns))
+    panel_w = min(7.0, 1.2 + 0.45 * width)
+    fig = Figure(figsize=(panel_w * columns, (panel_w * height / width + 0.5) * rows), dpi=100)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, sample, p in zip(axes, samples, points, strict=False):
+        ends = np.flatnonzero(p[:-1, 2] > 0.5)
+        for i in ends:  # pen-up travel: last point of a stroke to the first of the next
+            ax.plot(p[i : i + 2, 0], p[i : i + 2, 1], "--", color="tab:red", lw=0.6, alpha=0.4)
+        for stroke in split_strokes(p):
+            ax.plot(stroke[:, 0], stroke[:, 1], "-", color="black", lw=1.4, solid_capstyle="round")
+            ax.plot(stroke[:, 0], stroke[:, 1], ".", color="tab:blue", ms=1.6)
+        label = repr(sample.text) + ("" if sample.style_id is None else f"  style {sample.style_id}")
+        ax.set_title(f"{label}  ({len(p)} points, {len(ends) + 1 if len(p) else 0} strokes)", fontsize=8)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+    for ax in axes[len(samples) :]:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path

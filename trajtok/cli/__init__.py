@@ -13,7 +13,7 @@ import sys
 from trajtok import __version__
 
 # Command groups, in the order `trajtok --help` lists them. Each module defines `register(subparsers)`.
-COMMAND_MODULES = ("tokenizer", "write")
+COMMAND_MODULES = ("data", "tokenizer", "train", "write")
 
 
 def build_parser() -> argparse.ArgumentParser:

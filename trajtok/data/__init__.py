@@ -24,6 +24,8 @@ BIGBANK_FILE = "bigbank_3500.json.zip"
 # Loader module per file format; each has load(path, split, n, seed, limits, progress, source) -> SampleSet.
 FORMAT_MODULES = {
     "cursive_json": "trajtok.data.cursive_json",
+    "iam_ondb": "trajtok.data.iam_ondb",
+    "stroke3": "trajtok.data.stroke3",
 }
 HERSHEY_OPTIONS = ("max_chars",)
 LIMIT_OPTIONS = tuple(f.name for f in fields(Limits))

@@ -33,6 +33,8 @@ def read_records(path: str | Path) -> list:
                 if len(members) != 1:
                     raise DataError(f"{path}: expected exactly one .json file in the zip, found {members}")
                 raw = archive.read(members[0])
+        elif path.suffix.lower() == ".zip":
+            raise DataError(f"{path}: not a readable zip archive (truncated or not a zip)")
         else:
             raw = path.read_bytes()
         records = json.loads(raw)
@@ -55,12 +57,14 @@ def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str]:
             f"{where}: malformed record ({type(exc).__name__}: {exc}); expected metadata.asciiSequence "
             "and points [[x, y, is_pen_down], ...]"
         ) from exc
-    if not isinstance(text, str) or points.ndim != 2 or (len(points) and points.shape[1] != 3):
-        raise DataError(
-            f"{where}: malformed record: points must be [[x, y, is_pen_down], ...] and asciiSequence a string"
-        )
-    if len(points) == 0:
+    if not isinstance(text, str):
+        raise DataError(f"{where}: malformed record: metadata.asciiSequence must be a string")
+    if points.size == 0:
         return [], text
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise DataError(
+            f"{where}: malformed record: points must be [[x, y, is_pen_down], ...], got shape {points.shape}"
+        )
     absolute = np.stack([points[:, 0] * aspect, -points[:, 1], points[:, 2] == 0], axis=1)
     absolute[-1, 2] = 1.0
     return split_strokes(absolute), text
