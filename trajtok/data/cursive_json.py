@@ -45,12 +45,13 @@ def read_records(path: str | Path) -> list:
     return records
 
 
-def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str]:
-    """One record -> (strokes: list of (N, 2) with y up in x-aspect-corrected page units, text)."""
+def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str, str | None]:
+    """One record -> (strokes: list of (N, 2) with y up in aspect-corrected page units, text, author)."""
     try:
         meta = record["metadata"]
         text = meta["asciiSequence"]
         aspect = float(meta.get("aspectRatio", 1.0))
+        author = None if meta.get("author") is None else str(meta["author"])
         points = np.asarray(record["points"], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(
@@ -60,14 +61,14 @@ def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str]:
     if not isinstance(text, str):
         raise DataError(f"{where}: malformed record: metadata.asciiSequence must be a string")
     if points.size == 0:
-        return [], text
+        return [], text, author
     if points.ndim != 2 or points.shape[1] != 3:
         raise DataError(
             f"{where}: malformed record: points must be [[x, y, is_pen_down], ...], got shape {points.shape}"
         )
     absolute = np.stack([points[:, 0] * aspect, -points[:, 1], points[:, 2] == 0], axis=1)
     absolute[-1, 2] = 1.0
-    return split_strokes(absolute), text
+    return split_strokes(absolute), text, author
 
 
 def load(
@@ -83,8 +84,8 @@ def load(
     chosen = select([str(i) for i in range(len(records))], split, n, seed)
     builder = SampleSetBuilder(source or str(path), limits)
     for done, i in enumerate(chosen, 1):
-        strokes, text = record_strokes(records[i], f"{path}: record {i}")
-        builder.add_strokes(strokes, text)
+        strokes, text, author = record_strokes(records[i], f"{path}: record {i}")
+        builder.add_strokes(strokes, text, group=author)  # one writer, one scale
         if progress and (done % 256 == 0 or done == len(chosen)):
             progress(done, len(chosen))
     return builder.build()

@@ -112,7 +112,7 @@ def load(
         if not 1 <= line_no <= len(transcriptions[form]):
             builder.drop("no_transcription")
             continue
-        builder.add_strokes(read_line_strokes(path), transcriptions[form][line_no - 1])
+        builder.add_strokes(read_line_strokes(path), transcriptions[form][line_no - 1], group=form)
         if progress and (done % 256 == 0 or done == len(chosen)):
             progress(done, len(chosen))
     return builder.build()

@@ -2,8 +2,9 @@
 
 Scale: a sample's x-height is estimated by comparing where its ink lies vertically (arc-length weighted
 quantiles of the pen-down path) with where a reference font puts the ink of the same text. This is robust to
-ALL-CAPS words, digits and descenders, unlike a plain bounding box. Without text the ink band maps to [0, 1].
-Origin: the left edge of the ink on the estimated baseline, so `deltas[0]` is the first point from there.
+ALL-CAPS words, digits and descenders, unlike a plain bounding box. Without text the ink spans about [0, 1].
+Samples of one writer can share a scale (see SampleSetBuilder). Origin: the left edge of the ink, on the
+estimated baseline, so `deltas[0]` is the first point from there.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from trajtok.sample import Sample, SampleSet
 from trajtok.strokes import differentiate, join_strokes
 from trajtok.text import CharTokenizer, normalize_text
 
-BAND = (0.2, 0.8)  # arc-length quantiles of ink height compared with the reference
-TEXTLESS_BAND = (0.0, 1.0)  # where the ink band goes when a sample has no text
+BAND = (0.15, 0.6)  # quantiles of ink height compared with the reference (lower: less ascender-bound)
+TEXTLESS_BAND = BAND  # without text, ink quantile q goes to height q: evenly spread ink spans [0, 1]
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,26 @@ def ink_band(points: np.ndarray, n_samples: int = 2048) -> tuple[float, float] |
     return (float(lo), float(hi)) if hi - lo > 1e-9 * max(1.0, abs(hi)) else None
 
 
+@dataclass
+class _Pending:
+    points: np.ndarray  # (T, 3) absolute [x, y, pen_lift], source units, y up
+    text: str
+    style_id: int | None
+    group: str | None
+    band: tuple[float, float]  # measured ink band, source units
+    reference: tuple[float, float]  # where that ink should lie, x-heights
+
+    @property
+    def scale(self) -> float:
+        return (self.reference[1] - self.reference[0]) / (self.band[1] - self.band[0])
+
+
 class SampleSetBuilder:
-    """Collects normalized samples for one source, counting drops and unknown characters."""
+    """Collects normalized samples for one source, counting drops and unknown characters.
+
+    Samples added with the same `group` (one writer: an author, a form) share one scale, the median of their
+    own estimates, which is steadier than any single short text and keeps the writer's proportions.
+    """
 
     def __init__(
         self, source: str, limits: Limits | None = None, text_tokenizer: CharTokenizer | None = None
@@ -64,41 +83,48 @@ class SampleSetBuilder:
         self.source = source
         self.limits = limits or Limits()
         self.text_tokenizer = text_tokenizer or CharTokenizer()
-        self.samples: list[Sample] = []
+        self.pending: list[_Pending] = []
         self.dropped: Counter[str] = Counter()
-        self.unknown_chars: Counter[str] = Counter()
 
     def drop(self, reason: str) -> None:
         self.dropped[reason] += 1
 
-    def add_strokes(self, strokes: list[np.ndarray], text: str = "", style_id: int | None = None) -> None:
+    def add_strokes(
+        self, strokes: list[np.ndarray], text: str = "", style_id: int | None = None, group: str | None = None
+    ) -> None:
         """strokes: list of (N_i, 2) pen-down polylines in source units with y UP."""
         strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
-        points = join_strokes([s for s in strokes if len(s)])
+        points = join_strokes([s for s in strokes if len(s)]).astype(np.float64)
         if len(points) < 2:
             return self.drop("empty")
         if not np.isfinite(points).all():
             return self.drop("non_finite")
         if len(points) > self.limits.max_points:
             return self.drop("too_long")
-        text = normalize_text(text)
         band = ink_band(points)
         if band is None:
             return self.drop("flat")
-        ref_lo, ref_hi = reference_band(text)
-        scale = (ref_hi - ref_lo) / (band[1] - band[0])
-        points[:, 0] = (points[:, 0] - points[:, 0].min()) * scale
-        points[:, 1] = (points[:, 1] - band[0]) * scale + ref_lo
-        deltas, pen_lift = differentiate(points)
-        if np.abs(deltas).max() > self.limits.max_jump:
-            return self.drop("huge_jump")
-        self.unknown_chars.update(self.text_tokenizer.count_unknown([text]))
-        self.samples.append(Sample(deltas=deltas, events=pen_lift[:, None], text=text, style_id=style_id))
+        text = normalize_text(text)
+        self.pending.append(_Pending(points, text, style_id, group, band, reference_band(text)))
 
     def build(self) -> SampleSet:
+        log_scales: dict[str, list[float]] = {}
+        for p in self.pending:
+            if p.group is not None:
+                log_scales.setdefault(p.group, []).append(np.log(p.scale))
+        group_scale = {g: float(np.exp(np.median(v))) for g, v in log_scales.items()}
+        samples, unknown = [], Counter()
+        for p in self.pending:
+            scale = group_scale[p.group] if p.group is not None else p.scale
+            points = p.points.copy()
+            points[:, 0] = (points[:, 0] - points[:, 0].min()) * scale
+            points[:, 1] = (points[:, 1] - sum(p.band) / 2) * scale + sum(p.reference) / 2
+            deltas, pen_lift = differentiate(points)
+            if np.hypot(deltas[:, 0], deltas[:, 1]).max() > self.limits.max_jump:
+                self.drop("huge_jump")
+                continue
+            unknown.update(self.text_tokenizer.count_unknown([p.text]))
+            samples.append(Sample(deltas=deltas, events=pen_lift[:, None], text=p.text, style_id=p.style_id))
         return SampleSet(
-            samples=self.samples,
-            source=self.source,
-            dropped=dict(self.dropped),
-            unknown_chars=dict(self.unknown_chars),
+            samples=samples, source=self.source, dropped=dict(self.dropped), unknown_chars=dict(unknown)
         )

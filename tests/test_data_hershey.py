@@ -1,0 +1,119 @@
+"""The embedded synthetic corpus: determinism, conventions, character alignment, disjoint train/val texts."""
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+
+from trajtok.data import hershey, load_source
+from trajtok.data.texts import VALIDATION_PHRASES, TextSampler, held_out_words, is_training_text, tokens
+from trajtok.strokes import integrate
+from trajtok.text import DEFAULT_CHARS
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
+
+
+def same_samples(a, b) -> bool:
+    return all(
+        x.text == y.text
+        and x.style_id == y.style_id
+        and np.array_equal(x.deltas, y.deltas)
+        and np.array_equal(x.events, y.events)
+        and np.array_equal(x.char_index, y.char_index)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_synthesize_is_deterministic_given_text_style_and_seed():
+    a = hershey.synthesize("Quick 42!", style_id=3, seed=7)
+    b = hershey.synthesize("Quick 42!", style_id=3, seed=7)
+    c = hershey.synthesize("Quick 42!", style_id=3, seed=8)
+    assert same_samples([a], [b])
+    assert a.deltas.shape != c.deltas.shape or not np.array_equal(a.deltas, c.deltas)
+
+
+def test_fixed_split_is_deterministic_and_a_prefix_of_the_stream():
+    first = load_source("hershey", split="train", n=12, seed=5, use_cache=False)
+    again = load_source("hershey", split="train", n=12, seed=5, use_cache=False)
+    other = load_source("hershey", split="train", n=12, seed=6, use_cache=False)
+    assert same_samples(first.samples, again.samples)
+    assert [s.text for s in first] != [s.text for s in other]
+    stream = list(itertools.islice(hershey.iter_samples("train", seed=5), 14))
+    assert same_samples(first.samples, stream[:12])
+
+
+@pytest.mark.parametrize("style_id", range(len(hershey.WRITERS)))
+def test_sample_conventions_and_char_index(style_id):
+    text = "Box of jam, 7 kg!"
+    sample = hershey.synthesize(text, style_id=style_id, seed=1)
+    T = len(sample)
+    assert sample.deltas.dtype == np.float32 and sample.deltas.shape == (T, 2)
+    assert sample.events.dtype == bool and sample.events.shape == (T, 1)
+    assert sample.events[-1, 0]  # the last point ends a stroke
+    assert sample.style_id == style_id
+    index = sample.char_index
+    assert index.dtype == np.int32 and index.shape == (T,)
+    written = {i for i, c in enumerate(text) if c != " "}
+    assert set(index.tolist()) == written  # every character drawn, no point on a blank
+    if not hershey.WRITERS[style_id].joined:  # joined writers dot their i's after the word
+        assert (np.diff(index) >= 0).all()
+    # Normalized units: x-height letters sit on the baseline and reach about 1.
+    xoxo = hershey.synthesize("xoxo", style_id=style_id, seed=1)
+    points = integrate(xoxo.deltas, xoxo.events[:, 0])
+    low, high = np.percentile(points[:, 1], [5, 95])
+    assert -0.25 < low < 0.25 and 0.75 < high < 1.35
+
+
+def test_sequences_are_compact():
+    samples = load_source("hershey", split="train", n=60, seed=2, use_cache=False)
+    points = sum(len(s) for s in samples)
+    chars = sum(len(s.text.replace(" ", "")) for s in samples)
+    assert 12 < points / chars < 40
+    assert max(len(s.text) for s in samples) <= 24
+    lifts = np.concatenate([s.events[:, 0] for s in samples])
+    assert 0.02 < lifts.mean() < 0.3  # strokes of several points, not one stroke per point
+
+
+def test_train_and_validation_texts_are_disjoint():
+    rng = np.random.default_rng(0)
+    train = TextSampler("train")
+    train_texts = [train.sample(rng) for _ in range(3000)]
+    held = held_out_words()
+    assert all(is_training_text(t) for t in train_texts)
+    assert not {w for t in train_texts for w in tokens(t)} & held
+    validation = load_source("hershey", split="val", n=80, seed=0, use_cache=False)
+    val_texts = {s.text for s in validation}
+    assert not val_texts & set(train_texts)
+    for text in val_texts:  # every validation text is written with held-out words
+        assert any(w in held for w in tokens(text)), text
+    for phrase in VALIDATION_PHRASES:
+        assert not is_training_text(phrase)
+        assert any(w in held for w in tokens(phrase)), phrase
+
+
+def test_training_texts_cover_every_supported_character():
+    rng = np.random.default_rng(1)
+    sampler = TextSampler("train")
+    seen = set("".join(sampler.sample(rng) for _ in range(3000)))
+    assert set(DEFAULT_CHARS) <= seen
+    assert re.fullmatch(r"[ -~]+", "".join(sorted(seen)))  # nothing outside printable ASCII
+
+
+def test_test_split_writes_every_validation_phrase_in_every_hand():
+    test = load_source("hershey", split="test", use_cache=False)
+    assert len(test) == len(VALIDATION_PHRASES) * len(hershey.WRITERS)
+    assert {s.text for s in test} == set(VALIDATION_PHRASES)
+    assert {s.style_id for s in test} == set(range(len(hershey.WRITERS)))
+
+
+def test_bad_requests_fail_clearly():
+    with pytest.raises(ValueError, match="unknown split"):
+        load_source("hershey", split="everything")
+    with pytest.raises(ValueError, match="unbounded"):
+        load_source("hershey", split="all")
+    with pytest.raises(ValueError, match="unknown option"):
+        load_source("hershey", n=2, max_points=10)
