@@ -1,0 +1,202 @@
+"""`whiteboard_sim`: a simulated Panda (trajtok_sim, PyBullet DIRECT) writes what the writer node streams.
+
+Topics (relative, like the writer's):
+  in   waypoint       geometry_msgs/PoseStamped  board-frame pen poses (source:=waypoint, the default)
+  in   path           nav_msgs/Path              a whole plan at once (source:=path)
+  in   writer_status  std_msgs/String            the writer's "done"/"error" marks the end of a stream
+  out  joint_states   sensor_msgs/JointState     the arm's joints while it writes
+  out  board_image    sensor_msgs/Image          mono8 picture of the board (255 = clean), after each chunk
+  out  sim_status     std_msgs/String            JSON: writing, done (with ink and tracking figures)
+
+The stream is followed chunk by chunk: whatever arrived while the previous chunk ran is executed next with
+`WhiteboardSim.execute`, starting from the last pose of the previous chunk. Poses come in the board frame,
+so the simulated board may sit anywhere in the world; pen-down is "on the surface" (board z = 0).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Path
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import String
+from trajtok_sim.scene import ARM_JOINTS
+from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
+
+from scribble_bridge import messages, parameters
+from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
+from scribble_bridge.runner import run_node
+from trajtok.waypoints import Waypoints
+
+SIM_PARAMS = (
+    ParamSpec("source", "waypoint", "follow 'waypoint' (the PoseStamped stream) or 'path' (whole plans)"),
+    ParamSpec(
+        "image_px_per_m", WhiteboardConfig().image_px_per_m, "board image pixels per metre", (50.0, 4000.0)
+    ),
+    ParamSpec(
+        "end_timeout_s", 2.0, "after the writer's done, wait this long for late waypoints (s)", (0.1, 60.0)
+    ),
+)
+CHUNK_S = 0.25  # execute the stream in pieces at least this long (stream time), or what is left at its end
+SURFACE_TOLERANCE_M = 1e-6  # a pose this close to the board surface is pen-down
+LATCHED = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+STREAM = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+STATUS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class StreamBuffer:
+    """Poses of the current stream (board frame, stamped) and where its end is, shared by two threads."""
+
+    def __init__(self):
+        self.changed = threading.Condition()
+        self.stamps_s: list[float] = []
+        self.xyz_m: list[np.ndarray] = []
+        self.expected: int | None = None  # total announced by the writer's end status
+        self.ended_at: float | None = None  # monotonic time of that status
+
+    def reset(self) -> None:
+        self.stamps_s, self.xyz_m, self.expected, self.ended_at = [], [], None, None
+
+
+class WhiteboardSimNode(Node):
+    def __init__(self):
+        super().__init__("whiteboard_sim")
+        # The scene is built once, so its board cannot change while running.
+        parameters.declare(self, BOARD_PARAMS + SIM_PARAMS, read_only=True)
+        values = parameters.values(self, BOARD_PARAMS + SIM_PARAMS)
+        if values["source"] not in ("waypoint", "path"):
+            raise ValueError(f"parameter source: expected 'waypoint' or 'path', got {values['source']!r}")
+        self._frame = values["board_frame"]
+        self._end_timeout_s = values["end_timeout_s"]
+        board = parameters.board_config(values)
+        self._sim = WhiteboardSim(WhiteboardConfig(board=board, image_px_per_m=values["image_px_per_m"]))
+        self._board = board
+        self._image: np.ndarray | None = None  # (H, W) uint8 board picture of the current phrase
+        self._buffer = StreamBuffer()
+        self._paths: list[Path] = []
+
+        self._joint_pub = self.create_publisher(JointState, "joint_states", 10)
+        self._image_pub = self.create_publisher(Image, "board_image", LATCHED)
+        self._status_pub = self.create_publisher(String, "sim_status", STATUS)
+        self._stop = threading.Event()
+        if values["source"] == "waypoint":
+            self.create_subscription(String, "writer_status", self._on_writer_status, STATUS)
+            self.create_subscription(PoseStamped, "waypoint", self._on_waypoint, STREAM)
+            target = self._follow_stream
+        else:
+            self.create_subscription(Path, "path", self._on_path, LATCHED)
+            target = self._follow_paths
+        self._worker = threading.Thread(target=target, name="sim", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"ready: following {self.resolve_topic_name(values['source'])}")
+
+    # -- input (executor thread) ------------------------------------------------------------------------
+    def _on_waypoint(self, msg: PoseStamped) -> None:
+        p = msg.pose.position
+        with self._buffer.changed:
+            self._buffer.stamps_s.append(messages.stamp_seconds(msg.header.stamp))
+            self._buffer.xyz_m.append(np.array([p.x, p.y, p.z]))
+            self._buffer.changed.notify()
+
+    def _on_writer_status(self, msg: String) -> None:
+        status = json.loads(msg.data)
+        if status.get("state") in ("done", "error") and status.get("waypoints"):
+            with self._buffer.changed:
+                self._buffer.expected = int(status["waypoints"])
+                self._buffer.ended_at = time.monotonic()
+                self._buffer.changed.notify()
+
+    def _on_path(self, msg: Path) -> None:
+        with self._buffer.changed:
+            self._paths.append(msg)
+            self._buffer.changed.notify()
+
+    # -- simulation (sim thread) ------------------------------------------------------------------------
+    def _follow_stream(self) -> None:
+        done = 0  # poses of the current stream already executed (the next chunk starts at done - 1)
+        buffer = self._buffer
+        while not self._stop.is_set():
+            with buffer.changed:
+                buffer.changed.wait(0.1)
+                received = len(buffer.stamps_s)
+                ended = buffer.expected is not None and (
+                    received >= buffer.expected or time.monotonic() - buffer.ended_at > self._end_timeout_s
+                )
+                end = min(received, buffer.expected) if ended else received
+                chunk = (buffer.stamps_s[max(done - 1, 0) : end], buffer.xyz_m[max(done - 1, 0) : end])
+                if ended:  # poses past the end already belong to the next phrase
+                    stamps, xyz = buffer.stamps_s[end:], buffer.xyz_m[end:]
+                    buffer.reset()
+                    buffer.stamps_s, buffer.xyz_m = stamps, xyz
+            if len(chunk[0]) >= 2 and (ended or chunk[0][-1] - chunk[0][0] >= CHUNK_S):
+                if done == 0:
+                    self._start_phrase()
+                self._execute(*chunk)
+                done = end
+            if ended:
+                self._finish_phrase(end)
+                done = 0
+
+    def _follow_paths(self) -> None:
+        while not self._stop.is_set():
+            with self._buffer.changed:
+                self._buffer.changed.wait(0.1)
+                paths, self._paths = self._paths, []
+            for msg in paths:
+                stamps = [messages.stamp_seconds(p.header.stamp) for p in msg.poses]
+                xyz = [np.array([p.pose.position.x, p.pose.position.y, p.pose.position.z]) for p in msg.poses]
+                self._start_phrase()
+                if len(stamps) >= 2:
+                    self._execute(stamps, xyz)
+                self._finish_phrase(len(stamps))
+
+    def _start_phrase(self) -> None:
+        self._image = None
+        self._status("writing")
+
+    def _execute(self, stamps_s: list[float], board_xyz_m: list[np.ndarray]) -> None:
+        board_xyz = np.array(board_xyz_m)
+        waypoints = Waypoints(
+            t_s=np.array(stamps_s) - stamps_s[0],
+            xyz_m=self._board.to_world(board_xyz),
+            pen_down=np.abs(board_xyz[:, 2]) < SURFACE_TOLERANCE_M,
+        )
+        result = self._sim.execute(waypoints, progress=lambda *_: self._publish_joints())
+        self._image = (
+            result.board_image if self._image is None else np.minimum(self._image, result.board_image)
+        )
+        self._publish_joints()
+        self._image_pub.publish(messages.image(self._image, self._frame, time.time()))
+
+    def _finish_phrase(self, n_waypoints: int) -> None:
+        inked = 0 if self._image is None else int((self._image < 128).sum())
+        self._status("done", waypoints=n_waypoints, ink_pixels=inked)
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _publish_joints(self) -> None:
+        msg = JointState(
+            name=list(ARM_JOINTS), position=[float(q) for q in self._sim.robot.joint_positions()]
+        )
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._joint_pub.publish(msg)
+
+    def _status(self, state: str, **fields) -> None:
+        self._status_pub.publish(messages.status(state, **fields))
+
+    def destroy_node(self) -> None:
+        self._stop.set()
+        self._worker.join(timeout=10)
+        self._sim.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    raise SystemExit(run_node("whiteboard_sim", WhiteboardSimNode, args))
