@@ -1,0 +1,181 @@
+"""Samples -> padded tensor batches for teacher forcing, and a resumable, length-bucketed batch order.
+
+The batch order is a pure function of (seed, global batch number): resuming at step s only needs s, and
+`torchrun` rank r of W simply takes global batch s * W + r. No sampler state has to be saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from trajtok.sample import Sample
+from trajtok.strokes import differentiate, integrate
+from trajtok.text import CharTokenizer
+from trajtok.tokenizer import TrajectoryTokenizer
+
+
+@dataclass
+class EncodedSet:
+    """Token arrays of the samples that fit the model; `dropped` counts the others by reason."""
+
+    tokens: list[np.ndarray]  # each (T_i + 1, C) int64, the last step is the end (EOS) step
+    char_index: list[np.ndarray]  # each (T_i + 1,) int64 into the text, -1 where unknown (and the end step)
+    text_ids: list[np.ndarray]  # each (L_i,) int64
+    texts: list[str]
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(t) for t in self.tokens], dtype=np.int64)
+
+    def subset(self, indices: list[int]) -> EncodedSet:
+        return EncodedSet(
+            [self.tokens[i] for i in indices],
+            [self.char_index[i] for i in indices],
+            [self.text_ids[i] for i in indices],
+            [self.texts[i] for i in indices],
+        )
+
+
+def thin_sample(sample: Sample, spacing: float) -> Sample:
+    """Keep about one point per `spacing` of ink (handwriting units) along each stroke, and every stroke's
+    first and last point; pen lifts and char_index follow the kept points. spacing <= 0 keeps everything.
+
+    Fewer, longer steps per character make sequences several times shorter for the same letter shapes.
+    """
+    if spacing <= 0 or len(sample) < 3:
+        return sample
+    pen_lift = sample.events[:, 0]
+    starts = np.concatenate([[True], pen_lift[:-1]])  # a point after a lift begins a stroke
+    ink = np.hypot(sample.deltas[:, 0], sample.deltas[:, 1])
+    ink[starts] = 0.0  # the move to a stroke's first point is a pen-up travel, not ink
+    stroke = np.cumsum(starts) - 1
+    arc = np.cumsum(ink)
+    arc -= arc[np.flatnonzero(starts)][stroke]  # arc length from the start of each point's stroke
+    bucket = np.floor(arc / spacing)
+    keep = starts | pen_lift | np.concatenate([[True], bucket[1:] != bucket[:-1]])
+    points = integrate(sample.deltas, pen_lift)[keep]
+    deltas, lifts = differentiate(points)
+    return dataclasses.replace(
+        sample,
+        deltas=deltas,
+        events=np.concatenate([lifts[:, None], sample.events[keep, 1:]], axis=1),
+        char_index=None if sample.char_index is None else sample.char_index[keep],
+    )
+
+
+def encode_samples(
+    samples: list[Sample],
+    tokenizer: TrajectoryTokenizer,
+    text_tokenizer: CharTokenizer,
+    max_steps: int,
+    max_text: int,
+) -> EncodedSet:
+    """Tokenize every sample (with its end step); drop, and count, those longer than the model allows."""
+    out = EncodedSet([], [], [], [])
+    kept, text_ids = [], []
+    for sample in samples:
+        ids, _ = text_tokenizer.encode(sample.text)
+        reason = (
+            "longer than model.max_steps"
+            if len(sample) + 1 > max_steps
+            else "text longer than model.max_text"
+            if len(ids) > max_text
+            else None
+        )
+        if reason:
+            out.dropped[reason] = out.dropped.get(reason, 0) + 1
+        else:
+            kept.append(sample)
+            text_ids.append(ids)
+    tokens = tokenizer.encode_batch([s.deltas for s in kept], [s.events for s in kept], add_eos=True)
+    for sample, ids, sample_tokens in zip(kept, text_ids, tokens, strict=True):
+        char_index = np.full(len(sample_tokens), -1, dtype=np.int64)  # (T + 1,)
+        if sample.char_index is not None and len(ids) == len(sample.text):  # normalization kept positions
+            char_index[: len(sample)] = sample.char_index
+        out.tokens.append(np.asarray(sample_tokens, dtype=np.int64))
+        out.char_index.append(char_index)
+        out.text_ids.append(ids)
+        out.texts.append(sample.text)
+    return out
+
+
+def collate(
+    data: EncodedSet, indices: np.ndarray | list[int], no_text: np.ndarray | None = None
+) -> dict[str, torch.Tensor]:
+    """Pad the chosen samples into one batch.
+
+    Returns text_ids (B, L) int64, text_pad_mask (B, L) bool (True = pad), tokens (B, T, C) int64,
+    step_mask (B, T) bool (True = a real step), char_index (B, T) int64 (-1 = unknown or padding).
+    Rows with `no_text[i]` get a blank text (all padding) and no character alignment.
+    """
+    indices = list(indices)
+    no_text = np.zeros(len(indices), dtype=bool) if no_text is None else no_text
+    texts = [
+        np.zeros(0, np.int64) if blank else data.text_ids[i]
+        for i, blank in zip(indices, no_text, strict=True)
+    ]
+    n_steps = max(len(data.tokens[i]) for i in indices)
+    n_chars = max([len(t) for t in texts] + [1])
+    n_channels = data.tokens[indices[0]].shape[1]
+    text_ids = np.zeros((len(indices), n_chars), dtype=np.int64)  # pad id 0
+    tokens = np.zeros((len(indices), n_steps, n_channels), dtype=np.int64)
+    step_mask = np.zeros((len(indices), n_steps), dtype=bool)
+    char_index = np.full((len(indices), n_steps), -1, dtype=np.int64)
+    for row, (i, text) in enumerate(zip(indices, texts, strict=True)):
+        t = len(data.tokens[i])
+        text_ids[row, : len(text)] = text
+        tokens[row, :t] = data.tokens[i]
+        step_mask[row, :t] = True
+        if not no_text[row]:
+            char_index[row, :t] = data.char_index[i]
+    return {
+        "text_ids": torch.from_numpy(text_ids),
+        "text_pad_mask": torch.from_numpy(text_ids == 0),
+        "tokens": torch.from_numpy(tokens),
+        "step_mask": torch.from_numpy(step_mask),
+        "char_index": torch.from_numpy(char_index),
+    }
+
+
+class BatchOrder:
+    """Epochs of shuffled, length-bucketed batches; `batch(k)` is global batch k, a pure function of k.
+
+    Each epoch: shuffle, cut into windows of `bucket_batches` batches, sort each window by length (so a batch
+    holds similar lengths and little padding), cut into batches, shuffle the batches. The last partial
+    batch of an epoch is dropped.
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, bucket_batches: int = 32):
+        if batch_size < 1 or len(lengths) < batch_size:
+            raise ValueError(f"batch_size={batch_size} needs at least that many samples, have {len(lengths)}")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.bucket_batches = max(1, bucket_batches)
+        self.batches_per_epoch = len(lengths) // batch_size
+        self._epoch: tuple[int, list[np.ndarray]] | None = None
+
+    def batch(self, k: int) -> np.ndarray:
+        epoch, position = divmod(k, self.batches_per_epoch)
+        if self._epoch is None or self._epoch[0] != epoch:
+            self._epoch = (epoch, self._epoch_batches(epoch))
+        return self._epoch[1][position]
+
+    def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.lengths))[: self.batches_per_epoch * self.batch_size]
+        window = self.bucket_batches * self.batch_size
+        batches = []
+        for start in range(0, len(order), window):
+            chunk = order[start : start + window]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]

@@ -1,0 +1,112 @@
+"""`trajtok train handwriting`: train the stroke transformer into a run directory, or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+TASKS = ("handwriting",)
+
+HELP = """Train the text-conditioned stroke transformer.
+
+Settings: the defaults in code (the same as configs/handwriting.yaml), then --config FILE, then key=value
+overrides (nested keys with dots: model.d_model=192 data.n_train=4000 loss.attention_weight=0).
+The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/latest.pt + best.pt,
+samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped run exactly where its last
+checkpoint left it (its config.yaml, plus any overrides such as steps=N to train longer).
+Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the handwriting model (run dir with checkpoints, metrics, samples)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("task", choices=TASKS, help="what to train")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--config", metavar="FILE", help="YAML config (default: the defaults in code)")
+    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<task>-<time>)")
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint"
+    )
+    p.add_argument("--overfit", type=int, metavar="N", help="train on N fixed samples (debugging)")
+    p.set_defaults(func=run)
+    _allow_intermixed(p)
+
+
+def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let key=value overrides come after options too (`--config F steps=10`): plain argparse stops
+    filling a `*` positional at the first option, so this parser parses the intermixed way."""
+    plain = parser.parse_known_args
+
+    def intermixed(args=None, namespace=None):
+        parser.parse_known_args = plain  # parse_known_intermixed_args calls parse_known_args itself
+        try:
+            return parser.parse_known_intermixed_args(args, namespace)
+        finally:
+            parser.parse_known_args = intermixed
+
+    parser.parse_known_args = intermixed
+
+
+def run(args: argparse.Namespace) -> int:
+    from trajtok.config import load_config
+    from trajtok.errors import ConfigError
+    from trajtok.train import TrainConfig, train
+
+    overrides = list(args.overrides) + ([f"overfit={args.overfit}"] if args.overfit is not None else [])
+    if args.resume:
+        if args.config or args.run_dir:
+            raise ConfigError(
+                "--resume RUN_DIR takes the run's own config.yaml and directory; drop --config/--run-dir"
+            )
+        run_dir = Path(args.resume)
+        config = load_config(TrainConfig, run_dir / "config.yaml", overrides)
+    else:
+        config = load_config(TrainConfig, args.config, overrides)
+        run_dir = Path(args.run_dir or f"runs/{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    bar = ProgressBar() if is_main else None
+    try:
+        summary = train(config, run_dir, resume=bool(args.resume), progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    if is_main:
+        minutes = summary.train_seconds / 60
+        print(
+            f"trained {summary.step} steps in {minutes:.1f} min ({summary.n_parameters:,} parameters, "
+            f"{summary.n_train:,} training samples): train loss {summary.train_loss:.3f}, "
+            f"validation loss {summary.val_loss:.3f} (best {summary.best_val_loss:.3f})"
+        )
+        if summary.dropped:
+            print(f"dropped training samples: {summary.dropped}")
+        print(f"run directory: {summary.run_dir}")
+    return 0
+
+
+class ProgressBar:
+    """The `progress` callback of trajtok.train.train: a tqdm bar on stderr with loss, steps/s and ETA."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True)
+        self.bar.update(step - self.bar.n)
+        if metrics:
+            shown = {k: f"{v:.3f}" for k, v in metrics.items() if v == v}  # skip NaN (no validation yet)
+            self.bar.set_postfix(shown, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
