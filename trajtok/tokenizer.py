@@ -70,6 +70,9 @@ class TrajectoryTokenizer:
         self.error_feedback = bool(error_feedback)
         self.eos = bool(eos)
         self.bins: tuple[Bins, ...] | None = None
+        self._limits = np.array((self.n_bins,) * self.n_dims + (2,) * self.n_events)  # (C,) ids below EOS
+        self._offsets = np.array(self.channel_offsets)  # (C,) first flat id per channel
+        self._eos_row = np.array(self.eos_ids) if self.eos else None  # (C,) the EOS step
         self.fit_summary: dict = {}
         self.clipped = np.zeros(
             self.n_dims, dtype=np.int64
@@ -122,10 +125,9 @@ class TrajectoryTokenizer:
     # ---- fitting -----------------------------------------------------------------------------------------
     def fit(self, deltas: Sequence[np.ndarray] | np.ndarray) -> TrajectoryTokenizer:
         """Fit each dim's bins to a list of (T, D) deltas or a (B, T, D) array; returns self."""
-        trajectories = [self._checked_deltas(d, f"trajectory {i}") for i, d in enumerate(_as_list(deltas))]
+        trajectories, stacked = self._checked_trajectories(deltas)
         if not trajectories:
             raise ValueError("cannot fit a tokenizer to no trajectories")
-        stacked = np.concatenate(trajectories)
         self._set_bins(tuple(fit_bins(stacked[:, j], self.n_bins, self.scheme) for j in range(self.n_dims)))
         self.fit_summary = {"n_trajectories": len(trajectories), "n_steps": int(len(stacked))}
         return self
@@ -133,7 +135,8 @@ class TrajectoryTokenizer:
     def _set_bins(self, bins: tuple[Bins, ...]) -> None:
         self.bins = bins
         self._inner_edges = np.stack([b.edges[1:-1] for b in bins])  # (D, n_bins - 1) float32
-        self._values = np.stack([b.values for b in bins])  # (D, n_bins) float32
+        self._values_flat = np.concatenate([b.values for b in bins])  # (D * n_bins,) float32, dim-major
+        self._value_offsets = np.arange(self.n_dims) * self.n_bins  # (D,) where each dim's values start
         self._lower = np.array([b.edges[0] for b in bins])  # (D,)
         self._upper = np.array([b.edges[-1] for b in bins])  # (D,)
         self.clipped = np.zeros(self.n_dims, dtype=np.int64)
@@ -175,18 +178,13 @@ class TrajectoryTokenizer:
         self._require_fitted()
         if add_eos and not self.eos:
             raise ValueError("add_eos=True needs a tokenizer built with eos=True")
-        deltas_list = [self._checked_deltas(d, where(i)) for i, d in enumerate(deltas_list)]
-        events_list = [
-            self._checked_events(e, len(d), where(i))
-            for i, (d, e) in enumerate(zip(deltas_list, events_list, strict=True))
-        ]
+        deltas_list = [self._checked_shape(d, where(i)) for i, d in enumerate(deltas_list)]
+        lengths = np.array([len(d) for d in deltas_list], dtype=np.int64)
+        stacked = self._stacked_deltas(deltas_list, lengths, where)
+        events = self._stacked_events(events_list, lengths, where)
         feedback = self.error_feedback if error_feedback is None else bool(error_feedback)
-        lengths = [len(d) for d in deltas_list]
-        if feedback:
-            bin_ids = self._bin_ids_with_feedback(deltas_list)
-        else:
-            bin_ids = np.split(self._bin_ids(np.concatenate(deltas_list)), np.cumsum(lengths)[:-1])
-        return [self._layout(b, e, add_eos) for b, e in zip(bin_ids, events_list, strict=True)]
+        ids = self._bin_ids_with_feedback(deltas_list) if feedback else self._bin_ids(stacked)
+        return self._layout(ids, events, lengths, add_eos)
 
     def _bin_ids(self, values: np.ndarray) -> np.ndarray:
         """(N, D) values -> (N, D) int64 bin ids, counting the values beyond the fitted range."""
@@ -197,9 +195,11 @@ class TrajectoryTokenizer:
             self.clipped[j] += self.bins[j].n_outside(column)
         return ids
 
-    def _bin_ids_with_feedback(self, deltas_list: list[np.ndarray]) -> list[np.ndarray]:
-        """Encode delta + running reconstruction error, one time step at a time for the whole batch."""
+    def _bin_ids_with_feedback(self, deltas_list: list[np.ndarray]) -> np.ndarray:
+        """Encode delta + running reconstruction error, one time step at a time for the whole batch.
+        Returns (N, D) bin ids of the trajectories laid end to end, like `_bin_ids`."""
         lengths = np.array([len(d) for d in deltas_list])
+        starts = np.cumsum(lengths) - lengths
         order = np.argsort(-lengths, kind="stable")  # longest first: the live rows at step t are a prefix
         n_live = np.searchsorted(-lengths[order], -np.arange(lengths.max()), side="left")  # rows with T > t
         padded = np.zeros((len(order), lengths.max(), self.n_dims))  # (B, T_max, D) float64
@@ -209,60 +209,85 @@ class TrajectoryTokenizer:
         targets = np.zeros_like(padded)
         error = np.zeros((len(order), self.n_dims))  # (B, D) target position minus decoded position
         inner = self._inner_edges.astype(np.float64)[None]  # (1, D, n_bins - 1)
-        values = self._values.astype(np.float64)
-        dims = np.arange(self.n_dims)
+        values = self._values_flat.astype(np.float64)
         for t, live in enumerate(n_live):
             target = padded[:live, t] + error[:live]  # (live, D)
             step_ids = (target[:, :, None] >= inner).sum(axis=2)  # == searchsorted(side="right") per dim
-            error[:live] = target - values[dims, step_ids]
+            error[:live] = target - values[step_ids + self._value_offsets]
             ids[:live, t] = step_ids
             targets[:live, t] = target
-        out = [np.empty(0)] * len(order)
+        stacked_ids = np.empty((int(lengths.sum()), self.n_dims), dtype=np.int64)
+        stacked_targets = np.empty(stacked_ids.shape)
         for row, i in enumerate(order):
-            out[i] = ids[row, : lengths[i]]
-            live_targets = targets[row, : lengths[i]]
-            self.clipped += ((live_targets < self._lower) | (live_targets > self._upper)).sum(axis=0)
-        return out
+            stacked_ids[starts[i] : starts[i] + lengths[i]] = ids[row, : lengths[i]]
+            stacked_targets[starts[i] : starts[i] + lengths[i]] = targets[row, : lengths[i]]
+        self.clipped += ((stacked_targets < self._lower) | (stacked_targets > self._upper)).sum(axis=0)
+        return stacked_ids
 
-    def _layout(self, bin_ids: np.ndarray, events: np.ndarray, add_eos: bool) -> np.ndarray:
-        """(T, D) bin ids + (T, E) events -> tokens in this tokenizer's layout."""
-        steps = len(bin_ids) + int(add_eos)
-        tokens = np.empty((steps, self.n_channels), dtype=np.int64)
-        tokens[: len(bin_ids), : self.n_dims] = bin_ids
-        tokens[: len(bin_ids), self.n_dims :] = events
+    def _layout(self, ids: np.ndarray, events: np.ndarray, lengths: np.ndarray, add_eos: bool) -> list:
+        """(N, D) bin ids + (N, E) events of trajectories laid end to end -> one token array each."""
+        sizes = lengths + int(add_eos)
+        tokens = np.empty((int(sizes.sum()), self.n_channels), dtype=np.int64)
         if add_eos:
-            tokens[-1] = self.eos_ids
+            rows = np.arange(len(ids)) + np.repeat(np.arange(len(lengths)), lengths)  # skip the EOS rows
+            tokens[rows, : self.n_dims] = ids
+            tokens[rows, self.n_dims :] = events
+            tokens[np.cumsum(sizes) - 1] = self._eos_row
+        else:
+            tokens[:, : self.n_dims] = ids
+            tokens[:, self.n_dims :] = events
+        cuts = np.cumsum(sizes)[:-1]
         if self.layout == "flat":
-            return (tokens + np.array(self.channel_offsets)).ravel()
-        return tokens
+            tokens += self._offsets
+            return np.split(tokens.ravel(), cuts * self.n_channels)
+        return np.split(tokens, cuts)
+
+    def _decoded_values(self, ids: np.ndarray) -> np.ndarray:
+        """(N, D) bin ids -> (N, D) float32 decoded deltas."""
+        return self._values_flat[ids + self._value_offsets]
 
     # ---- decoding ----------------------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tokens in this layout -> (deltas (T, D) float32, events (T, E) bool); stops at the first EOS."""
-        return self._decode(tokens, "tokens")
+        return self._decode([tokens], where=lambda i: "tokens")[0]
 
     def decode_batch(self, tokens: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """A list of token arrays -> a list of (deltas, events)."""
-        return [self._decode(t, f"tokens {i}") for i, t in enumerate(_as_list(tokens))]
+        """A list of token arrays -> a list of (deltas, events), decoded together."""
+        return self._decode(_as_list(tokens), where=lambda i: f"tokens {i}")
 
-    def _decode(self, tokens: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    def _decode(self, token_arrays: list, where) -> list[tuple[np.ndarray, np.ndarray]]:
         self._require_fitted()
-        steps = self._factorized(np.asarray(tokens), where)
+        if not token_arrays:
+            return []
+        steps_list = [self._factorized(np.asarray(t), where(i)) for i, t in enumerate(token_arrays)]
+        steps = np.concatenate(steps_list)  # (N, C), all trajectories end to end
+        lengths = np.array([len(s) for s in steps_list], dtype=np.int64)
         if self.eos:
-            eos_steps = np.flatnonzero((steps == np.array(self.eos_ids)).any(axis=1))
-            if len(eos_steps):
-                steps = steps[: eos_steps[0]]
-        limits = np.array((self.n_bins,) * self.n_dims + (2,) * self.n_events)
-        bad = (steps < 0) | (steps >= limits)
+            steps, lengths = self._cut_at_eos(steps, lengths)
+        bad = (steps < 0) | (steps >= self._limits)
         if bad.any():
-            t, c = np.argwhere(bad)[0]
+            row, c = np.argwhere(bad)[0]
+            i, t = _locate(row, lengths)
             raise ValueError(
-                f"{where}: id {steps[t, c]} at step {t} is not a valid {self.channel_names[c]!r} token "
-                f"(0..{limits[c] - 1}); were these tokens made by this tokenizer?"
+                f"{where(i)}: id {steps[row, c]} at step {t} is not a valid {self.channel_names[c]!r} token "
+                f"(0..{self._limits[c] - 1}); were these tokens made by this tokenizer?"
             )
-        bin_ids = steps[:, : self.n_dims]
-        deltas = self._values[np.arange(self.n_dims), bin_ids]  # (T, D) float32
-        return deltas, steps[:, self.n_dims :] == 1
+        deltas = self._decoded_values(steps[:, : self.n_dims])
+        events = steps[:, self.n_dims :] == 1
+        cuts = np.cumsum(lengths)[:-1]
+        return list(zip(np.split(deltas, cuts), np.split(events, cuts), strict=True))
+
+    def _cut_at_eos(self, steps: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drop each trajectory's steps from its first step holding an EOS id on any channel."""
+        eos_rows = np.flatnonzero((steps == self._eos_row).any(axis=1))
+        if len(eos_rows) == 0:
+            return steps, lengths
+        starts = np.cumsum(lengths) - lengths
+        first_eos = np.append(eos_rows, len(steps))[np.searchsorted(eos_rows, starts)]
+        kept = np.minimum(first_eos, starts + lengths) - starts
+        n = len(steps)
+        keep = np.cumsum(np.bincount(starts, minlength=n + 1) - np.bincount(starts + kept, minlength=n + 1))
+        return steps[keep[:n] > 0], kept
 
     def _factorized(self, tokens: np.ndarray, where: str) -> np.ndarray:
         """Tokens of this layout -> (T, C) int64 in factorized numbering (flat: cut at the first EOS)."""
@@ -277,21 +302,29 @@ class TrajectoryTokenizer:
         if tokens.ndim != 1:
             raise ValueError(f"{where}: flat tokens must be one-dimensional, got shape {tokens.shape}")
         n_whole = len(tokens) // self.n_channels * self.n_channels
+        ends_in_eos = False
         if self.eos:  # a trailing partial step is fine when an EOS comes before it
             channel = np.arange(len(tokens)) % self.n_channels
-            flat_eos = (np.array(self.channel_offsets) + np.array(self.eos_ids))[channel]
-            first_eos = np.flatnonzero(tokens == flat_eos)
+            first_eos = np.flatnonzero(tokens == (self._offsets + self._eos_row)[channel])
             if len(first_eos):
+                ends_in_eos = True
                 n_whole = first_eos[0] // self.n_channels * self.n_channels
-        if n_whole != len(tokens) and not (self.eos and len(first_eos)):
+        if n_whole != len(tokens) and not ends_in_eos:
             raise ValueError(
                 f"{where}: {len(tokens)} flat tokens are not whole steps of {self.n_channels} channels"
             )
-        steps = tokens[:n_whole].reshape(-1, self.n_channels).astype(np.int64)
-        return steps - np.array(self.channel_offsets)
+        return tokens[:n_whole].reshape(-1, self.n_channels).astype(np.int64) - self._offsets
 
     # ---- input checks ------------------------------------------------------------------------------------
-    def _checked_deltas(self, deltas, where: str) -> np.ndarray:
+    def _checked_trajectories(self, deltas) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """A list / (B, T, D) array of deltas -> (checked list, (N, D) end to end, or None when empty)."""
+        trajectories = [self._checked_shape(d, f"trajectory {i}") for i, d in enumerate(_as_list(deltas))]
+        if not trajectories:
+            return [], None
+        lengths = np.array([len(d) for d in trajectories], dtype=np.int64)
+        return trajectories, self._stacked_deltas(trajectories, lengths, where=lambda i: f"trajectory {i}")
+
+    def _checked_shape(self, deltas, where: str) -> np.ndarray:
         array = np.asarray(deltas)
         if array.ndim != 2 or array.shape[1] != self.n_dims:
             raise ValueError(
@@ -302,33 +335,45 @@ class TrajectoryTokenizer:
             raise ValueError(f"{where}: empty trajectory (0 steps)")
         if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
             raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
-        finite = np.isfinite(array)
-        if not finite.all():
-            t, j = np.argwhere(~finite)[0]
-            kind = "NaN" if np.isnan(array[t, j]) else "inf"
-            raise ValueError(f"{where}: {kind} in deltas at step {t}, dim {self.dim_names[j]!r}")
         return array
 
-    def _checked_events(self, events, n_steps: int, where: str) -> np.ndarray:
-        if events is None:
-            if self.n_events:
-                raise ValueError(f"{where}: events {self.event_names} are missing (got None)")
-            return np.zeros((n_steps, 0), dtype=np.int64)
-        array = np.asarray(events)
-        if array.shape != (n_steps, self.n_events):
-            raise ValueError(
-                f"{where}: events must have shape ({n_steps}, {self.n_events}) for {self.event_names}, "
-                f"got shape {array.shape}"
-            )
-        if array.dtype != bool:
-            not_binary = ~np.isin(array, (0, 1))
-            if not_binary.any():
-                t, e = np.argwhere(not_binary)[0]
+    def _stacked_deltas(self, deltas_list: list[np.ndarray], lengths: np.ndarray, where) -> np.ndarray:
+        """Shape-checked (T_i, D) deltas -> (N, D) end to end, raising on the first NaN / inf."""
+        stacked = np.concatenate(deltas_list)
+        finite = np.isfinite(stacked)
+        if not finite.all():
+            row, j = np.argwhere(~finite)[0]
+            i, t = _locate(row, lengths)
+            kind = "NaN" if np.isnan(stacked[row, j]) else "inf"
+            raise ValueError(f"{where(i)}: {kind} in deltas at step {t}, dim {self.dim_names[j]!r}")
+        return stacked
+
+    def _stacked_events(self, events_list: list, lengths: np.ndarray, where) -> np.ndarray:
+        """(T_i, E) events (None when E == 0) -> (N, E) int64 0/1 end to end, checking shapes and values."""
+        arrays = []
+        for i, (events, n_steps) in enumerate(zip(events_list, lengths, strict=True)):
+            if events is None:
+                if self.n_events:
+                    raise ValueError(f"{where(i)}: events {self.event_names} are missing (got None)")
+                events = np.zeros((n_steps, 0), dtype=bool)
+            array = np.asarray(events)
+            if array.shape != (n_steps, self.n_events):
                 raise ValueError(
-                    f"{where}: event {self.event_names[e]!r} at step {t} is {array[t, e].item()!r}; "
+                    f"{where(i)}: events must have shape ({n_steps}, {self.n_events}) for "
+                    f"{self.event_names}, got shape {array.shape}"
+                )
+            arrays.append(array)
+        stacked = np.concatenate(arrays)
+        if stacked.dtype != bool:
+            not_binary = ~np.isin(stacked, (0, 1))
+            if not_binary.any():
+                row, e = np.argwhere(not_binary)[0]
+                i, t = _locate(row, lengths)
+                raise ValueError(
+                    f"{where(i)}: event {self.event_names[e]!r} at step {t} is {stacked[row, e].item()!r}; "
                     "events must be 0/1"
                 )
-        return array.astype(np.int64)
+        return stacked.astype(np.int64)
 
     # ---- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -425,6 +470,13 @@ class TrajectoryTokenizer:
         )
 
 
+def _locate(row: int, lengths: np.ndarray) -> tuple[int, int]:
+    """Row of trajectories laid end to end -> (trajectory index, step within it)."""
+    ends = np.cumsum(lengths)
+    i = int(np.searchsorted(ends, row, side="right"))
+    return i, int(row - (ends[i] - lengths[i]))
+
+
 def _as_list(items) -> list:
     """A list/tuple of arrays, or one array whose first axis indexes trajectories, as a list."""
     return list(items)
@@ -474,20 +526,19 @@ def measure(tokenizer: TrajectoryTokenizer, deltas: Sequence[np.ndarray] | np.nd
     """Reconstruction error, bin usage and end-point drift (plain vs error feedback) of `tokenizer` on a list
     of (T, D) deltas. Leaves the tokenizer's `clipped` counters as they were."""
     tokenizer._require_fitted()
-    trajectories = [tokenizer._checked_deltas(d, f"trajectory {i}") for i, d in enumerate(_as_list(deltas))]
+    trajectories, stacked = tokenizer._checked_trajectories(deltas)
     if not trajectories:
         raise ValueError("cannot measure a tokenizer on no trajectories")
     clipped_before = tokenizer.clipped.copy()
-    stacked = np.concatenate(trajectories).astype(np.float64)  # (N, D)
-    dims = np.arange(tokenizer.n_dims)
+    stacked = stacked.astype(np.float64)  # (N, D)
     plain_ids = tokenizer._bin_ids(stacked)
     clipped = tokenizer.clipped - clipped_before
-    errors = tokenizer._values[dims, plain_ids] - stacked  # (N, D)
-    feedback_ids = np.concatenate(tokenizer._bin_ids_with_feedback(trajectories))
+    errors = tokenizer._decoded_values(plain_ids) - stacked  # (N, D)
+    feedback_ids = tokenizer._bin_ids_with_feedback(trajectories)
     tokenizer.clipped = clipped_before
     starts = np.cumsum([0] + [len(t) for t in trajectories[:-1]])
     plain_drift = np.linalg.norm(np.add.reduceat(errors, starts, axis=0), axis=1)
-    feedback_errors = tokenizer._values[dims, feedback_ids] - stacked
+    feedback_errors = tokenizer._decoded_values(feedback_ids) - stacked
     feedback_drift = np.linalg.norm(np.add.reduceat(feedback_errors, starts, axis=0), axis=1)
     dim_reports = [
         DimReport(
