@@ -100,7 +100,7 @@ class Hand:
             drift_amp=float(rng.uniform(0, 0.08)),
             drift_period=float(rng.uniform(6, 14)),
             drift_phase=float(rng.uniform(0, 2 * np.pi)),
-            tremor=float(rng.uniform(0.015, 0.035)),
+            tremor=float(rng.uniform(0.01, 0.03)),
             step=writer.step * float(rng.uniform(0.85, 1.15)),
             curve_slowdown=float(rng.uniform(0.25, 0.5)),
         )
@@ -186,31 +186,67 @@ def _densify(stroke: _Stroke) -> tuple[np.ndarray, np.ndarray]:
     return xy, owner
 
 
-def _pen_path(stroke: _Stroke, hand: Hand, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate the pen along one stroke: (K, 2) timed points and (K,) owners."""
-    xy, owner = _densify(stroke)
-    if len(xy) > 2:
-        tremor = gaussian_filter1d(
-            rng.normal(0, 1, xy.shape), sigma=0.35 / DENSE_STEP, axis=0, mode="nearest"
-        )
-        tremor *= hand.tremor / max(float(tremor.std()), 1e-9)
-        xy = gaussian_filter1d(xy + tremor, sigma=hand.writer.roundness / DENSE_STEP, axis=0, mode="nearest")
+def _pen_paths(strokes: list[_Stroke], hand: Hand, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Simulate the pen along every stroke of a sample at once.
+
+    Returns (K, 2) timed points, (K,) owners and (K,) pen_lift (True on each stroke's last point).
+    """
+    dense = [_densify(stroke) for stroke in strokes]
+    sizes = np.array([len(xy) for xy, _ in dense])
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    xy = np.concatenate([xy for xy, _ in dense])
+    owner = np.concatenate([o for _, o in dense])
+    stroke_of = np.repeat(np.arange(len(dense)), sizes)
+
+    # Tremor: a few slow sinusoids of the distance the pen has travelled (it goes on across pen lifts).
     seg = np.hypot(*np.diff(xy, axis=0).T)
-    length = float(seg.sum())
-    if length < hand.step:  # a dot or a tick: start and end
-        return xy[[0, -1]], owner[[0, -1]]
-    heading = np.unwrap(np.arctan2(*np.diff(xy, axis=0).T[::-1]))
-    curvature = np.abs(np.gradient(heading)) / np.maximum(seg, 1e-9)
-    curvature = gaussian_filter1d(curvature, sigma=2, mode="nearest")
-    s_mid = np.cumsum(seg) - seg / 2
-    ease = np.clip(np.minimum(s_mid, length - s_mid) / 0.2, 0.5, 1.0)  # slower at both ends of a stroke
+    within = stroke_of[1:] == stroke_of[:-1]  # segment i joins points i, i+1 of one stroke
+    travelled = np.concatenate([[0.0], np.cumsum(np.where(within, seg, 0.5))])
+    freq = rng.uniform(0.4, 1.6, size=(1, 3, 2))  # cycles per x-height of path, 3 per axis
+    phase = rng.uniform(0, 2 * np.pi, size=(1, 3, 2))
+    tremor = np.sin(2 * np.pi * travelled[:, None, None] * freq + phase).sum(axis=1)
+    xy = xy + tremor * (hand.tremor / np.sqrt(1.5))
+
+    # Corner rounding: one Gaussian pass, each stroke padded with copies of its ends so strokes never mix.
+    sigma = hand.writer.roundness / DENSE_STEP
+    pad = int(4 * sigma) + 1
+    index = np.concatenate(
+        [
+            np.concatenate([np.full(pad, a), np.arange(a, b), np.full(pad, b - 1)])
+            for a, b in zip(starts, ends, strict=True)
+        ]
+    )
+    keep = np.arange(len(xy)) + pad * (2 * stroke_of + 1)  # where each point sits among the padding
+    xy = gaussian_filter1d(xy[index], sigma, axis=0, mode="nearest")[keep]
+
+    # Speed: slower in curves (turning angle per length) and near both ends of a stroke.
+    step = np.diff(xy, axis=0)
+    seg = np.hypot(step[:, 0], step[:, 1])
+    heading = np.arctan2(step[:, 1], step[:, 0])
+    turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))  # at the point between segments i and i+1
+    turn = np.concatenate([[0.0], np.where(within[1:] & within[:-1], turn, 0.0), [0.0]])
+    curvature = gaussian_filter1d((turn[:-1] + turn[1:]) / 2 / np.maximum(seg, 1e-9), sigma=2, mode="nearest")
+    arc = np.concatenate([[0.0], np.cumsum(np.where(within, seg, 0.0))])
+    arc_in_stroke = arc - arc[starts][stroke_of]
+    length = (arc[ends - 1] - arc[starts])[stroke_of[:-1]]
+    s_mid = (arc_in_stroke[:-1] + arc_in_stroke[1:]) / 2
+    ease = np.clip(np.minimum(s_mid, length - s_mid) / 0.2, 0.5, 1.0)
     speed = ease / (1.0 + hand.curve_slowdown * curvature)
-    t = np.concatenate([[0.0], np.cumsum(seg / speed)])
-    n_points = max(2, int(np.ceil(t[-1] / hand.step)) + 1)
-    t_sample = np.linspace(0.0, t[-1], n_points)
-    points = np.stack([np.interp(t_sample, t, xy[:, 0]), np.interp(t_sample, t, xy[:, 1])], axis=1)
-    owners = owner[np.clip(np.searchsorted(t, t_sample), 0, len(owner) - 1)]
-    return points, owners
+    # Time along the strokes; a pen lift costs one unit so every stroke has its own stretch of time.
+    t = np.concatenate([[0.0], np.cumsum(np.where(within, seg / speed, 1.0))])
+
+    # Sample each stroke at equal time steps: start, end, and about one point per `hand.step` at full speed.
+    t0, t1 = t[starts], t[ends - 1]
+    counts = np.maximum(2, np.ceil((t1 - t0) / hand.step).astype(int) + 1)
+    first = np.cumsum(counts) - counts
+    k = np.arange(counts.sum()) - np.repeat(first, counts)
+    query = np.repeat(t0, counts) + k / np.repeat(counts - 1, counts) * np.repeat(t1 - t0, counts)
+    points = np.stack([np.interp(query, t, xy[:, 0]), np.interp(query, t, xy[:, 1])], axis=1)
+    owners = owner[np.clip(np.searchsorted(t, query), 0, len(owner) - 1)]
+    pen_lift = np.zeros(len(points), dtype=bool)
+    pen_lift[first + counts - 1] = True
+    return points, owners, pen_lift
 
 
 def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
@@ -219,8 +255,8 @@ def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
     hand = Hand.draw(WRITERS[style_id % len(WRITERS)], rng)
     strokes = _layout(text, hand, rng)
     strokes = _merge_touching(strokes, gap=0.3 if hand.writer.joined else 0.02)
-    paths = [_pen_path(_Stroke(_deform(s.xy, hand), s.owner), hand, rng) for s in strokes if len(s.xy)]
-    if not paths:
+    strokes = [_Stroke(_deform(s.xy, hand), s.owner) for s in strokes if len(s.xy)]
+    if not strokes:
         return Sample(
             deltas=np.zeros((0, 2), np.float32),
             events=np.zeros((0, 1), bool),
@@ -228,16 +264,13 @@ def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
             style_id=style_id,
             char_index=np.zeros(0, np.int32),
         )
-    points = np.concatenate([p for p, _ in paths])
-    pen_lift = np.zeros(len(points), dtype=bool)
-    pen_lift[np.cumsum([len(p) for p, _ in paths]) - 1] = True
-    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2))).astype(np.float32)
+    points, owners, pen_lift = _pen_paths(strokes, hand, rng)
     return Sample(
-        deltas=deltas,
+        deltas=np.diff(points, axis=0, prepend=np.zeros((1, 2))).astype(np.float32),
         events=pen_lift[:, None],
         text=text,
         style_id=style_id,
-        char_index=np.concatenate([o for _, o in paths]).astype(np.int32),
+        char_index=owners.astype(np.int32),
     )
 
 
