@@ -13,7 +13,8 @@ holds its EOS id.
 
 Error feedback (the default): a robot follows the *sum* of the deltas, so each delta is encoded together with
 the error the reconstruction has accumulated so far (target = delta + running error). The decoded end point is
-then off by at most one step's quantization error instead of the sum of all of them. It is sequential in time:
+then off by at most one step's quantization error instead of the sum of all of them (the price: a move that
+lands in a wide tail bin leaves a large remainder, which the next steps pay back). It is sequential in time:
 the loop runs over time steps, vectorized over every trajectory of a batch and every dim at once, so encode
 trajectories in batches (`encode_batch`) when that matters. Plain encoding is fully vectorized.
 
@@ -41,6 +42,8 @@ LAYOUTS = ("factorized", "flat")
 
 
 class TrajectoryTokenizer:
+    """Bins per dim fitted from data (`fit`), then `encode` / `decode` in the chosen layout (see above)."""
+
     def __init__(
         self,
         dim_names: Sequence[str],
@@ -74,9 +77,8 @@ class TrajectoryTokenizer:
         self._offsets = np.array(self.channel_offsets)  # (C,) first flat id per channel
         self._eos_row = np.array(self.eos_ids) if self.eos else None  # (C,) the EOS step
         self.fit_summary: dict = {}
-        self.clipped = np.zeros(
-            self.n_dims, dtype=np.int64
-        )  # values encoded beyond the fitted range, per dim
+        # values encoded beyond the fitted range per dim since fit/load (error feedback: the corrected ones)
+        self.clipped = np.zeros(self.n_dims, dtype=np.int64)
 
     # ---- shape of the vocabulary -------------------------------------------------------------------------
     @property
