@@ -50,6 +50,11 @@ class Writer:
         self.text_tokenizer = text_tokenizer
         self.max_steps_per_char = float(max_steps_per_char)
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
+        # additive logit masks (V_c,): once channel 0 ends the step only the end id, else anything but it
+        self._end_only = [torch.full((v,), float("-inf"), device=self.device) for v in model.vocab_sizes]
+        self._no_end = [torch.zeros(v, device=self.device) for v in model.vocab_sizes]
+        for end_only, no_end in zip(self._end_only, self._no_end, strict=True):
+            end_only[-1], no_end[-1] = 0.0, float("-inf")
 
     @classmethod
     def from_checkpoint(cls, path=None, device: str | torch.device = "cpu") -> Writer:
@@ -197,13 +202,10 @@ class Writer:
 
     def _pick(self, logits, c, step, temperature, top_k, top_p, generator) -> Tensor:
         """Choose channel c's tokens (B,) from logits (B, V) given the step's channels < c (B, c)."""
-        end = int(self.end_ids[c])
-        logits = logits.float().clone()
+        logits = logits.float()
         if c > 0:  # the end step is all-or-nothing, decided by channel 0
-            ended = self._is_end(step)
-            logits[~ended, end] = float("-inf")
-            logits[ended] = float("-inf")
-            logits[ended, end] = 0.0
+            ended = self._is_end(step)[:, None]  # (B, 1)
+            logits = logits + torch.where(ended, self._end_only[c], self._no_end[c])
         if temperature == 0:
             return logits.argmax(-1)
         logits = logits / temperature

@@ -60,11 +60,15 @@ class Memory:
 
 @dataclass
 class DecoderCache:
-    """KV cache for incremental decoding: past self-attention keys/values and the memory's, per layer."""
+    """Decoder state between calls: the memory's keys/values and, with capacity > 0, the past steps' ones.
+
+    Self-attention keys/values live in buffers preallocated for `capacity` steps (no copying as they grow);
+    with capacity 0 nothing is kept, for one teacher-forced pass.
+    """
 
     memory: Memory
     cross_kv: list[tuple[Tensor, Tensor]]  # per layer, each (B, h, M, hd), computed once
-    self_kv: list[tuple[Tensor, Tensor] | None]  # per layer, each (B, h, t, hd), grows by one per step
+    self_kv: list[tuple[Tensor, Tensor]] | None  # per layer, each (B, h, capacity, hd), or None
     length: int = 0  # steps already decoded
 
 
@@ -167,13 +171,17 @@ class DecoderBlock(nn.Module):
         x: Tensor,  # (B, T, d) the new steps
         memory_kv: tuple[Tensor, Tensor],  # 2 x (B, h, M, hd)
         memory_allowed: Tensor,  # (B, 1, 1, M)
-        past_kv: tuple[Tensor, Tensor] | None,  # 2 x (B, h, t0, hd) steps before x, or None
+        kv_buffers: tuple[Tensor, Tensor] | None,  # 2 x (B, h, capacity, hd) holding steps < t0, or None
+        t0: int,  # steps before x
         need_attention: bool,
-    ) -> tuple[Tensor, tuple[Tensor, Tensor], Tensor | None]:  # x, this layer's (k, v) incl. past, weights
+    ) -> tuple[Tensor, Tensor | None]:  # x (B, T, d), cross-attention weights (B, T, M) or None
         h = self.ln_self(x)
         k, v = self.self_attn.keys_values(h)
-        if past_kv is not None:
-            k, v = torch.cat([past_kv[0], k], dim=2), torch.cat([past_kv[1], v], dim=2)
+        if kv_buffers is not None:  # store the new steps' keys/values, attend over all steps so far
+            t_all = t0 + x.shape[1]
+            kv_buffers[0][:, :, t0:t_all] = k
+            kv_buffers[1][:, :, t0:t_all] = v
+            k, v = kv_buffers[0][:, :, :t_all], kv_buffers[1][:, :, :t_all]
         t_new, t_all = x.shape[1], k.shape[2]
         if t_new == t_all:
             y, _ = self.self_attn(h, k, v, causal=True)
@@ -187,7 +195,7 @@ class DecoderBlock(nn.Module):
             self.ln_cross(x), *memory_kv, allowed=memory_allowed, need_weights=need_attention
         )
         x = x + self.drop(y)
-        return x + self.mlp(self.ln_mlp(x)), (k, v), weights
+        return x + self.mlp(self.ln_mlp(x)), weights
 
 
 class Head(nn.Module):
@@ -274,9 +282,17 @@ class StrokeTransformer(nn.Module):
         start = self.start_step.expand(tokens.shape[0], 1, -1)
         return torch.cat([start, self.embed_steps(tokens[:, :-1])], dim=1)
 
-    def new_cache(self, memory: Memory) -> DecoderCache:
+    def new_cache(self, memory: Memory, capacity: int = 0) -> DecoderCache:
+        """Decoder state for `memory`; capacity = how many steps incremental decoding may keep (0: none)."""
         cross = [block.cross_attn.keys_values(memory.states) for block in self.decoder]
-        return DecoderCache(memory, cross, [None] * len(self.decoder))
+        if capacity <= 0:
+            return DecoderCache(memory, cross, None)
+        b, h, _, hd = cross[0][0].shape
+        like = cross[0][0]
+        buffers = [
+            (like.new_empty(b, h, capacity, hd), like.new_empty(b, h, capacity, hd)) for _ in self.decoder
+        ]
+        return DecoderCache(memory, cross, buffers)
 
     def decode(
         self, inputs: Tensor, cache: DecoderCache, need_attention: bool = False
@@ -288,14 +304,16 @@ class StrokeTransformer(nn.Module):
         t0, t = cache.length, inputs.shape[1]
         if t0 + t > self.config.max_steps:
             raise ValueError(f"{t0 + t} steps exceed max_steps={self.config.max_steps}")
+        capacity = 0 if cache.self_kv is None else cache.self_kv[0][0].shape[2]
+        if t0 > 0 and t0 + t > capacity:
+            raise ValueError(f"the decoder cache holds {capacity} steps; {t0 + t} were asked for")
         memory = cache.memory
-        x = self.drop(inputs + self.step_pos(torch.arange(t0, t0 + t, device=inputs.device)))
+        x = self.drop(inputs + self.step_pos.weight[t0 : t0 + t])
         allowed = ~memory.pad_mask[:, None, None, :]  # (B, 1, 1, M)
         layers = []
         for i, block in enumerate(self.decoder):
-            x, cache.self_kv[i], weights = block(
-                x, cache.cross_kv[i], allowed, cache.self_kv[i], need_attention
-            )
+            buffers = None if cache.self_kv is None else cache.self_kv[i]
+            x, weights = block(x, cache.cross_kv[i], allowed, buffers, t0, need_attention)
             if need_attention:
                 layers.append(weights[:, :, memory.n_prefix :])  # drop null/state columns: (B, T, L)
         cache.length = t0 + t
@@ -329,7 +347,7 @@ class StrokeTransformer(nn.Module):
         return ModelOutput(logits, layers[-1], layers)
 
     # -- generation ------------------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(
         self,
         memory: Memory,
@@ -348,7 +366,7 @@ class StrokeTransformer(nn.Module):
         if prime is not None and prime.shape[1] > 0:
             inputs = torch.cat([inputs, self.embed_steps(prime)], dim=1)
         history = inputs  # uncached: every input so far
-        cache = self.new_cache(memory)
+        cache = self.new_cache(memory, capacity=inputs.shape[1] + n_steps if use_cache else 0)
         for _ in range(n_steps):
             if not use_cache:
                 cache, inputs = self.new_cache(memory), history
