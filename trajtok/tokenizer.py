@@ -238,11 +238,10 @@ class TrajectoryTokenizer:
         else:
             tokens[:, : self.n_dims] = ids
             tokens[:, self.n_dims :] = events
-        cuts = np.cumsum(sizes)[:-1]
         if self.layout == "flat":
             tokens += self._offsets
-            return np.split(tokens.ravel(), cuts * self.n_channels)
-        return np.split(tokens, cuts)
+            return _split_rows(tokens.ravel(), sizes * self.n_channels)
+        return _split_rows(tokens, sizes)
 
     def _decoded_values(self, ids: np.ndarray) -> np.ndarray:
         """(N, D) bin ids -> (N, D) float32 decoded deltas."""
@@ -276,8 +275,7 @@ class TrajectoryTokenizer:
             )
         deltas = self._decoded_values(steps[:, : self.n_dims])
         events = steps[:, self.n_dims :] == 1
-        cuts = np.cumsum(lengths)[:-1]
-        return list(zip(np.split(deltas, cuts), np.split(events, cuts), strict=True))
+        return list(zip(_split_rows(deltas, lengths), _split_rows(events, lengths), strict=True))
 
     def _cut_at_eos(self, steps: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Drop each trajectory's steps from its first step holding an EOS id on any channel."""
@@ -293,7 +291,7 @@ class TrajectoryTokenizer:
 
     def _factorized(self, tokens: np.ndarray, where: str) -> np.ndarray:
         """Tokens of this layout -> (T, C) int64 in factorized numbering (flat: cut at the first EOS)."""
-        if not np.issubdtype(tokens.dtype, np.integer):
+        if tokens.dtype.kind not in "iu":
             raise ValueError(f"{where}: token ids must be integers, got dtype {tokens.dtype}")
         if self.layout == "factorized":
             if tokens.ndim != 2 or tokens.shape[1] != self.n_channels:
@@ -335,7 +333,7 @@ class TrajectoryTokenizer:
             )
         if len(array) == 0:
             raise ValueError(f"{where}: empty trajectory (0 steps)")
-        if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        if array.dtype.kind not in "iuf":
             raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
         return array
 
@@ -477,6 +475,12 @@ def _locate(row: int, lengths: np.ndarray) -> tuple[int, int]:
     ends = np.cumsum(lengths)
     i = int(np.searchsorted(ends, row, side="right"))
     return i, int(row - (ends[i] - lengths[i]))
+
+
+def _split_rows(array: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """Rows laid end to end -> one view per part of the given lengths (np.split, minus its overhead)."""
+    ends = np.cumsum(lengths).tolist()
+    return [array[end - n : end] for end, n in zip(ends, lengths.tolist(), strict=True)]
 
 
 def _as_list(items) -> list:
