@@ -69,6 +69,10 @@ class StreamBuffer:
 class WhiteboardSimNode(Node):
     def __init__(self):
         super().__init__("whiteboard_sim")
+        # What destroy_node cleans up exists from the start, as a failed start destroys a half-built node.
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._sim: WhiteboardSim | None = None
         # The scene is built once, so its board cannot change while running.
         parameters.declare(self, BOARD_PARAMS + SIM_PARAMS, read_only=True)
         values = parameters.values(self, BOARD_PARAMS + SIM_PARAMS)
@@ -86,7 +90,6 @@ class WhiteboardSimNode(Node):
         self._joint_pub = self.create_publisher(JointState, "joint_states", 10)
         self._image_pub = self.create_publisher(Image, "board_image", LATCHED)
         self._status_pub = self.create_publisher(String, "sim_status", STATUS)
-        self._stop = threading.Event()
         if values["source"] == "waypoint":
             self.create_subscription(String, "writer_status", self._on_writer_status, STATUS)
             self.create_subscription(PoseStamped, "waypoint", self._on_waypoint, STREAM)
@@ -193,8 +196,10 @@ class WhiteboardSimNode(Node):
 
     def destroy_node(self) -> None:
         self._stop.set()
-        self._worker.join(timeout=10)
-        self._sim.close()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+        if self._sim is not None:
+            self._sim.close()
         super().destroy_node()
 
 

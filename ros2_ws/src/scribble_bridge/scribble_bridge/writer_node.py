@@ -51,6 +51,10 @@ STATUS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 class WriterNode(Node):
     def __init__(self):
         super().__init__("writer")
+        # What destroy_node cleans up exists from the start, as a failed start destroys a half-built node.
+        self._stop = threading.Event()
+        self._requests: queue.Queue[tuple[int, str, dict] | None] = queue.Queue()
+        self._pacer: WaypointPacer | None = None
         parameters.declare(self, ALL_PARAMS)
         parameters.board_config(parameters.values(self, ALL_PARAMS))  # refuse a bad start configuration
         self.add_on_set_parameters_callback(parameters.board_check(self, ALL_PARAMS))
@@ -62,11 +66,9 @@ class WriterNode(Node):
         self._pose_pub = self.create_publisher(PoseStamped, "waypoint", STREAM)
         self._status_pub = self.create_publisher(String, "writer_status", STATUS)
 
-        self._requests: queue.Queue[tuple[int, str, dict] | None] = queue.Queue()
         self._next_id = 1
         self._stream_start_s: dict[int, float] = {}  # request id -> wall time its first waypoint was due
         self._pacer = WaypointPacer(self._publish_waypoint, self._finish_stream)
-        self._stop = threading.Event()
         self._generator = threading.Thread(target=self._serve, name="generator", daemon=True)
         self._generator.start()
         # Subscribing last: a publisher that sees this subscription talks to a node that is ready.
@@ -177,7 +179,8 @@ class WriterNode(Node):
     def destroy_node(self) -> None:
         self._stop.set()
         self._requests.put(None)
-        self._pacer.close()
+        if self._pacer is not None:
+            self._pacer.close()
         super().destroy_node()
 
 

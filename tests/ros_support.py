@@ -1,0 +1,342 @@
+"""Helpers for the ROS 2 bridge tests: build the workspace with colcon, start its executables, listen in.
+
+Everything is real: colcon builds ros2_ws/src into a temporary directory, the nodes run as separate
+processes from `install/scribble_bridge/lib/scribble_bridge/` (what `ros2 run` would start) in the
+environment `source install/setup.bash` gives, and the test talks to them over DDS on loopback with rclpy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WORKSPACE_SRC = REPO / "ros2_ws" / "src"
+PACKAGE = "scribble_bridge"
+
+# Domain ids 1..100, starting at a per-process offset so two test runs on one machine rarely meet.
+_domain_ids = itertools.cycle([1 + (i + random.Random(os.getpid()).randrange(100)) % 100 for i in range(100)])
+
+
+# Quick moves so a phrase takes seconds, not minutes; tests and the bench share them.
+FAST_BOARD = {
+    "board_frame": "whiteboard",
+    "letter_height_m": 0.04,
+    "approach_m": 0.01,
+    "write_speed_mps": 0.2,
+    "travel_speed_mps": 0.25,
+    "max_accel_mps2": 4.0,
+    "control_rate_hz": 50.0,
+}
+FAST_WRITER = {**FAST_BOARD, "temperature": 0.0, "seed": 0}
+
+
+def _qos(depth: int, latched: bool = False):
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    durability = DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE
+    return QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE, durability=durability)
+
+
+def writer_outputs() -> list[tuple]:
+    """(topic, type, QoS) of everything the writer publishes."""
+    from geometry_msgs.msg import PoseStamped
+    from nav_msgs.msg import Path as PathMsg
+    from std_msgs.msg import String
+    from visualization_msgs.msg import MarkerArray
+
+    return [
+        ("writer_status", String, _qos(50)),
+        ("waypoint", PoseStamped, _qos(1000)),
+        ("path", PathMsg, _qos(1, latched=True)),
+        ("ink_markers", MarkerArray, _qos(1, latched=True)),
+    ]
+
+
+def sim_outputs() -> list[tuple]:
+    """(topic, type, QoS) of everything whiteboard_sim publishes."""
+    from sensor_msgs.msg import Image, JointState
+    from std_msgs.msg import String
+
+    return [
+        ("sim_status", String, _qos(50)),
+        ("joint_states", JointState, _qos(100)),
+        ("board_image", Image, _qos(1, latched=True)),
+    ]
+
+
+def next_domain_id() -> int:
+    return next(_domain_ids)
+
+
+def ros_base_env() -> dict[str, str]:
+    """This process's environment plus what a ROS install would have: the venv as an ament prefix
+    (its share/ament_index holds the wheels' packages, like /opt/ros/<distro>), loopback-only discovery,
+    unbuffered node output."""
+    env = dict(os.environ)
+    prefixes = [sys.prefix, *filter(None, env.get("AMENT_PREFIX_PATH", "").split(os.pathsep))]
+    env["AMENT_PREFIX_PATH"] = os.pathsep.join(dict.fromkeys(prefixes))
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env["PYTHONUNBUFFERED"] = "1"
+    env["RCUTILS_COLORIZED_OUTPUT"] = "0"
+    env.pop("ROS_DOMAIN_ID", None)
+    return env
+
+
+def build_workspace(out_dir: Path) -> dict[str, str]:
+    """`colcon build` ros2_ws/src into out_dir and return the environment after sourcing its setup.bash."""
+    colcon = Path(sys.executable).parent / "colcon"
+    env = ros_base_env()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    build = subprocess.run(
+        [
+            str(colcon),
+            "--log-base", str(out_dir / "log"),
+            "build",
+            "--base-paths", str(WORKSPACE_SRC),
+            "--build-base", str(out_dir / "build"),
+            "--install-base", str(out_dir / "install"),
+        ],
+        cwd=out_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    if build.returncode != 0:
+        pytest.fail(f"colcon build failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
+    sourced = subprocess.run(
+        ["bash", "-c", 'source "$1" && env -0', "bash", str(out_dir / "install" / "setup.bash")],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    entries = sourced.stdout.decode().split("\0")
+    return dict(entry.split("=", 1) for entry in entries if "=" in entry)
+
+
+def executable(env: dict[str, str], name: str) -> Path:
+    """The file `ros2 run scribble_bridge <name>` runs: lib/scribble_bridge/<name> under an ament prefix."""
+    for prefix in env["AMENT_PREFIX_PATH"].split(os.pathsep):
+        candidate = Path(prefix) / "lib" / PACKAGE / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{name}: not installed under any AMENT_PREFIX_PATH entry")
+
+
+def ros_arg(value) -> str:
+    """A parameter value as `-p name:=<value>` wants it (YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(ros_arg(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class NodeProcess:
+    """One scribble_bridge executable running as its own process on `domain_id`."""
+
+    def __init__(self, env: dict[str, str], name: str, domain_id: int, log_dir: Path, **params):
+        args = [str(executable(env, name)), "--ros-args"]
+        for key, value in params.items():
+            args += ["-p", f"{key}:={ros_arg(value)}"]
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self._stdout_path = log_dir / f"{name}.out"
+        self._stderr_path = log_dir / f"{name}.err"
+        run_env = {**env, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(log_dir / "ros")}
+        with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
+            self.process = subprocess.Popen(args, env=run_env, stdout=out, stderr=err)
+
+    @property
+    def stdout(self) -> str:
+        return self._stdout_path.read_text(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self._stderr_path.read_text(errors="replace")
+
+    def wait(self, timeout_s: float) -> int:
+        return self.process.wait(timeout=timeout_s)
+
+    def interrupt(self, timeout_s: float = 30.0) -> int:
+        """Ctrl-C: send SIGINT and return the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.wait(timeout_s)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def describe(self) -> str:
+        return f"{self.name} (rc={self.process.poll()}):\n{self.stdout}\n{self.stderr}"
+
+    def __enter__(self) -> NodeProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RosProbe:
+    """The test's own rclpy node on `domain_id`: publishes requests and records what the bridge publishes."""
+
+    def __init__(self, domain_id: int):
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id, signal_handler_options=SignalHandlerOptions.NO)
+        self.node = rclpy.create_node("probe", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.received: dict[str, list] = defaultdict(list)  # topic -> [(arrival monotonic s, message)]
+        self._publishers = {}
+
+    def listen(self, topic: str, msg_type, qos) -> list:
+        self.node.create_subscription(
+            msg_type, topic, lambda msg: self.received[topic].append((time.monotonic(), msg)), qos
+        )
+        return self.received[topic]
+
+    def messages(self, topic: str) -> list:
+        return [msg for _, msg in self.received[topic]]
+
+    def statuses(self, topic: str) -> list[dict]:
+        return [json.loads(msg.data) for msg in self.messages(topic)]
+
+    def publish(self, topic: str, message, qos=10) -> None:
+        if topic not in self._publishers:
+            self._publishers[topic] = self.node.create_publisher(type(message), topic, qos)
+        self._publishers[topic].publish(message)
+
+    def wait_for_subscriber(
+        self, topic: str, message_type, timeout_s: float, node: NodeProcess | None = None, qos=10
+    ) -> None:
+        """Wait until the node under test subscribes to `topic` (that is: it has started)."""
+        if topic not in self._publishers:
+            self._publishers[topic] = self.node.create_publisher(message_type, topic, qos)
+        publisher = self._publishers[topic]
+        self.spin_until(
+            lambda: publisher.get_subscription_count() > 0, timeout_s, f"a subscriber on {topic}", node=node
+        )
+
+    def spin_until(
+        self, done: Callable[[], bool], timeout_s: float, what: str, node: NodeProcess | None = None
+    ):
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                detail = node.describe() if node is not None else ""
+                raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{detail}")
+            if node is not None and node.process.poll() is not None:
+                raise AssertionError(f"{node.name} exited while waiting for {what}\n{node.describe()}")
+            self.executor.spin_once(timeout_sec=0.02)
+
+    def result(self, future, timeout_s: float, what: str):
+        """Spin until an rclpy future (a service call) completes; its result."""
+        self.spin_until(future.done, timeout_s, what)
+        return future.result()
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def __enter__(self) -> RosProbe:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def pen_down_runs(xyz: np.ndarray, down: np.ndarray) -> list[np.ndarray]:
+    """(N, 3) poses + (N,) pen-down flags -> the (K_i, 3) runs of consecutive pen-down poses."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], down.astype(int), [0]])))
+    return [xyz[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def poses_xyz(poses) -> np.ndarray:
+    """PoseStamped messages -> (N, 3) positions."""
+    return np.array([[p.pose.position.x, p.pose.position.y, p.pose.position.z] for p in poses])
+
+
+def stamps_s(messages) -> np.ndarray:
+    """Stamped messages -> (N,) header stamps in seconds."""
+    return np.array([m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec for m in messages])
+
+
+def rgb_pixels(image) -> np.ndarray:
+    """sensor_msgs/Image (rgb8 or mono8) -> (H, W, 3) uint8."""
+    channels = {"rgb8": 3, "mono8": 1}[image.encoding]
+    rows = np.frombuffer(bytes(image.data), dtype=np.uint8).reshape(image.height, image.step)
+    pixels = rows[:, : image.width * channels].reshape(image.height, image.width, channels)
+    return np.repeat(pixels, 3, axis=2) if channels == 1 else pixels
+
+
+def make_tiny_checkpoint(path: Path, text: str = "hi", train_steps: int = 80) -> Path:
+    """A tiny model overfit on one synthetic sample of `text`: whatever it is asked, greedy decoding writes
+    that sample, on the board and left to right. Seconds to make; enough for the protocol tests."""
+    import torch
+
+    from trajtok.checkpoint import save_checkpoint
+    from trajtok.data.hershey import synthesize
+    from trajtok.model import ModelConfig, StrokeTransformer
+    from trajtok.text import CharTokenizer
+    from trajtok.tokenizer import TrajectoryTokenizer
+
+    sample = synthesize(text, style_id=0, seed=0)
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit([sample.deltas])
+    text_tokenizer = CharTokenizer()
+    config = ModelConfig(
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        d_ff=64,
+        dropout=0.0,
+        max_steps=128,
+        max_text=32,
+    )
+    torch.manual_seed(0)
+    model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
+    tokens = torch.as_tensor(tokenizer.encode(sample.deltas, sample.events, add_eos=True))[None]  # (1, T, C)
+    ids = torch.as_tensor(text_tokenizer.encode(text)[0])[None]
+    pad = torch.zeros_like(ids, dtype=torch.bool)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a model this small trains fastest on one core
+    try:
+        for _ in range(train_steps):
+            logits = model(ids, pad, tokens, None).logits
+            loss = sum(
+                torch.nn.functional.cross_entropy(lg[0], tokens[0, :, c]) for c, lg in enumerate(logits)
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
+    model.eval()
+    extra = {"max_steps_per_char": float(len(tokens[0]))}  # room for the whole sample even for one character
+    return save_checkpoint(path, model, tokenizer, text_tokenizer, config, extra)

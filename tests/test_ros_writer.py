@@ -1,0 +1,182 @@
+"""The `writer` node over real DDS on loopback: plan and stream, bad requests, parameters, start-up, Ctrl-C.
+
+The node runs as its own process from the colcon-built workspace, with a tiny model overfit on one sample
+of "hi" (greedy decoding writes that sample whatever the request says), so the expected strokes are known.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import ros_support
+from rcl_interfaces.msg import ParameterType
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from std_msgs.msg import String
+from visualization_msgs.msg import Marker
+
+from trajtok.data.hershey import synthesize
+from trajtok.strokes import integrate, split_strokes
+from trajtok.waypoints import BoardConfig
+
+START_S = 90  # a cold start imports torch and loads the model; CI machines can be slow
+DONE_S = 90
+
+
+@pytest.fixture(scope="module")
+def ros_env(tmp_path_factory):
+    return ros_support.build_workspace(tmp_path_factory.mktemp("ros_ws"))
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return ros_support.make_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
+
+
+@pytest.fixture
+def writer(ros_env, checkpoint, tmp_path):
+    """A running writer node and a probe on a domain of their own."""
+    domain = ros_support.next_domain_id()
+    params = {"checkpoint": str(checkpoint), **ros_support.FAST_WRITER}
+    with (
+        ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **params) as node,
+        ros_support.RosProbe(domain) as probe,
+    ):
+        for topic, msg_type, qos in ros_support.writer_outputs():
+            probe.listen(topic, msg_type, qos)
+        probe.wait_for_subscriber("text", String, START_S, node=node)
+        yield node, probe
+
+
+def request(probe, node, text: str) -> list[dict]:
+    """Send `text`; the statuses of that request once it is done or refused."""
+    before = {s["request"] for s in probe.statuses("writer_status")}
+    probe.publish("text", String(data=text))
+
+    def statuses():
+        new = {s["request"] for s in probe.statuses("writer_status")} - before
+        return [s for s in probe.statuses("writer_status") if s["request"] in new]
+
+    def finished():
+        return any(s["state"] in ("done", "error") for s in statuses())
+
+    probe.spin_until(finished, DONE_S, f"the end of request {text!r}", node=node)
+    return statuses()
+
+
+def test_a_request_yields_the_whole_plan_on_the_board_and_a_stream_that_ends_done(writer):
+    node, probe = writer
+    statuses = request(probe, node, "hello")
+    states = [s["state"] for s in statuses]
+    assert states[0] == "accepted" and states[-1] == "done", statuses
+    assert {"writing", "planned"} <= set(states), statuses
+    n = statuses[-1]["waypoints"]
+    probe.spin_until(lambda: len(probe.messages("waypoint")) >= n, 10, f"{n} waypoints", node=node)
+
+    (path,) = probe.messages("path")
+    board = BoardConfig()
+    frame = ros_support.FAST_WRITER["board_frame"]
+    assert path.header.frame_id == frame and len(path.poses) == n > 10
+    xyz = ros_support.poses_xyz(path.poses)
+    stamps = ros_support.stamps_s(path.poses)
+    np.testing.assert_allclose(np.diff(stamps), 1 / ros_support.FAST_WRITER["control_rate_hz"], atol=1e-6)
+    assert all(p.header.frame_id == frame for p in path.poses)
+    assert {(p.pose.orientation.x, p.pose.orientation.w) for p in path.poses} == {
+        (1.0, 0.0)
+    }  # pen into board
+
+    # Pen-down poses lie on the board plane (z = 0 in the board frame) inside the writable area; pen-up
+    # travel is lifted off it, never farther than the approach height.
+    down = np.abs(xyz[:, 2]) < 1e-9
+    u_min, u_max, v_min, v_max = board.writable_uv_m()
+    assert down.sum() > 10
+    assert (xyz[down, 0] >= u_min - 1e-9).all() and (xyz[down, 0] <= u_max + 1e-9).all()
+    assert (xyz[down, 1] >= v_min - 1e-9).all() and (xyz[down, 1] <= v_max + 1e-9).all()
+    assert (xyz[~down, 2] > 0).all() and xyz[:, 2].max() <= ros_support.FAST_WRITER["approach_m"] + 1e-9
+
+    # In the right order: the pen-down runs are the strokes of the sample the model learnt, one after
+    # the other, scaled by the letter height and placed from the first stroke's start.
+    reference = synthesize("hi", style_id=0, seed=0)
+    strokes = split_strokes(integrate(reference.deltas, reference.events[:, 0]))
+    runs = ros_support.pen_down_runs(xyz, down)
+    assert len(runs) == len(strokes)
+    height = ros_support.FAST_WRITER["letter_height_m"]
+    origin = runs[0][0, :2] - height * strokes[0][0]
+    for run, stroke in zip(runs, strokes, strict=True):
+        np.testing.assert_allclose(run[[0, -1], :2], origin + height * stroke[[0, -1]], atol=0.002)
+
+    # The PoseStamped stream is the same plan, pose for pose, in time order.
+    stream = probe.messages("waypoint")
+    assert len(stream) == n
+    np.testing.assert_array_equal(ros_support.poses_xyz(stream), xyz)
+    assert (np.diff(ros_support.stamps_s(stream)) > 0).all()
+
+    (markers,) = probe.messages("ink_markers")
+    assert markers.markers[0].action == Marker.DELETEALL
+    strips = markers.markers[1:]
+    assert [m.type for m in strips] == [Marker.LINE_STRIP] * len(runs)
+    assert [len(m.points) for m in strips] == [len(run) for run in runs]
+
+
+def test_bad_requests_get_an_error_and_the_node_keeps_serving(writer):
+    node, probe = writer
+    for text, reason in [("", "empty"), ("   ", "empty"), ("x" * 200, "200 characters"), ("héllo", "ASCII")]:
+        statuses = request(probe, node, text)
+        assert [s["state"] for s in statuses] == ["error"], statuses
+        assert reason in statuses[0]["reason"]
+    states = [s["state"] for s in request(probe, node, "hi")]
+    assert states[0] == "accepted" and states[-1] == "done", states
+    assert node.process.poll() is None
+
+
+def test_parameters_have_descriptions_and_ranges_and_bad_updates_are_refused(writer):
+    node, probe = writer
+    client = AsyncParameterClient(probe.node, "writer")
+    assert client.wait_for_services(timeout_sec=30)
+    names = ["letter_height_m", "control_rate_hz", "seed", "checkpoint", "board_frame", "temperature"]
+    described = probe.result(client.describe_parameters(names), 30, "describe_parameters").descriptors
+    by_name = {d.name: d for d in described}
+    assert all(by_name[name].description for name in names)
+    assert by_name["letter_height_m"].type == ParameterType.PARAMETER_DOUBLE
+    assert by_name["letter_height_m"].floating_point_range[0].from_value > 0
+    assert by_name["seed"].integer_range[0].from_value == -1
+    assert by_name["checkpoint"].read_only
+
+    def set_one(name, value) -> tuple[bool, str]:
+        future = client.set_parameters([Parameter(name, value=value)])
+        (result,) = probe.result(future, 30, f"set {name}").results
+        return result.successful, result.reason
+
+    assert set_one("letter_height_m", -0.01)[0] is False  # out of range
+    ok, reason = set_one("write_speed_mps", 0.9)  # in range, but above max_speed_mps
+    assert not ok and "max_speed_mps" in reason
+    assert set_one("checkpoint", "other.pt")[0] is False  # read-only
+    assert set_one("letter_height_m", 0.02) == (True, "")
+
+    values = probe.result(client.get_parameters(["letter_height_m", "write_speed_mps"]), 30, "get").values
+    assert [v.double_value for v in values] == [0.02, ros_support.FAST_WRITER["write_speed_mps"]]
+    request(probe, node, "hi")  # the new letter height applies to the next request
+    xyz = ros_support.poses_xyz(probe.messages("path")[-1].poses)
+    reference = synthesize("hi", style_id=0, seed=0)
+    points = integrate(reference.deltas, reference.events[:, 0])
+    expected_width = 0.02 * float(np.ptp(points[:, 0]))
+    assert abs(float(np.ptp(xyz[:, 0])) - expected_width) < 0.003
+
+
+def test_a_missing_checkpoint_fails_at_start_with_one_clear_line(ros_env, tmp_path):
+    missing = tmp_path / "no_such_model.pt"
+    domain = ros_support.next_domain_id()
+    with ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, checkpoint=str(missing)) as node:
+        assert node.wait(START_S) == 2
+        lines = node.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("writer: error:"), node.stderr
+    assert str(missing) in lines[0]
+
+
+def test_sigint_while_writing_shuts_down_cleanly(writer):
+    node, probe = writer
+    probe.publish("text", String(data="hi"))
+    probe.spin_until(lambda: len(probe.messages("waypoint")) >= 5, DONE_S, "the stream to start", node=node)
+    assert node.interrupt() == 0, node.describe()
+    assert "Traceback" not in node.stderr, node.stderr
+    assert "done" not in [json.loads(m.data)["state"] for m in probe.messages("writer_status")]
