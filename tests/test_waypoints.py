@@ -1,0 +1,228 @@
+"""Strokes -> board waypoints: geometry, clearance, limits, refusals, fitting, streaming == batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trajtok.config import load_config
+from trajtok.data.hershey import synthesize
+from trajtok.strokes import integrate, join_strokes, split_strokes
+from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints, plan_waypoints
+
+SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+ZIGZAG = np.array([[1.5 + 0.3 * i, i % 2] for i in range(8)], dtype=float)
+CIRCLE = np.stack(
+    [4 + 0.5 * np.cos(np.linspace(0, 2 * np.pi, 80)), 0.5 + 0.5 * np.sin(np.linspace(0, 2 * np.pi, 80))], 1
+)
+DOT = np.array([[5.5, 0.5]])
+
+
+def shapes() -> np.ndarray:
+    return join_strokes([SQUARE, ZIGZAG, CIRCLE, DOT])
+
+
+def handwriting(text: str = "hello world") -> np.ndarray:
+    sample = synthesize(text, style_id=0, seed=0)
+    return integrate(sample.deltas, sample.events[:, 0])
+
+
+@pytest.fixture(scope="module")
+def board() -> BoardConfig:
+    return BoardConfig()
+
+
+def motion(wp: Waypoints, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Control-rate speed (N-1,) and acceleration (N-2,) magnitudes of the commanded tip."""
+    velocity = np.diff(wp.xyz_m, axis=0) * rate_hz
+    return np.linalg.norm(velocity, axis=1), np.linalg.norm(np.diff(velocity, axis=0) * rate_hz, axis=1)
+
+
+@pytest.mark.parametrize("points", [shapes(), handwriting()], ids=["shapes", "handwriting"])
+def test_pen_down_on_the_surface_pen_up_lifted_by_the_clearance(points, board):
+    wp = plan_waypoints(points, board)
+    uvn = board.to_board(wp.xyz_m)
+    assert wp.pen_down.any() and (~wp.pen_down).any()
+    np.testing.assert_allclose(uvn[wp.pen_down, 2], 0.0, atol=1e-12)
+    u_min, u_max, v_min, v_max = board.writable_uv_m()
+    assert (uvn[:, 0] >= u_min).all() and (uvn[:, 0] <= u_max).all()
+    assert (uvn[:, 1] >= v_min).all() and (uvn[:, 1] <= v_max).all()
+    # Off the strokes' ends (where it lifts and lowers along the normal) a pen-up tip is one clearance off.
+    vertices = plan_waypoints(points, board, resample=False)
+    ends_uv = board.to_board(vertices.xyz_m[vertices.pen_down])[:, :2]
+    up = uvn[~wp.pen_down]
+    off_ends = np.linalg.norm(up[:, None, :2] - ends_uv[None], axis=2).min(axis=1) > 1e-9
+    assert off_ends.sum() > 10
+    np.testing.assert_allclose(up[off_ends, 2], board.pen_up_clearance_m, atol=1e-12)
+    assert (uvn[:, 2] >= -1e-12).all()
+
+
+def test_approach_and_retract_along_the_normal(board):
+    wp = plan_waypoints(shapes(), board)
+    first, last = board.to_board(wp.xyz_m[[0, -1]])
+    assert first[2] == pytest.approx(board.approach_m)
+    assert last[2] == pytest.approx(board.approach_m)
+    vertices = plan_waypoints(shapes(), board, resample=False)
+    first_down = board.to_board(vertices.xyz_m[vertices.pen_down][:1])[0]
+    np.testing.assert_allclose(first[:2], first_down[:2], atol=1e-12)
+    assert wp.t_s[0] == 0 and (np.diff(wp.t_s) > 0).all()
+
+
+@pytest.mark.parametrize("points", [shapes(), handwriting("minimum zigzag")], ids=["shapes", "handwriting"])
+def test_speed_and_acceleration_limits(points, board):
+    wp = plan_waypoints(points, board)
+    speed, accel = motion(wp, board.control_rate_hz)
+    writing = wp.pen_down[1:] & wp.pen_down[:-1]
+    assert speed[writing].max() <= board.write_speed_mps + 1e-9
+    assert speed[writing].max() > 0.9 * board.write_speed_mps  # it does write at the asked speed
+    assert speed.max() <= board.travel_speed_mps + 1e-9
+    assert accel.max() <= board.max_accel_mps2 + 1e-9
+
+
+def test_slower_limits_give_a_slower_plan(board):
+    fast = plan_waypoints(shapes(), board)
+    slow_board = load_config(BoardConfig, None, ["write_speed_mps=0.02", "max_accel_mps2=0.5"])
+    slow = plan_waypoints(shapes(), slow_board)
+    assert slow.duration_s > 1.5 * fast.duration_s
+    speed, accel = motion(slow, slow_board.control_rate_hz)
+    assert speed[slow.pen_down[1:] & slow.pen_down[:-1]].max() <= 0.02 + 1e-9
+    assert accel.max() <= 0.5 + 1e-9
+
+
+def test_the_path_follows_the_strokes_at_the_letter_height(board):
+    wp = plan_waypoints(shapes(), board, resample=False)
+    down = board.to_board(wp.xyz_m[wp.pen_down])[:, :2]
+    square = down[: len(SQUARE)]
+    side = board.letter_height_m
+    np.testing.assert_allclose(square - square[0], SQUARE * side, atol=1e-12)
+    start_u, start_v = board.first_baseline_uv_m(board.letter_height_m)
+    np.testing.assert_allclose(square[0], [start_u, start_v], atol=1e-12)
+
+
+def test_a_dot_is_held_on_the_board(board):
+    wp = plan_waypoints(join_strokes([DOT]), board)
+    assert wp.pen_down.sum() >= round(board.dot_dwell_s * board.control_rate_hz)
+
+
+def test_long_text_wraps_between_words_not_inside_them(board):
+    word = [SQUARE, SQUARE + [1.5, 0]]  # a two-letter word, 2.5 units wide
+    strokes = [s + [4.0 * i, 0] for i in range(8) for s in word]  # 8 words, 1.5 units apart: 30 units
+    wp = plan_waypoints(join_strokes(strokes), board, resample=False)
+    down = board.to_board(wp.xyz_m[wp.pen_down])[:, :2]
+    baselines = np.unique(np.round(down[:, 1].reshape(-1, len(SQUARE)).min(axis=1), 6))
+    assert len(baselines) >= 2
+    assert np.diff(baselines[::-1]) == pytest.approx(-board.line_spacing * board.letter_height_m)
+    per_word = down[:, 1].reshape(8, -1)  # both letters of each word share one line
+    assert (per_word.min(axis=1) == per_word[:, 0]).all()
+    np.testing.assert_allclose(np.ptp(per_word, axis=1), board.letter_height_m)
+    u_min, *_ = board.writable_uv_m()
+    new_lines = np.flatnonzero(np.diff(per_word.min(axis=1)) < 0) + 1
+    np.testing.assert_allclose(down.reshape(8, -1, 2)[new_lines, 0, 0], u_min, atol=1e-12)
+
+
+def test_too_big_is_refused_with_what_to_change():
+    board = BoardConfig(letter_height_m=0.2)
+    with pytest.raises(ValueError, match=r"point \d+ .*outside the writable board area") as info:
+        plan_waypoints(shapes(), board)
+    message = str(info.value)
+    for hint in ("letter_height_m", "start_uv_m", "fit=scale"):
+        assert hint in message
+
+
+def test_no_wrap_refuses_a_line_too_long():
+    strokes = [SQUARE + [2.0 * i, 0] for i in range(20)]
+    with pytest.raises(ValueError, match="outside the writable board area"):
+        plan_waypoints(join_strokes(strokes), BoardConfig(wrap=False))
+
+
+def test_out_of_reach_is_refused():
+    board = BoardConfig(letter_height_m=0.1, start_uv_m=(-0.2, 0.0), reach_max_m=0.62)
+    with pytest.raises(ValueError, match=r"beyond reach_max_m=0.62.*fit=scale"):
+        plan_waypoints(shapes(), board)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"letter_height_m": 0.2}, {"letter_height_m": 0.1, "start_uv_m": (-0.2, 0.0), "reach_max_m": 0.62}],
+    ids=["board", "reach"],
+)
+def test_scale_to_fit(config):
+    board = BoardConfig(fit="scale", **config)
+    wp = plan_waypoints(shapes(), board, resample=False)
+    down = board.to_board(wp.xyz_m[wp.pen_down])
+    u_min, u_max, v_min, v_max = board.writable_uv_m()
+    assert (down[:, 0] >= u_min).all() and (down[:, 0] <= u_max).all()
+    assert (down[:, 1] >= v_min).all() and (down[:, 1] <= v_max).all()
+    reach = np.linalg.norm(wp.xyz_m - np.asarray(board.reach_center_m), axis=1)
+    assert reach.max() <= board.reach_max_m
+    square = down[: len(SQUARE), :2]
+    side = np.ptp(square[:, 0])
+    assert 0 < side < board.letter_height_m  # shrunk, same shape
+    np.testing.assert_allclose(square - square[0], SQUARE * side, atol=1e-12)
+
+
+def test_scale_gives_up_on_the_impossible():
+    board = BoardConfig(fit="scale", center_m=(2.0, 0.0, 0.5))
+    with pytest.raises(ValueError, match="does not fit even at"):
+        plan_waypoints(shapes(), board)
+
+
+@pytest.mark.parametrize("resample", [True, False])
+@pytest.mark.parametrize("fit", ["error", "scale"])
+def test_streaming_planner_equals_batch(resample, fit):
+    board = BoardConfig(fit=fit)
+    points = handwriting("the quick brown fox jumps")
+    batch = plan_waypoints(points, board, resample=resample)
+    planner = WaypointPlanner(board, resample=resample)
+    parts = [planner.feed(points[i : i + 1]) for i in range(len(points))]
+    if fit == "error":  # words come out while streaming, before the input ends
+        assert sum(len(p) for p in parts) > 0.5 * len(batch)
+    streamed = Waypoints.concatenate([*parts, planner.finish()])
+    np.testing.assert_array_equal(streamed.t_s, batch.t_s)
+    np.testing.assert_array_equal(streamed.xyz_m, batch.xyz_m)
+    np.testing.assert_array_equal(streamed.pen_down, batch.pen_down)
+
+
+def test_streaming_decoded_deltas_equals_batch(board):
+    sample = synthesize("hello world", style_id=1, seed=3)
+    batch = plan_waypoints(integrate(sample.deltas, sample.events[:, 0]), board)
+    planner = WaypointPlanner(board)
+    parts = [planner.feed_deltas(d[None], e) for d, e in zip(sample.deltas, sample.events[:, 0], strict=True)]
+    streamed = Waypoints.concatenate([*parts, planner.finish()])
+    np.testing.assert_allclose(streamed.xyz_m, batch.xyz_m, atol=1e-6)  # float32 cumsum vs float64
+    np.testing.assert_array_equal(streamed.pen_down, batch.pen_down)
+
+
+def test_every_stroke_is_written_once(board):
+    points = handwriting()
+    wp = plan_waypoints(points, board, resample=False)
+    n_strokes = len(split_strokes(points))
+    starts = np.flatnonzero(wp.pen_down[1:] & ~wp.pen_down[:-1]) + 1
+    assert len(starts) + int(wp.pen_down[0]) == n_strokes
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(np.zeros((4, 2)), r"shape \(T, 3\)"), (np.array([[0, 0, 0], [np.nan, 0, 1]]), "point 1 is not finite")],
+)
+def test_bad_points(bad, message, board):
+    with pytest.raises(ValueError, match=message):
+        plan_waypoints(bad, board)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("write_speed_mps=1.0", "exceeds max_speed_mps"),
+        ("max_accel_mps2=0", "must be > 0"),
+        ("margin_m=0.3", "no writable area"),
+        ("fit=shrink", "not one of"),
+    ],
+)
+def test_bad_board_config(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_config(BoardConfig, None, [override])
+
+
+def test_empty_input_plans_nothing(board):
+    assert len(plan_waypoints(np.zeros((0, 3)), board)) == 0
