@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from trajtok import __version__
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("trajtok: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trajtok ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (TrajtokError, ValueError, OSError) as exc:
         fail(str(exc))
     return 0
