@@ -64,7 +64,7 @@ def test_lerobot_fixture_converts_absolute_targets_to_deltas(demos):
         np.testing.assert_array_equal(theirs.events, ours.events)
         assert theirs.text == ours.text  # from meta/tasks.jsonl via task_index
         np.testing.assert_allclose(theirs.state[3:], ours.state, atol=1e-6)  # [eef xyz, cube xyz, tray xyz]
-    single = load_lerobot(FIXTURES / "lerobot" / "data" / "chunk-000" / "episode_000001.parquet", n=1)
+    single = load_lerobot(FIXTURES / "lerobot" / "data" / "chunk-000" / "episode_000001.parquet")
     np.testing.assert_allclose(single[0].deltas, loaded[1].deltas)
 
 
@@ -104,3 +104,16 @@ def test_bad_action_mode_is_a_clear_error():
 def test_missing_extra_names_the_pip_extra():
     with pytest.raises(ImportError, match=r"pip install 'trajtok\[gripper\]'"):
         require("trajtok_no_such_module", "gripper", "reading robomimic HDF5")
+
+
+@pytest.mark.parametrize(
+    "loader, name",
+    [(load_gripper_demos, "demos"), (load_robomimic, "robomimic.hdf5"), (load_lerobot, "lerobot")],
+)
+def test_splits_partition_the_episodes(loader, name):
+    everything = loader(FIXTURES / name, "all")
+    parts = [loader(FIXTURES / name, split) for split in ("train", "val", "test")]
+    assert sum(len(p) for p in parts) == len(everything)
+    firsts = sorted(float(s.deltas[:5].sum()) for p in parts for s in p)
+    assert firsts == sorted(float(s.deltas[:5].sum()) for s in everything)
+    assert len(loader(FIXTURES / name, "all", n=2, seed=1)) == 2

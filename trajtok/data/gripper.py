@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trajtok.data.splits import select
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample, SampleSet
 
@@ -273,15 +274,33 @@ def read_gripper_demos(path: str | Path) -> GripperDemos:
     )
 
 
-def load_gripper_demos(path: str | Path, include_failures: bool = False) -> SampleSet:
-    """The demo file as a SampleSet; episodes the expert failed are dropped (counted) unless asked for."""
+def load_gripper_demos(
+    path: str | Path, split: str = "all", n: int | None = None, seed: int = 0, include_failures: bool = False
+) -> SampleSet:
+    """The demo file's episodes of `split` (a seeded `n` of them) as a SampleSet. Splits: "all", or
+    train / val / test by a stable hash of "episode <i>" (trajtok.data.splits). Episodes the expert failed
+    are dropped (counted) unless asked for."""
     demos = read_gripper_demos(path)
-    samples, failed = [], 0
-    for i in range(len(demos)):
-        if not demos.success[i] and not include_failures:
-            failed += 1
-            continue
-        samples.append(
-            gripper_sample(demos.deltas[i], demos.gripper[i], demos.instruction[i], demos.state[i])
-        )
+    keep = [i for i in range(len(demos)) if demos.success[i] or include_failures]
+    failed = len(demos) - len(keep)
+    chosen = [keep[j] for j in select([f"episode {i}" for i in keep], split, n, seed)]
+    samples = [
+        gripper_sample(demos.deltas[i], demos.gripper[i], demos.instruction[i], demos.state[i])
+        for i in chosen
+    ]
     return gripper_sample_set(samples, source=str(path), dropped={"expert_failed": failed} if failed else {})
+
+
+def source_loader(load_gripper: Callable[..., SampleSet]) -> Callable[..., SampleSet]:
+    """A `load_source` entry point, load(path, split, n, seed, limits, progress, source), around one of the
+    gripper loaders (handwriting `limits` do not apply to demonstrations)."""
+
+    def load(path, split="train", n=None, seed=0, limits=None, progress=None, source=None) -> SampleSet:
+        loaded = load_gripper(path, split, n, seed)
+        loaded.source = source or loaded.source
+        return loaded
+
+    return load
+
+
+load = source_loader(load_gripper_demos)

@@ -11,13 +11,13 @@ episode becomes the state vector), `task_index` (looked up in `meta/tasks.jsonl`
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.gripper import actions_to_sample, gripper_sample_set, require
+from trajtok.data.gripper import actions_to_sample, gripper_sample_set, require, source_loader
+from trajtok.data.splits import select
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 
@@ -27,8 +27,15 @@ OPTIONAL_COLUMNS = ("frame_index", "observation.state", "task_index", "task")
 
 
 def load_lerobot(
-    path: str | Path, actions: str = "absolute", gripper_threshold: float = 0.0, n: int | None = None
+    path: str | Path,
+    split: str = "all",
+    n: int | None = None,
+    seed: int = 0,
+    actions: str = "absolute",
+    gripper_threshold: float = 0.0,
 ) -> SampleSet:
+    """The episodes of `split` ("all", or train / val / test by a stable hash of "episode <index>"), a seeded
+    `n` of them if given, as a gripper SampleSet."""
     if actions not in ACTION_MODES:
         raise ValueError(f"actions={actions!r}: expected one of {', '.join(ACTION_MODES)}")
     require("pyarrow", "gripper", "reading LeRobot parquet")
@@ -37,9 +44,10 @@ def load_lerobot(
     if not files:
         raise DataError(f"{path}: no .parquet files")
     tasks = _read_tasks(path if path.is_dir() else path.parent)
+    episodes = [(file, *episode) for file in files for episode in _episodes(file)]
     samples = []
-    episodes = ((file, *episode) for file in files for episode in _episodes(file))
-    for file, episode, columns in itertools.islice(episodes, n):
+    for i in select([f"episode {episode}" for _, episode, _ in episodes], split, n, seed):
+        file, episode, columns = episodes[i]
         where = f"{file}: episode {episode}"
         state = columns.get("observation.state")
         samples.append(
@@ -53,6 +61,9 @@ def load_lerobot(
             )
         )
     return gripper_sample_set(samples, source=str(path))
+
+
+load = source_loader(load_lerobot)
 
 
 def _episodes(file: Path):

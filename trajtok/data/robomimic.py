@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.gripper import actions_to_sample, gripper_sample_set, require
+from trajtok.data.gripper import actions_to_sample, gripper_sample_set, require, source_loader
+from trajtok.data.splits import select
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 
@@ -31,11 +32,15 @@ TEXT_ATTRS = ("lang", "language_instruction", "instruction")
 
 def load_robomimic(
     path: str | Path,
+    split: str = "all",
+    n: int | None = None,
+    seed: int = 0,
     actions: str = "auto",
     state_keys: tuple[str, ...] | None = None,
     gripper_threshold: float = 0.0,
-    n: int | None = None,
 ) -> SampleSet:
+    """The demos of `split` ("all", or train / val / test by a stable hash of the demo name), a seeded `n`
+    of them if given, as a gripper SampleSet."""
     if actions not in ACTION_MODES:
         raise ValueError(f"actions={actions!r}: expected one of {', '.join(ACTION_MODES)}")
     h5py = require("h5py", "gripper", "reading robomimic HDF5")
@@ -59,7 +64,7 @@ def load_robomimic(
         if not names:
             raise DataError(f"{path}: no data/demo_K groups")
         samples = []
-        for name in names[:n]:
+        for name in [names[i] for i in select(names, split, n, seed)]:
             where = f"{path}: data/{name}"
             demo = data[name]
             if "actions" not in demo:
@@ -78,6 +83,9 @@ def load_robomimic(
                 )
             )
     return gripper_sample_set(samples, source=str(path))
+
+
+load = source_loader(load_robomimic)
 
 
 def _json_attr(group, key: str, path: Path) -> dict:
