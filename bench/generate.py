@@ -1,0 +1,109 @@
+"""Generation speed: KV-cached decoding vs recomputing the prefix each step, on one CPU core.
+
+Usage: .venv/bin/python bench/generate.py [--config configs/handwriting.yaml] [--threads 1] [--repeats 3]
+
+The model is the default handwriting model (the `model` section of the config when it exists, else
+ModelConfig defaults) with random weights: speed does not depend on the weights. Both paths run the same
+sampler (`Writer`'s, temperature 0.8) for a fixed number of steps; `stream_steps_per_s` adds the per-step
+token decoding of `Writer.stream` (the path the simulator and the ROS node use). Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from trajtok.config import from_dict
+from trajtok.generate import Writer
+from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.text import CharTokenizer
+from trajtok.tokenizer import TrajectoryTokenizer
+
+LENGTHS = (250, 500, 1000)
+TEXT = "hello world"
+
+
+def default_model_config(path: Path) -> ModelConfig:
+    if path.is_file():
+        section = (yaml.safe_load(path.read_text()) or {}).get("model")
+        if section:
+            return from_dict(ModelConfig, section, where=f"{path}: model")
+    return ModelConfig()
+
+
+def build_writer(config: ModelConfig) -> Writer:
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",)).fit([torch.randn(2000, 2).numpy()])
+    text_tokenizer = CharTokenizer()
+    torch.manual_seed(0)
+    model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
+    with torch.no_grad():  # never pick the end step, so every run takes exactly the steps asked for
+        model.heads[0].net[-1].bias[-1] = -1e4
+    return Writer(model, tokenizer, text_tokenizer)
+
+
+def steps_per_s(writer: Writer, n_steps: int, use_cache: bool, repeats: int) -> float:
+    model = writer.model
+    ids, pad = writer._text_batch([TEXT])
+    generator = torch.Generator().manual_seed(0)
+
+    def pick(logits, c, step):
+        return writer._pick(logits, c, step, 0.8, None, None, generator)
+
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = sum(1 for _ in model.generate(model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
+        best = min(best, time.perf_counter() - start)
+    assert n == n_steps
+    return n_steps / best
+
+
+def stream_steps_per_s(writer: Writer, n_steps: int, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = sum(1 for _ in writer.stream(TEXT, max_steps=n_steps, seed=0))
+        best = min(best, time.perf_counter() - start)
+    assert n == n_steps
+    return n_steps / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("configs/handwriting.yaml"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = default_model_config(args.config)
+    config.max_steps = max(config.max_steps, max(LENGTHS))
+    writer = build_writer(config)
+    print(f"model: {writer.model.num_parameters():,} parameters, {config}")
+    print(f"threads: {args.threads}")
+    figures = {}
+    for n in LENGTHS:
+        cached = steps_per_s(writer, n, True, args.repeats)
+        uncached = steps_per_s(writer, n, False, 1 if n == max(LENGTHS) else args.repeats)
+        figures[f"kv_steps_per_s_{n}"] = round(cached, 1)
+        figures[f"no_cache_steps_per_s_{n}"] = round(uncached, 1)
+        figures[f"kv_speedup_{n}"] = round(cached / uncached, 2)
+        ratio = cached / uncached
+        print(
+            f"{n:5d} steps: KV cache {cached:8.1f} steps/s, recompute {uncached:8.1f} steps/s, {ratio:6.2f}x"
+        )
+    figures["kv_steps_per_s"] = figures[f"kv_steps_per_s_{max(LENGTHS)}"]
+    figures["stream_steps_per_s"] = round(stream_steps_per_s(writer, max(LENGTHS), args.repeats), 1)
+    print(
+        f"Writer.stream (with token decoding), {max(LENGTHS)} steps: {figures['stream_steps_per_s']} steps/s"
+    )
+    figures["threads"] = args.threads
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
