@@ -5,7 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trajtok.data.gripper import load_gripper_demos, make_gripper_dataset, read_gripper_demos
+from trajtok.data.gripper import (
+    generate_pickplace,
+    load_gripper_demos,
+    make_gripper_dataset,
+    read_gripper_demos,
+)
 from trajtok.tokenizer import TrajectoryTokenizer
 
 pytest.importorskip("pybullet")
@@ -54,10 +59,23 @@ def test_replaying_a_demo_from_its_tokens_succeeds(sim):
 
 def test_made_dataset_records_what_the_expert_did(tmp_path):
     made = make_gripper_dataset(2, seed=3, out_dir=tmp_path)
-    assert made.path == tmp_path / "gripper_demos.npz" and made.episodes == 2 and made.success_rate == 1.0
-    demos = read_gripper_demos(tmp_path)
+    assert len(made) == 2 and made.success_rate == 1.0
+    demos = read_gripper_demos(tmp_path / "gripper_demos.npz")
+    np.testing.assert_array_equal(np.concatenate(demos.deltas), np.concatenate(made.deltas))
     rng = np.random.default_rng(3)
     first_scene = sample_scene(rng)
     np.testing.assert_allclose(demos.state[0], first_scene.state())
     np.testing.assert_allclose(demos.deltas[0], expert_plan(first_scene)[0], atol=1e-7)
     assert demos.color[0] in demos.instruction[0]
+
+
+def test_generated_source_splits_draw_different_scenes():
+    train = generate_pickplace("train", n=2, seed=5)
+    val = generate_pickplace("val", n=2, seed=5)
+    assert train.source == "pickplace" and len(train) == 2 and train.dim_names == ("dx", "dy", "dz")
+    assert (
+        not np.isclose(np.stack([s.state for s in train]), np.stack([s.state for s in val])).all(axis=1).any()
+    )
+    np.testing.assert_array_equal(generate_pickplace("train", n=2, seed=5)[1].state, train[1].state)
+    with pytest.raises(ValueError, match="split"):
+        generate_pickplace("all", n=2)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.splits import select
+from trajtok.data.splits import canonical_split, select
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample, SampleSet
 
@@ -34,6 +34,9 @@ GRIPPER_EVENTS = ("gripper",)
 DEMO_FILE = "gripper_demos.npz"
 FORMAT = "trajtok-gripper-demos"
 FORMAT_VERSION = 1
+
+PICKPLACE_STREAMS = {"train": 0, "val": 1, "test": 2}
+PICKPLACE_EPISODES = {"train": 1000, "val": 50, "test": 50}
 
 INSTRUCTION_TEMPLATES = (
     "put the {color} cube in the tray",
@@ -111,96 +114,26 @@ def gripper_sample_set(
     return SampleSet(samples, GRIPPER_DIMS, GRIPPER_EVENTS, source=source, dropped=dict(dropped or {}))
 
 
-# -- making demos with the scripted expert ---------------------------------------------------------------
-@dataclass
-class MadeDataset:
-    path: Path
-    episodes: int
-    successes: int
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / max(self.episodes, 1)
-
-
-def make_gripper_dataset(
-    episodes: int, seed: int, out_dir: str | Path, progress: Callable[[int], None] | None = None
-) -> MadeDataset:
-    """Run the scripted expert on `episodes` random scenes (seeded) in PyBullet and write `out_dir/DEMO_FILE`.
-
-    `progress(1)` is called after each episode (pass a tqdm bar's `update`).
-    """
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    require("pybullet", "sim", "making gripper demos")
-    from trajtok_sim.expert import expert_plan
-    from trajtok_sim.pick_place import PickConfig, PickPlaceSim, sample_scene
-
-    sim_config = PickConfig()
-    rng = np.random.default_rng(seed)
-    records = []
-    with PickPlaceSim(sim_config) as sim:
-        for _ in range(episodes):
-            scene = sample_scene(rng, sim_config)
-            deltas, closed = expert_plan(scene, sim_config)
-            result = sim.run(scene, deltas, closed)
-            records.append((scene, deltas, closed, instruction(scene.color, rng), result.success))
-            if progress:
-                progress(1)
-    meta = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "dim_names": GRIPPER_DIMS,
-        "event_names": GRIPPER_EVENTS,
-        "units": "m",
-        "control_rate_hz": sim_config.control_rate_hz,
-        "state": "cube_x, cube_y, cube_z, tray_x, tray_y, tray_z (m, world frame, at the start)",
-        "seed": seed,
-    }
-    path = Path(out_dir) / DEMO_FILE
-    _write_npz_atomic(
-        path,
-        deltas=np.concatenate([r[1] for r in records]).astype(np.float32),
-        gripper=np.concatenate([r[2] for r in records]),
-        episode_ends=np.cumsum([len(r[1]) for r in records]).astype(np.int64),
-        state=np.stack([r[0].state() for r in records]),
-        instruction=np.array([r[3] for r in records]),
-        cube_yaw_rad=np.array([r[0].cube_yaw_rad for r in records], np.float32),
-        color=np.array([r[0].color for r in records]),
-        success=np.array([r[4] for r in records], bool),
-        meta=np.array(json.dumps(meta)),
-    )
-    return MadeDataset(path, episodes, sum(bool(r[4]) for r in records))
-
-
-def _write_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-# -- reading demos -----------------------------------------------------------------------------------------
+# -- demonstrations in memory -----------------------------------------------------------------------------
 @dataclass
 class GripperDemos:
-    """The demo file's contents, one entry per episode."""
+    """Scripted-expert demonstrations, one entry per episode (what the demo file holds)."""
 
-    deltas: list[np.ndarray]  # (T, 3) each
-    gripper: list[np.ndarray]  # (T,) bool each
-    state: np.ndarray  # (N, 6)
+    deltas: list[np.ndarray]  # (T, 3) each, metres
+    gripper: list[np.ndarray]  # (T,) bool each, commanded closed
+    state: np.ndarray  # (N, 6) cube xyz + tray xyz at the start, metres
     instruction: list[str]
     cube_yaw_rad: np.ndarray  # (N,)
     color: list[str]
-    success: np.ndarray  # (N,) bool
+    success: np.ndarray  # (N,) bool: the expert's own execution put the cube in the tray
     meta: dict
 
     def __len__(self) -> int:
         return len(self.deltas)
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean(self.success)) if len(self) else 0.0
 
     def scene(self, i: int):
         """The PickScene of episode `i`, to replay it in the simulator."""
@@ -210,6 +143,105 @@ class GripperDemos:
         return PickScene(
             (cube_x, cube_y), float(self.cube_yaw_rad[i]), self.color[i], (tray_x, tray_y), cube_z, tray_z
         )
+
+    def to_sample_set(
+        self, source: str, split: str = "all", n: int | None = None, seed: int = 0, include_failures=False
+    ) -> SampleSet:
+        """Episodes of `split` (a seeded `n` of them) as Samples. Splits: "all", or train / val / test by a
+        stable hash of "episode <i>" (trajtok.data.splits). Episodes the expert failed are dropped and
+        counted unless `include_failures`."""
+        keep = [i for i in range(len(self)) if self.success[i] or include_failures]
+        failed = len(self) - len(keep)
+        chosen = [keep[j] for j in select([f"episode {i}" for i in keep], split, n, seed)]
+        samples = [
+            gripper_sample(self.deltas[i], self.gripper[i], self.instruction[i], self.state[i])
+            for i in chosen
+        ]
+        return gripper_sample_set(samples, source, dropped={"expert_failed": failed} if failed else {})
+
+
+def run_expert(
+    episodes: int, rng: np.random.Generator, progress: Callable[[int, int], None] | None = None
+) -> GripperDemos:
+    """The scripted expert on `episodes` random scenes drawn from `rng`, each executed in PyBullet.
+
+    `progress(done, total)` is called after each episode.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    require("pybullet", "sim", "making gripper demos")
+    from trajtok_sim.expert import expert_plan
+    from trajtok_sim.pick_place import PickConfig, PickPlaceSim, sample_scene
+
+    config = PickConfig()
+    scenes, plans, texts, success = [], [], [], []
+    with PickPlaceSim(config) as sim:
+        for done in range(1, episodes + 1):
+            scene = sample_scene(rng, config)
+            plan = expert_plan(scene, config)
+            scenes.append(scene)
+            plans.append(plan)
+            texts.append(instruction(scene.color, rng))
+            success.append(sim.run(scene, *plan).success)
+            if progress:
+                progress(done, episodes)
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dim_names": GRIPPER_DIMS,
+        "event_names": GRIPPER_EVENTS,
+        "units": "m",
+        "control_rate_hz": config.control_rate_hz,
+        "state": "cube_x, cube_y, cube_z, tray_x, tray_y, tray_z (m, world frame, at the start)",
+    }
+    return GripperDemos(
+        deltas=[deltas for deltas, _ in plans],
+        gripper=[closed for _, closed in plans],
+        state=np.stack([scene.state() for scene in scenes]),
+        instruction=texts,
+        cube_yaw_rad=np.array([scene.cube_yaw_rad for scene in scenes], np.float32),
+        color=[scene.color for scene in scenes],
+        success=np.array(success, bool),
+        meta=meta,
+    )
+
+
+# -- the demo file -----------------------------------------------------------------------------------------
+def make_gripper_dataset(
+    episodes: int, seed: int, out_dir: str | Path, progress: Callable[[int, int], None] | None = None
+) -> GripperDemos:
+    """Run the expert on `episodes` scenes drawn from `np.random.default_rng(seed)`, write them to
+    `out_dir/DEMO_FILE` and return them."""
+    demos = run_expert(episodes, np.random.default_rng(seed), progress)
+    demos.meta["seed"] = seed
+    write_gripper_demos(demos, Path(out_dir) / DEMO_FILE)
+    return demos
+
+
+def write_gripper_demos(demos: GripperDemos, path: str | Path) -> Path:
+    """Write the demo file atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(
+                f,
+                deltas=np.concatenate(demos.deltas).astype(np.float32),
+                gripper=np.concatenate(demos.gripper).astype(bool),
+                episode_ends=np.cumsum([len(d) for d in demos.deltas]).astype(np.int64),
+                state=demos.state.astype(np.float32),
+                instruction=np.array(demos.instruction),
+                cube_yaw_rad=demos.cube_yaw_rad.astype(np.float32),
+                color=np.array(demos.color),
+                success=demos.success.astype(bool),
+                meta=np.array(json.dumps(demos.meta)),
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 DEMO_KEYS = (
@@ -277,18 +309,27 @@ def read_gripper_demos(path: str | Path) -> GripperDemos:
 def load_gripper_demos(
     path: str | Path, split: str = "all", n: int | None = None, seed: int = 0, include_failures: bool = False
 ) -> SampleSet:
-    """The demo file's episodes of `split` (a seeded `n` of them) as a SampleSet. Splits: "all", or
-    train / val / test by a stable hash of "episode <i>" (trajtok.data.splits). Episodes the expert failed
-    are dropped (counted) unless asked for."""
-    demos = read_gripper_demos(path)
-    keep = [i for i in range(len(demos)) if demos.success[i] or include_failures]
-    failed = len(demos) - len(keep)
-    chosen = [keep[j] for j in select([f"episode {i}" for i in keep], split, n, seed)]
-    samples = [
-        gripper_sample(demos.deltas[i], demos.gripper[i], demos.instruction[i], demos.state[i])
-        for i in chosen
-    ]
-    return gripper_sample_set(samples, source=str(path), dropped={"expert_failed": failed} if failed else {})
+    """A demo file's episodes as a SampleSet (see `GripperDemos.to_sample_set`)."""
+    return read_gripper_demos(path).to_sample_set(str(path), split, n, seed, include_failures)
+
+
+def generate_pickplace(
+    split: str = "train",
+    n: int | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SampleSet:
+    """The named source "pickplace": `n` fresh expert demonstrations (default PICKPLACE_EPISODES[split]).
+
+    Each split draws its scenes from its own stream, `default_rng([seed, PICKPLACE_STREAMS[split]])`, so
+    train, val and test never share a scene. Failed expert episodes are dropped (counted).
+    """
+    split = canonical_split(split)
+    if split not in PICKPLACE_STREAMS:
+        raise ValueError(f"pickplace: split {split!r} is not generated; use train, val or test")
+    rng = np.random.default_rng([seed, PICKPLACE_STREAMS[split]])
+    demos = run_expert(n or PICKPLACE_EPISODES[split], rng, progress)
+    return demos.to_sample_set(source="pickplace")
 
 
 def source_loader(load_gripper: Callable[..., SampleSet]) -> Callable[..., SampleSet]:
