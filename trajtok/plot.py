@@ -157,3 +157,51 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def plot_tracking(
+    commanded_uv_m: np.ndarray,
+    tracked_uv_m: np.ndarray,
+    pen_down: np.ndarray,
+    error_mm: np.ndarray,
+    t_s: np.ndarray,
+    path: str | Path,
+    title: str = "",
+) -> Path:
+    """Commanded vs tracked pen tip on the board (top; u right, v up, mm) and the tracking error in time.
+
+    commanded/tracked (M, 2) board coordinates, pen_down (M,) bool, error_mm (M,) tip-to-command distance.
+    """
+    path = Path(path)
+    pen_down = np.asarray(pen_down, dtype=bool)
+    fig = Figure(figsize=(11, 7.5), dpi=100)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [2.2, 1]})
+    runs = np.split(np.arange(len(pen_down)), np.flatnonzero(np.diff(pen_down.astype(int))) + 1)
+    for i, run in enumerate(r for r in runs if len(r) and pen_down[r[0]]):
+        cmd, trk = commanded_uv_m[run] * 1000, tracked_uv_m[run] * 1000
+        top.plot(
+            cmd[:, 0],
+            cmd[:, 1],
+            "-",
+            color="0.7",
+            lw=4,
+            solid_capstyle="round",
+            label="commanded" if i == 0 else None,
+        )
+        top.plot(trk[:, 0], trk[:, 1], "-", color="tab:red", lw=0.8, label="tracked tip" if i == 0 else None)
+    up = ~pen_down
+    top.plot(tracked_uv_m[up, 0] * 1000, tracked_uv_m[up, 1] * 1000, ",", color="tab:blue", alpha=0.3)
+    top.set_aspect("equal")
+    top.set_xlabel("u (mm)")
+    top.set_ylabel("v (mm)")
+    top.legend(loc="upper right", fontsize=8)
+    top.set_title(title or "pen tip on the board (blue dots: pen-up travel)", fontsize=10)
+    bottom.plot(t_s[pen_down], error_mm[pen_down], ".", color="tab:red", ms=1.5, label="pen down")
+    bottom.plot(t_s[up], error_mm[up], ".", color="tab:blue", ms=1.0, alpha=0.4, label="pen up")
+    bottom.set_xlabel("time (s)")
+    bottom.set_ylabel("tracking error (mm)")
+    bottom.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path

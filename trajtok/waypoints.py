@@ -40,8 +40,8 @@ class BoardConfig:
     """
 
     width_m: float = 0.8
-    height_m: float = 0.5
-    center_m: tuple[float, float, float] = (0.55, 0.0, 0.45)
+    height_m: float = 0.44
+    center_m: tuple[float, float, float] = (0.5, 0.0, 0.5)
     yaw_deg: float = 0.0
     margin_m: float = 0.03
     letter_height_m: float = 0.04  # metres per handwriting unit (x-height ~ 1 unit)
@@ -362,11 +362,12 @@ class _Layout:
         return placed
 
     def _check_on_board(self, stroke: np.ndarray, uv: np.ndarray) -> None:
+        slack = 1e-6  # a micron: points often arrive as float32
         outside = (
-            (uv[:, 0] < self.u_min - 1e-9)
-            | (uv[:, 0] > self.u_max + 1e-9)
-            | (uv[:, 1] < self.v_min - 1e-9)
-            | (uv[:, 1] > self.v_max + 1e-9)
+            (uv[:, 0] < self.u_min - slack)
+            | (uv[:, 0] > self.u_max + slack)
+            | (uv[:, 1] < self.v_min - slack)
+            | (uv[:, 1] > self.v_max + slack)
         )
         if outside.any():
             i = int(np.argmax(outside))

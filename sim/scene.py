@@ -1,0 +1,143 @@
+"""The whiteboard scene: a Franka Panda holding a pen (tip = a link) in front of a vertical board.
+
+The Panda comes from `pybullet_data`; the pen and the board are our URDFs in `assets/`. The pen is grafted
+onto the Panda's hand (one robot, so the pen tip is a link IK can target), and the board's box is resized to
+the BoardConfig; both are written to a scratch directory and loaded from there.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pybullet
+import pybullet_data
+
+from trajtok.waypoints import BoardConfig
+
+ASSETS = Path(__file__).parent / "assets"
+PANDA_DIR = Path(pybullet_data.getDataPath()) / "franka_panda"
+GRIP_OFFSET_M = 0.105  # panda_hand -> the point between the fingertips (the URDF's panda_grasptarget)
+PEN_RADIUS_M = 0.008  # the fingers close on the pen to this half-opening
+BOARD_THICKNESS_M = 0.02
+ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
+FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
+TIP_LINK = "pen_tip"
+
+
+def write_robot_urdf(out_dir: Path) -> Path:
+    """The Panda with sim/assets/pen.urdf fixed between its fingers; mesh paths made absolute."""
+    robot = ET.parse(PANDA_DIR / "panda.urdf").getroot()
+    for mesh in robot.iter("mesh"):
+        mesh.set("filename", mesh.get("filename", "").replace("package://", f"{PANDA_DIR}/"))
+    pen = ET.parse(ASSETS / "pen.urdf").getroot()
+    for element in pen:
+        if element.tag in ("link", "joint", "material"):
+            robot.append(element)
+    mount = ET.SubElement(robot, "joint", name="pen_mount", type="fixed")
+    ET.SubElement(mount, "parent", link="panda_hand")
+    ET.SubElement(mount, "child", link="pen_body")
+    ET.SubElement(mount, "origin", xyz=f"0 0 {GRIP_OFFSET_M}", rpy="0 0 0")
+    path = out_dir / "panda_with_pen.urdf"
+    ET.ElementTree(robot).write(path)
+    return path
+
+
+def write_board_urdf(board: BoardConfig, out_dir: Path) -> Path:
+    """sim/assets/whiteboard.urdf with the board box and the post resized to `board`."""
+    tree = ET.parse(ASSETS / "whiteboard.urdf")
+    root = tree.getroot()
+    for box in root.find("link[@name='board']").iter("box"):
+        box.set("size", f"{BOARD_THICKNESS_M} {board.width_m} {board.height_m}")
+    bottom = board.center_m[2] - board.height_m / 2
+    post_length = max(bottom, 0.01)
+    root.find("link[@name='post']").find("visual/geometry/box").set("size", f"0.04 0.04 {post_length}")
+    post_z = -board.height_m / 2 - post_length / 2
+    root.find("joint[@name='post_joint']/origin").set("xyz", f"0.04 0 {post_z}")
+    path = out_dir / "whiteboard.urdf"
+    tree.write(path)
+    return path
+
+
+@dataclass
+class Robot:
+    """Handles into a loaded robot: arm joint indices, their limits, the finger joints and the tip link."""
+
+    client: int
+    body: int
+    arm: list[int]
+    fingers: list[int]
+    tip: int
+    lower: np.ndarray  # (7,) rad
+    upper: np.ndarray
+    max_force: np.ndarray  # (7,) N m
+    max_velocity: np.ndarray  # (7,) rad/s
+
+    @classmethod
+    def load(cls, client: int, urdf: Path) -> Robot:
+        body = pybullet.loadURDF(
+            str(urdf),
+            useFixedBase=True,
+            flags=pybullet.URDF_USE_INERTIA_FROM_FILE,
+            physicsClientId=client,
+        )
+        infos = [
+            pybullet.getJointInfo(body, i, physicsClientId=client) for i in range(_n_joints(body, client))
+        ]
+        by_name = {info[1].decode(): info for info in infos}
+        links = {info[12].decode(): info[0] for info in infos}
+        arm = [by_name[name][0] for name in ARM_JOINTS]
+        return cls(
+            client=client,
+            body=body,
+            arm=arm,
+            fingers=[by_name[name][0] for name in FINGER_JOINTS],
+            tip=links[TIP_LINK],
+            lower=np.array([by_name[n][8] for n in ARM_JOINTS]),
+            upper=np.array([by_name[n][9] for n in ARM_JOINTS]),
+            max_force=np.array([by_name[n][10] for n in ARM_JOINTS]),
+            max_velocity=np.array([by_name[n][11] for n in ARM_JOINTS]),
+        )
+
+    def reset(self, q: np.ndarray) -> None:
+        """Teleport the arm (set-up and the kinematic IK twin only; execution uses the motors)."""
+        joints = self.arm + self.fingers
+        angles = [[float(a)] for a in q] + [[PEN_RADIUS_M]] * len(self.fingers)
+        pybullet.resetJointStatesMultiDof(self.body, joints, angles, physicsClientId=self.client)
+
+    def joint_positions(self) -> np.ndarray:
+        states = pybullet.getJointStates(self.body, self.arm, physicsClientId=self.client)
+        return np.array([s[0] for s in states])
+
+    def tip_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """World position (3,) and rotation matrix (3, 3) of the pen tip."""
+        state = pybullet.getLinkState(
+            self.body, self.tip, computeForwardKinematics=True, physicsClientId=self.client
+        )
+        rotation = np.array(pybullet.getMatrixFromQuaternion(state[5])).reshape(3, 3)
+        return np.array(state[4]), rotation
+
+
+def load_board(client: int, board: BoardConfig, urdf: Path) -> int:
+    yaw = math.radians(board.yaw_deg)
+    return pybullet.loadURDF(
+        str(urdf),
+        basePosition=list(board.center_m),
+        baseOrientation=pybullet.getQuaternionFromEuler([0.0, 0.0, yaw]),
+        useFixedBase=True,
+        physicsClientId=client,
+    )
+
+
+def pen_axis(board: BoardConfig, tilt_deg: float) -> np.ndarray:
+    """(3,) world direction the pen points (hand -> tip): into the board, tipped down by `tilt_deg`."""
+    _, _, v, n = board.axes()
+    tilt = math.radians(tilt_deg)
+    return -math.cos(tilt) * n - math.sin(tilt) * v
+
+
+def _n_joints(body: int, client: int) -> int:
+    return pybullet.getNumJoints(body, physicsClientId=client)
