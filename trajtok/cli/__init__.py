@@ -14,7 +14,7 @@ import sys
 from trajtok import __version__
 
 # Command groups, in the order `trajtok --help` lists them. Each module defines `register(subparsers)`.
-COMMAND_MODULES = ("data", "tokenizer", "train", "write")
+COMMAND_MODULES = ("data", "tokenizer", "train", "write", "sim")
 
 
 def build_parser() -> argparse.ArgumentParser:

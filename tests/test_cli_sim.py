@@ -1,0 +1,102 @@
+"""`trajtok sim write`: files written, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from trajtok.cli import main
+from trajtok.data.hershey import synthesize
+from trajtok.strokes import integrate
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def strokes_npz(tmp_path_factory):
+    """Strokes the way `trajtok write` saves them: `points` (T, 3) and `texts`."""
+    sample = synthesize("hi", style_id=0, seed=0)
+    path = tmp_path_factory.mktemp("strokes") / "hi.npz"
+    np.savez(path, points=integrate(sample.deltas, sample.events[:, 0]), texts=np.array(["hi"]))
+    return path
+
+
+def test_write_from_strokes(strokes_npz, tmp_path, capsys):
+    out = tmp_path / "board.png"
+    code, stdout, _ = run_cli(
+        ["sim", "write", "--strokes", str(strokes_npz), "--out", str(out), "board.letter_height_m=0.05"],
+        capsys,
+    )
+    assert code == 0
+    assert out.stat().st_size > 1000 and (tmp_path / "board_tracking.png").stat().st_size > 1000
+    metrics = json.loads((tmp_path / "board.json").read_text())
+    assert metrics["text"] == "hi"  # taken from the file's `texts`
+    assert metrics["inked_fraction"] >= 0.98 and metrics["tracking_rmse_mm"] <= 1.0
+    assert "tracking RMSE" in stdout and str(out) in stdout
+
+
+def test_overrides_and_frames_after_the_options(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    argv = ["sim", "write", "o", "--synthetic", "--out", str(tmp_path / "o.png"), "--frames", str(frames)]
+    code, _, err = run_cli([*argv, "board.letter_height_m=0.03", "frame_every_s=0.5"], capsys)
+    assert code == 0, err
+    assert len(list(frames.glob("frame_*.png"))) >= 4
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a zip at all", "not a readable .npz"),
+        ("no_points", "no `points` array"),
+        ("bad_shape", r"must be \(T, 3\)"),
+        ("nan", "NaN"),
+    ],
+)
+def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, capsys):
+    path = tmp_path / "bad.npz"
+    if content == "no_points":
+        np.savez(path, strokes=np.zeros((3, 3)))
+    elif content == "bad_shape":
+        np.savez(path, points=np.zeros((5, 2)))
+    elif content == "nan":
+        np.savez(path, points=np.array([[0, 0, 0], [np.nan, 1, 1]]))
+    else:
+        path.write_bytes(content)
+    code, _, err = run_cli(["sim", "write", "--strokes", str(path), "--out", str(tmp_path / "b.png")], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("trajtok: error: ") and str(path) in lines[0]
+    assert re.search(message, lines[0])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--strokes", "missing.npz"], "No such file"),
+        (["hi", "--synthetic", "board.no_such_key=1"], "unknown key"),
+        (["hi", "--synthetic", "board.letter_height_m=0.5"], "fit=scale"),
+        ([], "nothing to write"),
+    ],
+)
+def test_user_errors_exit_2(argv, message, tmp_path, capsys):
+    code, _, err = run_cli(["sim", "write", *argv, "--out", str(tmp_path / "b.png")], capsys)
+    assert code == 2
+    assert err.startswith("trajtok: error: ") and message in err and "Traceback" not in err
+
+
+def test_sim_without_a_scene_shows_help_and_exits_2():
+    done = subprocess.run([sys.executable, "-m", "trajtok", "sim"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "write" in done.stdout

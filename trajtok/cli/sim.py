@@ -1,0 +1,159 @@
+"""`trajtok sim ...`: PyBullet scenes. `trajtok sim write "hello world"`: a Panda writes on a whiteboard."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import zipfile
+
+import numpy as np
+
+from trajtok.cli.train import _allow_intermixed as allow_intermixed
+from trajtok.errors import DataError, TrajtokError
+
+OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
+
+WRITE_HELP = """A simulated Franka Panda writes on a whiteboard (PyBullet, DIRECT unless --gui).
+
+Strokes come from --strokes (the .npz `trajtok write` saves: `points` (T, 3) [x, y, pen_lift]), from
+--synthetic (the built-in Hershey corpus, no model needed), or else from the model (--checkpoint, default the
+shipped one). Settings: --config YAML (see configs/whiteboard.yaml) and key=value overrides after the text,
+e.g. board.letter_height_m=0.05 board.fit=scale.
+
+Files written (OUT = --out):
+  OUT                 the board as a picture (grey, 255 = clean)
+  OUT as .json        metrics: tracking_rmse_mm, inked_fraction, spurious_ink_fraction, realtime_factor,
+                      ocr_text and ocr_cer (Tesseract reading the board back), ...
+  OUT_tracking.png    commanded vs tracked pen tip, and the tracking error in time
+  --frames DIR        snapshots while writing (the scene beside the board so far)
+"""
+
+
+def register(subparsers) -> None:
+    group = subparsers.add_parser("sim", help="PyBullet scenes: a Panda writing on a whiteboard, ...")
+    scenes = group.add_subparsers(dest="scene", metavar="SCENE")
+    group.set_defaults(func=lambda args: _print_help(group))
+
+    p = scenes.add_parser(
+        "write",
+        help="a Panda writes text on a whiteboard; board picture + metrics",
+        description=WRITE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("words", nargs="*", metavar="TEXT [key=value ...]", help="text to write, then overrides")
+    p.add_argument("--strokes", metavar="NPZ", help="strokes to write (as saved by `trajtok write`)")
+    p.add_argument("--synthetic", action="store_true", help="write the text in the built-in Hershey hand")
+    p.add_argument("--style", type=int, default=0, help="--synthetic writer style (default: %(default)s)")
+    p.add_argument("--checkpoint", help="model run directory or .pt (default: the shipped model)")
+    p.add_argument("--temperature", type=float, default=0.8, help="model sampling (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="model / synthetic seed (default: %(default)s)")
+    p.add_argument("--config", metavar="YAML", help="whiteboard config (default: the defaults in code)")
+    p.add_argument("--out", default="out/board.png", help="board picture to write (default: %(default)s)")
+    p.add_argument("--frames", metavar="DIR", help="save snapshots while writing into DIR")
+    p.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI")
+    p.set_defaults(func=run_write)
+    allow_intermixed(p)  # key=value overrides may also come after the options
+
+
+def run_write(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+    from trajtok_sim.ocr import character_error_rate, read_board
+    from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
+
+    from trajtok.config import load_config
+    from trajtok.waypoints import plan_waypoints
+
+    text, overrides = split_text_and_overrides(args.words)
+    config = load_config(WhiteboardConfig, args.config, overrides)
+    if args.strokes:
+        points, stored_text = load_strokes(args.strokes)
+        text = text or stored_text
+        source = args.strokes
+    elif not text:
+        raise ValueError("nothing to write: give the text, or --strokes FILE.npz")
+    elif args.synthetic:
+        points, source = synthetic_strokes(text, args.style, args.seed), f"synthetic style {args.style}"
+    else:
+        points, source = model_strokes(text, args.checkpoint, args.temperature, args.seed), "model"
+
+    waypoints = plan_waypoints(points, config.board)
+    print(f"{text or '(strokes)'!r} from {source}: {len(waypoints)} waypoints, {waypoints.duration_s:.1f} s")
+    bar = tqdm(total=round(waypoints.duration_s, 1), unit="sim s", file=sys.stderr, leave=False)
+    with WhiteboardSim(config, gui=args.gui) as sim, bar:
+        result = sim.execute(
+            waypoints, progress=lambda done_s, _: bar.update(round(done_s, 1) - bar.n), frames_dir=args.frames
+        )
+    if text:
+        x_height_px = config.board.letter_height_m * config.image_px_per_m
+        try:
+            ocr_text = read_board(result.board_image, x_height_px)
+            result.metrics.update(ocr_text=ocr_text, ocr_cer=character_error_rate(text, ocr_text))
+        except TrajtokError as exc:  # no Tesseract here: the picture and the other figures still count
+            print(f"trajtok: note: OCR skipped ({exc})", file=sys.stderr)
+    result.metrics.update(text=text, source=source)
+    paths = save_result(result, args.out, config.board, title=text)
+
+    print(summary(result.metrics))
+    print("wrote " + ", ".join(str(p) for p in paths.values()) + (f", {args.frames}/" if args.frames else ""))
+    return 0
+
+
+def summary(m: dict) -> str:
+    parts = [
+        f"tracking RMSE {m['tracking_rmse_mm']:.3f} mm",
+        f"inked {m['inked_fraction']:.1%} of the pen-down path",
+        f"spurious ink {m['spurious_ink_fraction']:.2%}",
+        f"{m['realtime_factor']:.1f}x real time",
+    ]
+    if "ocr_cer" in m:
+        parts.append(f"OCR {m['ocr_text']!r} (CER {m['ocr_cer']:.3f})")
+    return ", ".join(parts)
+
+
+def split_text_and_overrides(words: list[str]) -> tuple[str, list[str]]:
+    """Positional words -> (the text, key=value overrides); the text is every word that is not key=value."""
+    overrides = [w for w in words if OVERRIDE.match(w)]
+    return " ".join(w for w in words if not OVERRIDE.match(w)), overrides
+
+
+def load_strokes(path: str) -> tuple[np.ndarray, str]:
+    """An .npz with `points` (T, 3) [x, y, pen_lift] -> (points, its text if stored, else '')."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, AttributeError) as exc:  # AttributeError: a bare .npy
+        raise DataError(f"{path}: not a readable .npz of strokes ({exc.__class__.__name__})") from None
+    if "points" not in arrays:
+        raise DataError(
+            f"{path}: no `points` array (has: {', '.join(arrays) or 'nothing'}); "
+            "`trajtok write TEXT --out FILE.png` saves strokes as FILE.npz"
+        )
+    points = np.asarray(arrays["points"], dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or not len(points):
+        raise DataError(f"{path}: `points` must be (T, 3) [x, y, pen_lift] with T > 0, got {points.shape}")
+    if not np.isfinite(points).all():
+        raise DataError(f"{path}: `points` holds NaN or infinite values")
+    texts = [str(t) for t in arrays["texts"].reshape(-1)] if "texts" in arrays else []
+    return points, " ".join(texts)
+
+
+def synthetic_strokes(text: str, style: int, seed: int) -> np.ndarray:
+    from trajtok.data.hershey import synthesize
+    from trajtok.strokes import integrate
+
+    sample = synthesize(text, style_id=style, seed=seed)
+    return integrate(sample.deltas, sample.events[:, 0])
+
+
+def model_strokes(text: str, checkpoint: str | None, temperature: float, seed: int) -> np.ndarray:
+    from trajtok.generate import Writer
+    from trajtok.strokes import integrate
+
+    sample = Writer.from_checkpoint(checkpoint).write([text], temperature=temperature, seed=seed)[0]
+    return integrate(sample.deltas, sample.events[:, 0])
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
