@@ -36,6 +36,8 @@ def writing_metrics(
         "tracking_rmse_mm": float(np.sqrt(np.mean(error_m**2)) * 1000) if len(error_m) else 0.0,
         "tracking_max_mm": float(error_m.max() * 1000) if len(error_m) else 0.0,
         "pen_down_length_m": pen_down_len,
+        "inked_length_m": inked_len,
+        "spurious_length_m": spurious_len,
         "inked_fraction": float(commanded_len[down_step & ink_step].sum() / pen_down_len)
         if pen_down_len
         else 1.0,

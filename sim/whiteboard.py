@@ -149,16 +149,24 @@ class WhiteboardSim:
             canvas, board, cfg.ink_threshold_m, self._tip_force, self.client if self.gui else None
         )
         frames = _FrameRecorder(self, frames_dir, canvas) if frames_dir else None
-        k = 0
+
+        def locate(t: float) -> tuple[int, float]:
+            """Waypoint segment k and the fraction alpha of it at time t."""
+            k = min(max(int(np.searchsorted(t_wp, t, side="right")) - 1, 0), len(t_wp) - 2)
+            span = max(t_wp[k + 1] - t_wp[k], 1e-12)
+            return k, min(max((t - t_wp[k]) / span, 0.0), 1.0)
+
         for j, t in enumerate(t_steps):
-            while k < len(t_wp) - 2 and t > t_wp[k + 1]:
-                k += 1
+            # A position motor with velocity feed-forward ends the step at target + velocity * dt, so it gets
+            # the pose due at the start of this step (t - dt) and the velocity of the segment; after the step
+            # the tip is compared with the pose due at t.
+            k, alpha = locate(t - dt)
             while len(q_wp) <= k + 1:
                 q_wp.append(self.solve_ik(xyz_wp[len(q_wp)], seed=q_wp[-1])[0])
             span = max(t_wp[k + 1] - t_wp[k], 1e-12)
-            alpha = min(max((t - t_wp[k]) / span, 0.0), 1.0)
             self._command((1 - alpha) * q_wp[k] + alpha * q_wp[k + 1], (q_wp[k + 1] - q_wp[k]) / span)
             pybullet.stepSimulation(physicsClientId=self.client)
+            k, alpha = locate(t)
             commanded[j] = (1 - alpha) * xyz_wp[k] + alpha * xyz_wp[k + 1]
             pen_down[j] = down_wp[k] and down_wp[k + 1]
             tracked[j] = self.robot.tip_pose()[0]

@@ -106,7 +106,7 @@ def test_the_tip_follows_the_commanded_path_in_time(written):
     assert np.all(np.diff(result.t_s) > 0)
     error = np.linalg.norm(result.tracked_xyz_m - result.commanded_xyz_m, axis=1)
     assert error.max() < 5e-3
-    assert error[result.pen_down].max() < 1.5e-3
+    assert error[result.pen_down].max() < 1e-3
     assert result.inking[result.pen_down].mean() > 0.98
 
 
