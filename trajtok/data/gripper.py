@@ -313,23 +313,32 @@ def load_gripper_demos(
     return read_gripper_demos(path).to_sample_set(str(path), split, n, seed, include_failures)
 
 
+def pickplace_demos(
+    split: str = "train",
+    n: int | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> GripperDemos:
+    """`n` fresh expert demonstrations (default PICKPLACE_EPISODES[split]) of one split.
+
+    Each split draws its scenes from its own stream, `default_rng([seed, PICKPLACE_STREAMS[split]])`, so
+    train, val and test never share a scene.
+    """
+    split = canonical_split(split)
+    if split not in PICKPLACE_STREAMS:
+        raise ValueError(f"pickplace: split {split!r} is not generated; use train, val or test")
+    rng = np.random.default_rng([seed, PICKPLACE_STREAMS[split]])
+    return run_expert(n or PICKPLACE_EPISODES[split], rng, progress)
+
+
 def generate_pickplace(
     split: str = "train",
     n: int | None = None,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SampleSet:
-    """The named source "pickplace": `n` fresh expert demonstrations (default PICKPLACE_EPISODES[split]).
-
-    Each split draws its scenes from its own stream, `default_rng([seed, PICKPLACE_STREAMS[split]])`, so
-    train, val and test never share a scene. Failed expert episodes are dropped (counted).
-    """
-    split = canonical_split(split)
-    if split not in PICKPLACE_STREAMS:
-        raise ValueError(f"pickplace: split {split!r} is not generated; use train, val or test")
-    rng = np.random.default_rng([seed, PICKPLACE_STREAMS[split]])
-    demos = run_expert(n or PICKPLACE_EPISODES[split], rng, progress)
-    return demos.to_sample_set(source="pickplace")
+    """The named source "pickplace": `pickplace_demos` as Samples (failed expert episodes dropped)."""
+    return pickplace_demos(split, n, seed, progress).to_sample_set(source="pickplace")
 
 
 def source_loader(load_gripper: Callable[..., SampleSet]) -> Callable[..., SampleSet]:
