@@ -18,7 +18,7 @@ import numpy as np
 from trajtok_sim.expert import expert_plan
 from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene
 
-from trajtok.data.gripper import instruction
+from trajtok.data.gripper import instruction, policy_state
 
 EVAL_STREAM = 7919
 
@@ -87,7 +87,7 @@ def evaluate_pick(
     with PickPlaceSim(config) as sim:
         for start in range(0, episodes, batch_size):
             chunk = pairs[start : start + batch_size]
-            states = np.stack([scene.state() for scene, _ in chunk])
+            states = policy_state(np.stack([scene.state() for scene, _ in chunk]))
             written = writer.write(
                 [text for _, text in chunk],
                 temperature=temperature,

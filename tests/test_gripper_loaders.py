@@ -9,6 +9,7 @@ from trajtok.data.gripper import (
     GRIPPER_DIMS,
     GRIPPER_EVENTS,
     load_gripper_demos,
+    policy_state,
     read_gripper_demos,
     require,
 )
@@ -39,11 +40,13 @@ def test_demo_file_loads_as_gripper_samples(demos):
 def test_robomimic_fixture_gives_the_demo_deltas(demos):
     loaded = load_robomimic(FIXTURES / "robomimic.hdf5")
     assert len(loaded) == len(demos) and loaded.dim_names == GRIPPER_DIMS
-    for ours, theirs in zip(demos, loaded, strict=True):
+    state_m = read_gripper_demos(FIXTURES / "demos").state  # the fixtures store metres, as robot logs do
+    for ours, theirs, metres in zip(demos, loaded, state_m, strict=True):
         np.testing.assert_allclose(theirs.deltas, ours.deltas, atol=1e-7)
         np.testing.assert_array_equal(theirs.events, ours.events)
         assert theirs.text == ours.text
-        np.testing.assert_allclose(theirs.state, ours.state)
+        np.testing.assert_allclose(theirs.state, metres)
+        np.testing.assert_allclose(policy_state(theirs.state), ours.state, atol=1e-6)
 
 
 def test_robomimic_absolute_reading_starts_from_the_eef_pose(demos):
@@ -58,12 +61,13 @@ def test_robomimic_absolute_reading_starts_from_the_eef_pose(demos):
 def test_lerobot_fixture_converts_absolute_targets_to_deltas(demos):
     loaded = load_lerobot(FIXTURES / "lerobot")
     assert len(loaded) == len(demos)
-    for ours, theirs in zip(demos, loaded, strict=True):
+    state_m = read_gripper_demos(FIXTURES / "demos").state
+    for ours, theirs, metres in zip(demos, loaded, state_m, strict=True):
         np.testing.assert_allclose(theirs.deltas[0], 0.0)
         np.testing.assert_allclose(theirs.deltas[1:], ours.deltas[1:], atol=1e-6)
         np.testing.assert_array_equal(theirs.events, ours.events)
         assert theirs.text == ours.text  # from meta/tasks.jsonl via task_index
-        np.testing.assert_allclose(theirs.state[3:], ours.state, atol=1e-6)  # [eef xyz, cube xyz, tray xyz]
+        np.testing.assert_allclose(theirs.state[3:], metres, atol=1e-6)  # [eef xyz, cube xyz, tray xyz]
     single = load_lerobot(FIXTURES / "lerobot" / "data" / "chunk-000" / "episode_000001.parquet")
     np.testing.assert_allclose(single[0].deltas, loaded[1].deltas)
 

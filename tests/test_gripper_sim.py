@@ -9,6 +9,7 @@ from trajtok.data.gripper import (
     generate_pickplace,
     load_gripper_demos,
     make_gripper_dataset,
+    policy_state,
     read_gripper_demos,
 )
 from trajtok.tokenizer import TrajectoryTokenizer
@@ -67,6 +68,13 @@ def test_made_dataset_records_what_the_expert_did(tmp_path):
     np.testing.assert_allclose(demos.state[0], first_scene.state())
     np.testing.assert_allclose(demos.deltas[0], expert_plan(first_scene)[0], atol=1e-7)
     assert demos.color[0] in demos.instruction[0]
+
+
+def test_policy_state_puts_every_scene_in_the_unit_box():
+    rng = np.random.default_rng(0)
+    states = policy_state(np.stack([sample_scene(rng).state() for _ in range(500)]))
+    assert np.abs(states).max() <= 1.0
+    assert np.abs(states[:, [0, 1, 3, 4]]).max(axis=0).min() > 0.9  # the ranges are used, not squashed
 
 
 def test_generated_source_splits_draw_different_scenes():

@@ -2,7 +2,8 @@
 
 A gripper `Sample` has deltas (T, 3) = end-effector (dx, dy, dz) per control step, in the source's units
 (metres for our demos), events (T, 1) = "gripper" *state* (True while commanded closed), text = the
-instruction, state = a conditioning vector (our demos: initial cube centre xyz + tray origin xyz, metres).
+instruction, state = a conditioning vector (our demos: `policy_state`, the initial cube centre xyz and tray
+origin xyz in workspace units; loaded robot datasets: their first observation as stored).
 
 Demo file (`gripper_demos.npz`, numpy arrays only, loadable with allow_pickle=False):
   deltas (N_steps, 3) float32, gripper (N_steps,) bool   all episodes concatenated
@@ -35,6 +36,12 @@ DEMO_FILE = "gripper_demos.npz"
 FORMAT = "trajtok-gripper-demos"
 FORMAT_VERSION = 1
 
+# Workspace units for the policy's state vector: 0 at the centre of where scenes put cube and tray, +-1 at the
+# edges (trajtok_sim.pick_place.PickConfig ranges). A learned projection of inputs of order 1 trains far
+# faster than one of metres around 0.5 (measured: 77 % vs 13 % pick success after the same ~900 steps).
+STATE_CENTER_M = np.array([0.5, 0.0, 0.02, 0.5, 0.0, 0.0], np.float32)  # cube xyz, tray xyz
+STATE_SCALE_M = np.array([0.15, 0.3, 0.05, 0.15, 0.3, 0.05], np.float32)
+
 PICKPLACE_STREAMS = {"train": 0, "val": 1, "test": 2}
 PICKPLACE_EPISODES = {"train": 1000, "val": 50, "test": 50}
 
@@ -62,6 +69,11 @@ def require(module: str, extra: str, what: str):
 
 def instruction(color: str, rng: np.random.Generator) -> str:
     return INSTRUCTION_TEMPLATES[int(rng.integers(len(INSTRUCTION_TEMPLATES)))].format(color=color)
+
+
+def policy_state(state_m: np.ndarray) -> np.ndarray:
+    """(..., 6) cube xyz + tray xyz in metres -> the same in workspace units (float32)."""
+    return ((np.asarray(state_m, np.float32) - STATE_CENTER_M) / STATE_SCALE_M).astype(np.float32)
 
 
 def gripper_sample(
@@ -147,14 +159,16 @@ class GripperDemos:
     def to_sample_set(
         self, source: str, split: str = "all", n: int | None = None, seed: int = 0, include_failures=False
     ) -> SampleSet:
-        """Episodes of `split` (a seeded `n` of them) as Samples. Splits: "all", or train / val / test by a
-        stable hash of "episode <i>" (trajtok.data.splits). Episodes the expert failed are dropped and
-        counted unless `include_failures`."""
+        """Episodes of `split` (a seeded `n` of them) as Samples, state in workspace units (`policy_state`).
+
+        Splits: "all", or train / val / test by a stable hash of "episode <i>" (trajtok.data.splits).
+        Episodes the expert failed are dropped and counted unless `include_failures`.
+        """
         keep = [i for i in range(len(self)) if self.success[i] or include_failures]
         failed = len(self) - len(keep)
         chosen = [keep[j] for j in select([f"episode {i}" for i in keep], split, n, seed)]
         samples = [
-            gripper_sample(self.deltas[i], self.gripper[i], self.instruction[i], self.state[i])
+            gripper_sample(self.deltas[i], self.gripper[i], self.instruction[i], policy_state(self.state[i]))
             for i in chosen
         ]
         return gripper_sample_set(samples, source, dropped={"expert_failed": failed} if failed else {})
