@@ -46,16 +46,6 @@ class BoardCanvas:
         window = self._coverage[top:bottom, left:right]
         np.maximum(window, cover, out=window)
 
-    def is_inked(self, uv_m: np.ndarray, threshold: int = 128) -> np.ndarray:
-        """(N,) bool: is the pixel under each board point (N, 2) darker than `threshold`?"""
-        px = np.floor(self.to_pixels(uv_m)).astype(int)
-        rows, cols = self._coverage.shape
-        inside = (px[:, 0] >= 0) & (px[:, 0] < cols) & (px[:, 1] >= 0) & (px[:, 1] < rows)
-        result = np.zeros(len(px), dtype=bool)
-        image = self.image
-        result[inside] = image[px[inside, 1], px[inside, 0]] < threshold
-        return result
-
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

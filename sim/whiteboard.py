@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics
 from trajtok_sim.scene import Robot, load_board, pen_axis, write_board_urdf, write_robot_urdf
 
+from trajtok.errors import TrajtokError
 from trajtok.plot import plot_tracking
 from trajtok.waypoints import BoardConfig, Waypoints
 
@@ -85,6 +88,11 @@ class WhiteboardSim:
     def __init__(self, config: WhiteboardConfig | None = None, gui: bool = False):
         self.config = config or WhiteboardConfig()
         self.board = self.config.board
+        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            # PyBullet's GUI would end the whole process on a missing X server, so say it first.
+            raise TrajtokError(
+                "the PyBullet GUI needs a display (DISPLAY is not set); drop --gui, or use --frames"
+            )
         self._scratch = tempfile.TemporaryDirectory(prefix="trajtok_sim_")
         scratch = Path(self._scratch.name)
         robot_urdf = write_robot_urdf(scratch)
@@ -131,12 +139,7 @@ class WhiteboardSim:
         canvas = BoardCanvas(board, cfg.image_px_per_m, cfg.pen_width_m)
         t_wp, xyz_wp, down_wp = waypoints.t_s, waypoints.xyz_m, waypoints.pen_down
         started = time.perf_counter()
-        if np.linalg.norm(self.robot.tip_pose()[0] - xyz_wp[0]) <= CONTINUE_RADIUS_M:  # carry on from here
-            q_wp = [self.solve_ik(xyz_wp[0], seed=self.robot.joint_positions())[0]]
-        else:  # set-up: put the arm at the first waypoint (the approach point, off the board)
-            q_wp = [self.solve_ik(xyz_wp[0])[0]]
-            self.robot.reset(q_wp[0])
-            self._hold(q_wp[0])
+        q_wp = _JointTargets(self, xyz_wp, self._start_at(xyz_wp[0]))
 
         dt = 1.0 / cfg.physics_hz
         n_steps = int(math.floor((t_wp[-1] - t_wp[0]) / dt + 1e-9))
@@ -161,10 +164,8 @@ class WhiteboardSim:
             # the pose due at the start of this step (t - dt) and the velocity of the segment; after the step
             # the tip is compared with the pose due at t.
             k, alpha = locate(t - dt)
-            while len(q_wp) <= k + 1:
-                q_wp.append(self.solve_ik(xyz_wp[len(q_wp)], seed=q_wp[-1])[0])
-            span = max(t_wp[k + 1] - t_wp[k], 1e-12)
-            self._command((1 - alpha) * q_wp[k] + alpha * q_wp[k + 1], (q_wp[k + 1] - q_wp[k]) / span)
+            q0, q1 = q_wp[k], q_wp[k + 1]
+            self._command((1 - alpha) * q0 + alpha * q1, (q1 - q0) / max(t_wp[k + 1] - t_wp[k], 1e-12))
             pybullet.stepSimulation(physicsClientId=self.client)
             k, alpha = locate(t)
             commanded[j] = (1 - alpha) * xyz_wp[k] + alpha * xyz_wp[k + 1]
@@ -184,9 +185,19 @@ class WhiteboardSim:
             wall_s=wall,
             realtime_factor=sim_seconds / wall if wall > 0 else math.inf,
             max_tip_force_n=pen.max_force_n,
+            ik_max_error_mm=q_wp.max_error_m * 1000,
             n_waypoints=len(waypoints),
         )
         return WriteResult(canvas.image, t_steps, commanded, tracked, pen_down, inking, metrics)
+
+    def _start_at(self, xyz: np.ndarray) -> np.ndarray:
+        """Joint angles to start from: the arm carries on if it is at `xyz` already, else it is put there."""
+        if np.linalg.norm(self.robot.tip_pose()[0] - xyz) <= CONTINUE_RADIUS_M:
+            return self.solve_ik(xyz, seed=self.robot.joint_positions())[0]
+        q = self.solve_ik(xyz)[0]  # set-up (the first waypoint is the approach point, off the board)
+        self.robot.reset(q)
+        self._hold(q)
+        return q
 
     def _command(self, q: np.ndarray, qd: np.ndarray) -> None:
         robot, cfg = self.robot, self.config
@@ -211,6 +222,24 @@ class WhiteboardSim:
 
     def _hold(self, q: np.ndarray) -> None:
         self._command(q, np.zeros(7))
+
+
+class _JointTargets:
+    """IK solutions for the waypoints (N, 3), solved in order as execution reaches them, each seeded by the
+    one before (so the posture follows the path continuously)."""
+
+    def __init__(self, sim: WhiteboardSim, xyz_wp: np.ndarray, q_first: np.ndarray):
+        self.sim = sim
+        self.xyz_wp = xyz_wp
+        self.solved = [q_first]
+        self.max_error_m = 0.0
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        while len(self.solved) <= k:
+            q, error = self.sim.solve_ik(self.xyz_wp[len(self.solved)], seed=self.solved[-1])
+            self.solved.append(q)
+            self.max_error_m = max(self.max_error_m, error)
+        return self.solved[k]
 
 
 class _PenTrace:
@@ -253,8 +282,7 @@ class _PenTrace:
             self.canvas.paint(self.last_painted, uv)
             self.last_painted = uv
         self.last_inking = uv
-        if n < 0:
-            self.max_force_n = max(self.max_force_n, self.contact_force())
+        self.max_force_n = max(self.max_force_n, self.contact_force())
         if self.gui_client is not None and np.linalg.norm(tip_xyz - self.gui_from) >= GUI_LINE_STEP_M:
             pybullet.addUserDebugLine(
                 self.gui_from, tip_xyz, [0.05, 0.05, 0.2], 2, physicsClientId=self.gui_client

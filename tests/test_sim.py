@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from trajtok_sim.metrics import writing_metrics
 from trajtok_sim.ocr import character_error_rate, read_board
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
+from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
+from trajtok.errors import TrajtokError
 from trajtok.strokes import integrate, join_strokes
 from trajtok.waypoints import BoardConfig, Waypoints, plan_waypoints
 
@@ -81,16 +84,20 @@ def test_a_short_word_is_written_with_ink_only_where_the_pen_is_down(written, si
     assert m["max_tip_force_n"] < 5.0  # the pen touches, it does not push
     board = sim.board
     canvas = BoardCanvas(board, sim.config.image_px_per_m, sim.config.pen_width_m)
-    canvas._coverage = 1 - result.board_image.astype(np.float32) / 255  # read the result's image
+
+    def is_inked(uv_m: np.ndarray) -> np.ndarray:
+        col, row = np.floor(canvas.to_pixels(uv_m)).astype(int).T
+        return result.board_image[row, col] < 128
+
     down_uv = board.to_board(waypoints.xyz_m[waypoints.pen_down])[:, :2]
-    assert canvas.is_inked(down_uv).mean() >= 0.98
+    assert is_inked(down_uv).mean() >= 0.98
     # Midway along each pen-up travel, far from any stroke, the board is clean.
     up = ~waypoints.pen_down
     uvn = board.to_board(waypoints.xyz_m)
     travel_uv = uvn[up & (uvn[:, 2] > board.pen_up_clearance_m / 2), :2]
     far = np.linalg.norm(travel_uv[:, None] - down_uv[None], axis=2).min(axis=1) > 3 * sim.config.pen_width_m
     assert far.sum() > 10
-    assert not canvas.is_inked(travel_uv[far]).any()
+    assert not is_inked(travel_uv[far]).any()
     # Nothing beyond the words' extent got ink.
     ink_rows, ink_cols = np.nonzero(result.board_image < 128)
     (c_min, r_max), (c_max, r_min) = canvas.to_pixels(
@@ -134,6 +141,19 @@ def test_frames_are_saved_while_writing(sim, tmp_path):
     frames = sorted((tmp_path / "frames").glob("frame_*.png"))
     assert len(frames) == int(np.ceil(result.metrics["duration_s"] / sim.config.frame_every_s - 1e-9))
     assert result.metrics["inked_fraction"] >= 0.98
+
+
+def test_config_file_holds_the_defaults():
+    assert (
+        load_config(WhiteboardConfig, Path(__file__).parents[1] / "configs" / "whiteboard.yaml")
+        == WhiteboardConfig()
+    )
+
+
+def test_gui_without_a_display_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(TrajtokError, match="needs a display"):
+        WhiteboardSim(gui=True)
 
 
 def test_execute_needs_waypoints(sim):
