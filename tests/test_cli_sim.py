@@ -47,6 +47,17 @@ def test_write_from_strokes(strokes_npz, tmp_path, capsys):
     assert "tracking RMSE" in stdout and str(out) in stdout
 
 
+def test_write_from_a_model_checkpoint(tmp_path, capsys):
+    from ros_support import make_tiny_checkpoint  # a tiny model overfit on "hi" (seconds)
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "tiny.pt", text="hi")
+    argv = ["sim", "write", "hi", "--checkpoint", str(checkpoint), "--temperature", "0", "--out"]
+    code, _, err = run_cli([*argv, str(tmp_path / "board.png")], capsys)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "board.json").read_text())
+    assert metrics["source"] == "model" and metrics["inked_fraction"] >= 0.98
+
+
 def test_overrides_and_frames_after_the_options(tmp_path, capsys):
     frames = tmp_path / "frames"
     argv = ["sim", "write", "o", "--synthetic", "--out", str(tmp_path / "o.png"), "--frames", str(frames)]
