@@ -187,3 +187,23 @@ def test_state_conditioning_changes_the_writing():
     assert not (len(a) == len(b) and np.array_equal(a.deltas, b.deltas))
     with pytest.raises(ValueError, match="state_dim=3"):
         writer.write("c", max_steps=3)
+
+
+@pytest.mark.parametrize(
+    ("temperature", "top_k", "top_p"),
+    [(1.0, None, None), (0.5, None, None), (1.0, 2, None), (1.0, None, 0.7)],
+)
+def test_sampling_follows_the_filtered_distribution(trained, temperature, top_k, top_p):
+    writer, _ = trained
+    logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
+    expected = (logits / temperature).softmax(-1)
+    keep = torch.zeros(5, dtype=torch.bool)
+    keep[: top_k or 5] = True
+    if top_p is not None:  # the smallest prefix of the sorted probabilities that reaches top_p
+        keep = torch.cat([torch.tensor([0.0]), expected.cumsum(0)[:-1]]) < top_p
+    expected = torch.where(keep, expected, 0.0)
+    expected /= expected.sum()
+    generator = torch.Generator().manual_seed(0)
+    picks = writer._pick(logits.repeat(40000, 1), 0, None, temperature, top_k, top_p, generator)
+    counts = torch.bincount(picks, minlength=5) / len(picks)
+    torch.testing.assert_close(counts, expected, atol=0.01, rtol=0)

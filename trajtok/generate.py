@@ -220,4 +220,6 @@ class Writer:
             )  # keep the smallest set reaching top_p
             drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
             logits = logits.masked_fill(drop, float("-inf"))
-        return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+        # argmax(p_i / E_i) with E_i ~ Exp(1) draws i with probability p_i (cheaper than torch.multinomial)
+        noise = torch.empty_like(logits).exponential_(generator=generator)
+        return (logits.softmax(-1) / noise).argmax(-1)
