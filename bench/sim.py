@@ -13,7 +13,8 @@ Baselines measured in the same run:
 - physics_realtime_factor: the same scene stepped with the motors holding still (no IK, ink or logging),
   the ceiling for realtime_factor.
 Last line: JSON with tracking_rmse_mm, inked_fraction, spurious_ink_fraction, realtime_factor, ocr_cer
-(pooled over the ground-truth phrases) and the model_* figures when a model ran.
+(pooled over the ground-truth phrases) and the model_* figures when a model ran (model strokes that do not
+fit the board are refused, reported and counted in model_refused).
 """
 
 from __future__ import annotations
@@ -92,7 +93,11 @@ def write_phrases(sim, phrases, strokes_for, out_dir: Path, tag: str) -> list[di
     rows = []
     for i, text in enumerate(phrases):
         points = strokes_for(text)
-        waypoints = plan_waypoints(points, sim.board)
+        try:
+            waypoints = plan_waypoints(points, sim.board)
+        except ValueError as exc:  # e.g. a model's strokes that run off the board: say so, count it
+            print(f"{tag:>5} {text!r:24} refused: {exc}", flush=True)
+            continue
         result = sim.execute(waypoints)
         m = result.metrics
         m["ocr_text"] = read_board(result.board_image, x_height_px)
@@ -110,7 +115,7 @@ def write_phrases(sim, phrases, strokes_for, out_dir: Path, tag: str) -> list[di
     return rows
 
 
-def pooled(rows: list[dict]) -> dict:
+def pooled(rows: list[dict], n_phrases: int) -> dict:
     """Figures over all phrases together (lengths, steps and characters added up, not averaged)."""
     pen_down = sum(r["pen_down_length_m"] for r in rows)
     inked = sum(r["inked_length_m"] for r in rows)
@@ -125,6 +130,7 @@ def pooled(rows: list[dict]) -> dict:
         "ocr_cer": sum(r["ocr_cer"] * len(r["text"]) for r in rows) / chars,
         "ocr_cer_ideal": sum(r["ocr_cer_ideal"] * len(r["text"]) for r in rows) / chars,
         "max_tip_force_n": max(r["max_tip_force_n"] for r in rows),
+        "refused": n_phrases - len(rows),
     }
 
 
@@ -149,14 +155,15 @@ def main() -> None:
             f"control {board.control_rate_hz:.0f} Hz; boards in {out_dir}/"
         )
         physics_rtf = physics_realtime_factor(sim)
-        truth = pooled(write_phrases(sim, args.phrases, ground_truth, out_dir, "truth"))
+        truth = pooled(write_phrases(sim, args.phrases, ground_truth, out_dir, "truth"), len(args.phrases))
         figures = {**truth, "physics_realtime_factor": physics_rtf}
         write_model, why_not = model_writer(args.checkpoint)
         if write_model is None:
             print(f"model: skipped, no checkpoint loads ({why_not})")
         else:
-            model = pooled(write_phrases(sim, args.phrases, write_model, out_dir, "model"))
-            figures.update({f"model_{k}": v for k, v in model.items()})
+            model_rows = write_phrases(sim, args.phrases, write_model, out_dir, "model")
+            if model_rows:
+                figures.update({f"model_{k}": v for k, v in pooled(model_rows, len(args.phrases)).items()})
 
     print(
         f"ground truth, pooled: tracking RMSE {truth['tracking_rmse_mm']:.3f} mm (target <= 1), inked "
