@@ -23,7 +23,6 @@ import numpy as np
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from trajtok_sim.scene import ARM_JOINTS
@@ -31,6 +30,7 @@ from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
+from scribble_bridge.qos import LATCHED, STATUS, STREAM
 from scribble_bridge.runner import run_node
 from trajtok.waypoints import Waypoints
 
@@ -45,11 +45,6 @@ SIM_PARAMS = (
 )
 CHUNK_S = 0.25  # execute the stream in pieces at least this long (stream time), or what is left at its end
 SURFACE_TOLERANCE_M = 1e-6  # a pose this close to the board surface is pen-down
-LATCHED = QoSProfile(
-    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
-)
-STREAM = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-STATUS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class StreamBuffer:
@@ -69,6 +64,7 @@ class StreamBuffer:
 class WhiteboardSimNode(Node):
     def __init__(self):
         super().__init__("whiteboard_sim")
+        self._started_s = time.time()
         # What destroy_node cleans up exists from the start, as a failed start destroys a half-built node.
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -104,8 +100,11 @@ class WhiteboardSimNode(Node):
     # -- input (executor thread) ------------------------------------------------------------------------
     def _on_waypoint(self, msg: PoseStamped) -> None:
         p = msg.pose.position
+        stamp_s = messages.stamp_seconds(msg.header.stamp)
+        if stamp_s < self._started_s:  # history from before this node started
+            return
         with self._buffer.changed:
-            self._buffer.stamps_s.append(messages.stamp_seconds(msg.header.stamp))
+            self._buffer.stamps_s.append(stamp_s)
             self._buffer.xyz_m.append(np.array([p.x, p.y, p.z]))
             self._buffer.changed.notify()
 
@@ -129,11 +128,11 @@ class WhiteboardSimNode(Node):
         while not self._stop.is_set():
             with buffer.changed:
                 buffer.changed.wait(0.1)
-                received = len(buffer.stamps_s)
-                ended = buffer.expected is not None and (
-                    received >= buffer.expected or time.monotonic() - buffer.ended_at > self._end_timeout_s
+                received, expected = len(buffer.stamps_s), buffer.expected
+                ended = expected is not None and (
+                    received >= expected or time.monotonic() - buffer.ended_at > self._end_timeout_s
                 )
-                end = min(received, buffer.expected) if ended else received
+                end = min(received, expected) if ended else received
                 chunk = (buffer.stamps_s[max(done - 1, 0) : end], buffer.xyz_m[max(done - 1, 0) : end])
                 if ended:  # poses past the end already belong to the next phrase
                     stamps, xyz = buffer.stamps_s[end:], buffer.xyz_m[end:]
@@ -145,7 +144,7 @@ class WhiteboardSimNode(Node):
                 self._execute(*chunk)
                 done = end
             if ended:
-                self._finish_phrase(end)
+                self._finish_phrase(end, expected)
                 done = 0
 
     def _follow_paths(self) -> None:
@@ -159,7 +158,7 @@ class WhiteboardSimNode(Node):
                 self._start_phrase()
                 if len(stamps) >= 2:
                     self._execute(stamps, xyz)
-                self._finish_phrase(len(stamps))
+                self._finish_phrase(len(stamps), len(stamps))
 
     def _start_phrase(self) -> None:
         self._image = None
@@ -179,9 +178,10 @@ class WhiteboardSimNode(Node):
         self._publish_joints()
         self._image_pub.publish(messages.image(self._image, self._frame, time.time()))
 
-    def _finish_phrase(self, n_waypoints: int) -> None:
+    def _finish_phrase(self, n_waypoints: int, expected: int) -> None:
+        """Report the phrase: waypoints executed (of those expected) and inked pixels."""
         inked = 0 if self._image is None else int((self._image < 128).sum())
-        self._status("done", waypoints=n_waypoints, ink_pixels=inked)
+        self._status("done", waypoints=n_waypoints, expected=expected, ink_pixels=inked)
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _publish_joints(self) -> None:

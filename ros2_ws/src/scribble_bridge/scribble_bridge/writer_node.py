@@ -21,13 +21,13 @@ import torch
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from scribble_bridge import messages, parameters
 from scribble_bridge.pacing import StreamEnd, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
+from scribble_bridge.qos import LATCHED, STATUS, STREAM
 from scribble_bridge.runner import run_node
 from trajtok.generate import DEFAULT_TEMPERATURE, Writer
 from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints
@@ -41,11 +41,6 @@ WRITER_PARAMS = (
 )  # fmt: skip
 ALL_PARAMS = BOARD_PARAMS + WRITER_PARAMS
 INK_WIDTH_M = 0.003
-LATCHED = QoSProfile(
-    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
-)
-STREAM = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-STATUS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class WriterNode(Node):
