@@ -132,6 +132,12 @@ def load_board(client: int, board: BoardConfig, urdf: Path) -> int:
     )
 
 
+def load_floor(client: int) -> int:
+    return pybullet.loadURDF(
+        str(Path(pybullet_data.getDataPath()) / "plane.urdf"), useFixedBase=True, physicsClientId=client
+    )
+
+
 def pen_axis(board: BoardConfig, tilt_deg: float) -> np.ndarray:
     """(3,) world direction the pen points (hand -> tip): into the board, tipped down by `tilt_deg`."""
     _, _, v, n = board.axes()

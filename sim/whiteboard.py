@@ -25,7 +25,14 @@ from matplotlib.image import imsave
 from trajtok_sim.ik import PenIK
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics
-from trajtok_sim.scene import Robot, load_board, pen_axis, write_board_urdf, write_robot_urdf
+from trajtok_sim.scene import (
+    Robot,
+    load_board,
+    load_floor,
+    pen_axis,
+    write_board_urdf,
+    write_robot_urdf,
+)
 
 from trajtok.errors import TrajtokError
 from trajtok.plot import plot_tracking
@@ -48,7 +55,7 @@ class WhiteboardConfig:
     pen_width_m: float = 0.003
     image_px_per_m: float = 1000.0
     frame_every_s: float = 1.0  # --frames: one snapshot per this much simulated time
-    frame_size: tuple[int, int] = (400, 300)
+    frame_size: tuple[int, int] = (320, 240)  # TinyRenderer takes ~70 ms a frame at this size
     gravity: bool = True
 
 
@@ -100,6 +107,7 @@ class WhiteboardSim:
         self.gui = gui
         pybullet.setTimeStep(1.0 / self.config.physics_hz, physicsClientId=self.client)
         pybullet.setGravity(0, 0, -9.81 if self.config.gravity else 0.0, physicsClientId=self.client)
+        load_floor(self.client)
         self.robot = Robot.load(self.client, robot_urdf)
         self.board_body = load_board(self.client, self.board, write_board_urdf(self.board, scratch))
         self.axis = pen_axis(self.board, self.config.pen_tilt_deg)
