@@ -16,6 +16,15 @@ from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and the suite shares 2 cores with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run directory holding checkpoints/latest.pt of a small random model that never ends a phrase."""

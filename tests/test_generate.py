@@ -4,11 +4,21 @@ import numpy as np
 import pytest
 import torch
 
+from trajtok.batching import thin_sample
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and the suite shares 2 cores with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def stroke(kind: str, n: int, lead=(0.3, 0.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -207,3 +217,15 @@ def test_sampling_follows_the_filtered_distribution(trained, temperature, top_k,
     picks = writer._pick(logits.repeat(40000, 1), 0, None, temperature, top_k, top_p, generator)
     counts = torch.bincount(picks, minlength=5) / len(picks)
     torch.testing.assert_close(counts, expected, atol=0.01, rtol=0)
+
+
+def test_primes_are_thinned_like_the_training_data(trained):
+    writer, (abc, _) = trained
+    prime = Sample(abc.deltas[:23], abc.events[:23], text="ab")
+    thinning = Writer(writer.model, writer.tokenizer, writer.text_tokenizer, prime_spacing=0.3)
+    thinned = thin_sample(prime, 0.3)
+    assert len(thinned) < len(prime)
+    got = thinning.write("c", temperature=0, prime=prime)[0]
+    want = writer.write("c", temperature=0, prime=thinned)[0]
+    np.testing.assert_array_equal(got.deltas, want.deltas)
+    assert thinning.attention(got, prime).shape == writer.attention(got, thinned).shape

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from trajtok.batching import thin_sample
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
@@ -39,7 +40,10 @@ class Writer:
         text_tokenizer: CharTokenizer,
         device: str | torch.device = "cpu",
         max_steps_per_char: float = DEFAULT_STEPS_PER_CHAR,
+        prime_spacing: float = 0.0,
     ):
+        """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes are
+        thinned the same way so their steps look like what the model learned (0 = use them as given)."""
         if tuple(tokenizer.vocab_sizes) != model.vocab_sizes:
             raise ValueError(
                 f"tokenizer vocab sizes {tokenizer.vocab_sizes} do not fit the model {model.vocab_sizes}"
@@ -49,6 +53,7 @@ class Writer:
         self.tokenizer = tokenizer
         self.text_tokenizer = text_tokenizer
         self.max_steps_per_char = float(max_steps_per_char)
+        self.prime_spacing = float(prime_spacing)
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
         # additive logit masks (V_c,): once channel 0 ends the step only the end id, else anything but it
         self._end_only = [torch.full((v,), float("-inf"), device=self.device) for v in model.vocab_sizes]
@@ -61,7 +66,8 @@ class Writer:
         """A run directory, a .pt file, or None for the shipped model."""
         ckpt = load_checkpoint(path, map_location=device)
         steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
-        return cls(ckpt.model, ckpt.tokenizer, ckpt.text_tokenizer, device, steps_per_char)
+        spacing = ckpt.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0)
+        return cls(ckpt.model, ckpt.tokenizer, ckpt.text_tokenizer, device, steps_per_char, spacing)
 
     # -- public API ------------------------------------------------------------------------------------
     def write(
@@ -84,6 +90,7 @@ class Writer:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return []
+        prime = self._thinned(prime)
         steps = list(self._generate(texts, temperature, top_k, top_p, seed, max_steps, prime, state))
         tokens = torch.stack(steps, dim=1).cpu().numpy()  # (B, T, C)
         states = (
@@ -110,6 +117,7 @@ class Writer:
         state: np.ndarray | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
+        prime = self._thinned(prime)
         for step in self._generate([text], temperature, top_k, top_p, seed, max_steps, prime, state):
             if self._is_end(step)[0]:
                 return
@@ -124,6 +132,7 @@ class Writer:
         """
         tokens = self.tokenizer.encode(sample.deltas, sample.events)  # (T, C)
         n_prime = 0
+        prime = self._thinned(prime)
         if prime is not None:
             prime_tokens = self.tokenizer.encode(prime.deltas, prime.events)
             tokens, n_prime = np.concatenate([prime_tokens, tokens]), len(prime_tokens)
@@ -144,6 +153,9 @@ class Writer:
         return text if prime is None else f"{prime.text} {text}"
 
     # -- internals -------------------------------------------------------------------------------------
+    def _thinned(self, prime: Sample | None) -> Sample | None:
+        return None if prime is None else thin_sample(prime, self.prime_spacing)
+
     def _text_batch(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         max_text = self.model.config.max_text
         ids, pad, truncated = self.text_tokenizer.encode_batch(texts, max_len=max_text)
