@@ -14,7 +14,7 @@ dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_siz
 - Heads, autoregressive within the step (`within_step_ar=True`): logits of channel c at step t come from the
   decoder state at t plus embeddings of the step's channels < c (dx, then dy given dx, then the event given
   both). With `within_step_ar=False` every head sees only the decoder state (independent heads), which samples
-  incoherent (dx, dy) pairs; bench/generate.py measures the difference.
+  incoherent (dx, dy) pairs; bench/within_step_ar.py measures the difference.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from torch import Tensor, nn
 
 @dataclass
 class ModelConfig:
-    d_model: int = 192
+    d_model: int = 128
     n_heads: int = 4
     n_enc_layers: int = 2
     n_dec_layers: int = 3
-    d_ff: int = 768
+    d_ff: int = 512
     dropout: float = 0.1
     max_steps: int = 1024  # decoder positions (trajectory steps incl. the end step)
     max_text: int = 64  # characters
