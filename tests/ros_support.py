@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE_SRC = REPO / "ros2_ws" / "src"
@@ -58,7 +57,7 @@ def writer_outputs() -> list[tuple]:
     from visualization_msgs.msg import MarkerArray
 
     return [
-        ("writer_status", String, _qos(50)),
+        ("writer_status", String, _qos(50, latched=True)),
         ("waypoint", PoseStamped, _qos(1000)),
         ("path", PathMsg, _qos(1, latched=True)),
         ("ink_markers", MarkerArray, _qos(1, latched=True)),
@@ -71,7 +70,7 @@ def sim_outputs() -> list[tuple]:
     from std_msgs.msg import String
 
     return [
-        ("sim_status", String, _qos(50)),
+        ("sim_status", String, _qos(50, latched=True)),
         ("joint_states", JointState, _qos(100)),
         ("board_image", Image, _qos(1, latched=True)),
     ]
@@ -116,7 +115,7 @@ def build_workspace(out_dir: Path) -> dict[str, str]:
         timeout=300,
     )  # fmt: skip
     if build.returncode != 0:
-        pytest.fail(f"colcon build failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
+        raise RuntimeError(f"colcon build failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
     sourced = subprocess.run(
         ["bash", "-c", 'source "$1" && env -0', "bash", str(out_dir / "install" / "setup.bash")],
         env=env,
@@ -228,6 +227,13 @@ class RosProbe:
             self._publishers[topic] = self.node.create_publisher(type(message), topic, qos)
         self._publishers[topic].publish(message)
 
+    def wait_for_status(
+        self, topic: str, state: str, timeout_s: float, node: NodeProcess | None = None
+    ) -> dict:
+        """Wait for a status {"state": state, ...} on `topic` (listened to already); return it."""
+        self.spin_until(lambda: state in [s["state"] for s in self.statuses(topic)], timeout_s, state, node)
+        return next(s for s in self.statuses(topic) if s["state"] == state)
+
     def wait_for_subscriber(
         self, topic: str, message_type, timeout_s: float, node: NodeProcess | None = None, qos=10
     ) -> None:
@@ -294,9 +300,16 @@ def rgb_pixels(image) -> np.ndarray:
     return np.repeat(pixels, 3, axis=2) if channels == 1 else pixels
 
 
-def make_tiny_checkpoint(path: Path, text: str = "hi", train_steps: int = 80) -> Path:
-    """A tiny model overfit on one synthetic sample of `text`: whatever it is asked, greedy decoding writes
-    that sample, on the board and left to right. Seconds to make; enough for the protocol tests."""
+TINY_MODEL = {"d_model": 32, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 1, "d_ff": 64, "max_steps": 256}
+
+
+def make_overfit_checkpoint(
+    path: Path, text: str = "hi", model: dict | None = None, train_steps: int = 80, lr: float = 3e-3
+) -> Path:
+    """A model (ModelConfig fields `model`, default TINY_MODEL) overfit on one synthetic sample of `text`:
+    whatever it is asked, greedy decoding writes that sample, on the board and left to right. Seconds to
+    make for the tiny model; enough for the protocol tests, and a stand-in with real per-step cost for the
+    bench when no trained model is shipped."""
     import torch
 
     from trajtok.checkpoint import save_checkpoint
@@ -308,24 +321,15 @@ def make_tiny_checkpoint(path: Path, text: str = "hi", train_steps: int = 80) ->
     sample = synthesize(text, style_id=0, seed=0)
     tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit([sample.deltas])
     text_tokenizer = CharTokenizer()
-    config = ModelConfig(
-        d_model=32,
-        n_heads=2,
-        n_enc_layers=1,
-        n_dec_layers=1,
-        d_ff=64,
-        dropout=0.0,
-        max_steps=128,
-        max_text=32,
-    )
+    config = ModelConfig(**{**(TINY_MODEL if model is None else model), "dropout": 0.0})
     torch.manual_seed(0)
     model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
     tokens = torch.as_tensor(tokenizer.encode(sample.deltas, sample.events, add_eos=True))[None]  # (1, T, C)
     ids = torch.as_tensor(text_tokenizer.encode(text)[0])[None]
     pad = torch.zeros_like(ids, dtype=torch.bool)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a model this small trains fastest on one core
+    torch.set_num_threads(1)  # small models on one sample train fastest on one core
     try:
         for _ in range(train_steps):
             logits = model(ids, pad, tokens, None).logits

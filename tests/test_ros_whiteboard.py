@@ -23,7 +23,7 @@ def ros_env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return ros_support.make_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
+    return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
 
 
 def board_pixels(xy_m: np.ndarray, board: BoardConfig, px_per_m: float) -> np.ndarray:
@@ -53,9 +53,9 @@ def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, checkpoin
     ):
         for topic, msg_type, qos in ros_support.writer_outputs() + ros_support.sim_outputs():
             probe.listen(topic, msg_type, qos)
+        probe.wait_for_status("writer_status", "ready", START_S, writer)
+        probe.wait_for_status("sim_status", "ready", START_S, sim)
         probe.wait_for_subscriber("text", String, START_S, node=writer)
-        # The sim is up once it subscribes to what it follows (the probe listens there too).
-        probe.spin_until(lambda: probe.node.count_subscribers(source) >= 2, START_S, "the sim", node=sim)
         probe.publish("text", String(data="hi"))
         probe.spin_until(
             lambda: "done" in [s["state"] for s in probe.statuses("sim_status")], DONE_S, "sim", sim
@@ -64,7 +64,7 @@ def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, checkpoin
         assert "Traceback" not in writer.stderr + sim.stderr
 
     states = [s["state"] for s in probe.statuses("sim_status")]
-    assert states == ["writing", "done"], states
+    assert states == ["ready", "writing", "done"], states
     (path,) = probe.messages("path")
     done = probe.statuses("sim_status")[-1]
     assert done["waypoints"] == len(path.poses)

@@ -30,7 +30,7 @@ def ros_env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return ros_support.make_tiny_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
+    return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
 
 
 @pytest.fixture
@@ -44,18 +44,20 @@ def writer(ros_env, checkpoint, tmp_path):
     ):
         for topic, msg_type, qos in ros_support.writer_outputs():
             probe.listen(topic, msg_type, qos)
+        # "ready" arrives once the node runs and its statuses reach the probe; then its input is matched too.
+        probe.wait_for_status("writer_status", "ready", START_S, node)
         probe.wait_for_subscriber("text", String, START_S, node=node)
         yield node, probe
 
 
 def request(probe, node, text: str) -> list[dict]:
     """Send `text`; the statuses of that request once it is done or refused."""
-    before = {s["request"] for s in probe.statuses("writer_status")}
+    before = {s.get("request") for s in probe.statuses("writer_status")}
     probe.publish("text", String(data=text))
 
     def statuses():
-        new = {s["request"] for s in probe.statuses("writer_status")} - before
-        return [s for s in probe.statuses("writer_status") if s["request"] in new]
+        new = {s.get("request") for s in probe.statuses("writer_status")} - before
+        return [s for s in probe.statuses("writer_status") if s.get("request") in new]
 
     def finished():
         return any(s["state"] in ("done", "error") for s in statuses())

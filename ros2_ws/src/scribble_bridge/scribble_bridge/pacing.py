@@ -32,17 +32,25 @@ class StreamEnd:
     error: str | None = None  # why the stream stopped early, None when the plan is complete
 
 
+@dataclass
+class StreamTiming:
+    """How well a stream kept its schedule."""
+
+    starved: int = 0  # waypoints that were not planned yet when due (the generator fell behind)
+    worst_late_s: float = 0.0  # the longest a waypoint went out after it was due (the thread woke late)
+
+
 class WaypointPacer:
     """Publish queued TimedWaypoints on schedule and report each StreamEnd after the waypoints before it.
 
     `on_waypoint(waypoint, stamp_s)` gets the wall-clock time the waypoint is due (time.time() seconds);
-    `on_end(end)` runs once the last waypoint of that request is out.
+    `on_end(end, timing)` runs once the last waypoint of that request is out.
     """
 
     def __init__(
         self,
         on_waypoint: Callable[[TimedWaypoint, float], None],
-        on_end: Callable[[StreamEnd], None],
+        on_end: Callable[[StreamEnd, StreamTiming], None],
     ):
         self._on_waypoint = on_waypoint
         self._on_end = on_end
@@ -60,20 +68,29 @@ class WaypointPacer:
 
     def _run(self) -> None:
         previous: TimedWaypoint | None = None
-        due = 0.0  # monotonic time the previous waypoint went out
+        due = 0.0  # monotonic time the previous waypoint was due
+        timing = StreamTiming()
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.1)
+                item, waited = self._queue.get_nowait(), False
             except queue.Empty:
-                continue
+                try:
+                    item, waited = self._queue.get(timeout=0.1), True
+                except queue.Empty:
+                    continue
             if isinstance(item, StreamEnd):
-                self._on_end(item)
-                previous = None
+                self._on_end(item, timing)
+                previous, timing = None, StreamTiming()
                 continue
             now = time.monotonic()
-            # A late waypoint (generation fell behind) goes out now and shifts the rest of the schedule.
-            due = now if previous is None else max(due + item.t_s - previous.t_s, now)
+            if previous is None:
+                due = now
+            else:  # a waypoint planned too late goes out now and shifts the rest of the schedule
+                planned = due + item.t_s - previous.t_s
+                timing.starved += waited and planned < now
+                due = max(planned, now)
             if self._stop.wait(max(0.0, due - now)):
                 return
+            timing.worst_late_s = max(timing.worst_late_s, time.monotonic() - due)
             self._on_waypoint(item, time.time() + (due - time.monotonic()))
             previous = item

@@ -13,4 +13,10 @@ LATCHED = QoSProfile(
 STREAM = QoSProfile(
     depth=1000, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
-STATUS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+# Statuses keep their recent history too, so a monitor that matches late still sees "ready" and the last
+# requests' outcomes.
+STATUS = QoSProfile(
+    depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+# For a node that acts on statuses (whiteboard_sim ends a stream on the writer's "done"): only live ones.
+STATUS_LIVE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)

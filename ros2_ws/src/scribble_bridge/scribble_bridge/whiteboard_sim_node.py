@@ -6,7 +6,7 @@ Topics (relative, like the writer's):
   in   writer_status  std_msgs/String            the writer's "done"/"error" marks the end of a stream
   out  joint_states   sensor_msgs/JointState     the arm's joints while it writes
   out  board_image    sensor_msgs/Image          mono8 picture of the board (255 = clean), after each chunk
-  out  sim_status     std_msgs/String            JSON: writing, done (with ink and tracking figures)
+  out  sim_status     std_msgs/String            JSON: ready, then per phrase writing, done (with figures)
 
 The stream is followed chunk by chunk: whatever arrived while the previous chunk ran is executed next with
 `WhiteboardSim.execute`, starting from the last pose of the previous chunk. Poses come in the board frame,
@@ -30,7 +30,7 @@ from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
-from scribble_bridge.qos import LATCHED, STATUS, STREAM
+from scribble_bridge.qos import LATCHED, STATUS, STATUS_LIVE, STREAM
 from scribble_bridge.runner import run_node
 from trajtok.waypoints import Waypoints
 
@@ -87,7 +87,7 @@ class WhiteboardSimNode(Node):
         self._image_pub = self.create_publisher(Image, "board_image", LATCHED)
         self._status_pub = self.create_publisher(String, "sim_status", STATUS)
         if values["source"] == "waypoint":
-            self.create_subscription(String, "writer_status", self._on_writer_status, STATUS)
+            self.create_subscription(String, "writer_status", self._on_writer_status, STATUS_LIVE)
             self.create_subscription(PoseStamped, "waypoint", self._on_waypoint, STREAM)
             target = self._follow_stream
         else:
@@ -95,6 +95,7 @@ class WhiteboardSimNode(Node):
             target = self._follow_paths
         self._worker = threading.Thread(target=target, name="sim", daemon=True)
         self._worker.start()
+        self._status("ready", following=self.resolve_topic_name(values["source"]))
         self.get_logger().info(f"ready: following {self.resolve_topic_name(values['source'])}")
 
     # -- input (executor thread) ------------------------------------------------------------------------

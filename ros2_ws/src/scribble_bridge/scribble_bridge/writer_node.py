@@ -5,7 +5,8 @@ Topics (relative, so a namespace or remap moves them all):
   out  path           nav_msgs/Path              the whole plan in the board frame, once generation is done
   out  waypoint       geometry_msgs/PoseStamped  one pose per control tick, starting while the model writes
   out  ink_markers    visualization_msgs/MarkerArray  pen-down runs as LINE_STRIPs, with the path
-  out  writer_status  std_msgs/String            JSON: accepted, writing, planned, done, or error + reason
+  out  writer_status  std_msgs/String            JSON: ready; per request accepted, writing, planned, done
+                                                 (with stream timing), or error + reason
 
 Requests are served one after another. Generation runs on its own thread and feeds trajtok's
 WaypointPlanner step by step; a pacer thread publishes the planned waypoints on schedule.
@@ -25,7 +26,7 @@ from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from scribble_bridge import messages, parameters
-from scribble_bridge.pacing import StreamEnd, TimedWaypoint, WaypointPacer
+from scribble_bridge.pacing import StreamEnd, StreamTiming, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STREAM
 from scribble_bridge.runner import run_node
@@ -66,8 +67,8 @@ class WriterNode(Node):
         self._pacer = WaypointPacer(self._publish_waypoint, self._finish_stream)
         self._generator = threading.Thread(target=self._serve, name="generator", daemon=True)
         self._generator.start()
-        # Subscribing last: a publisher that sees this subscription talks to a node that is ready.
         self.create_subscription(String, "text", self._on_text, 10)
+        self._status_pub.publish(messages.status("ready", max_chars=self._max_text))
         self.get_logger().info(
             f"ready: send text on {self.resolve_topic_name('text')} (at most {self._max_text} characters)"
         )
@@ -160,12 +161,13 @@ class WriterNode(Node):
         if waypoint.index == 0:
             self._status("writing", waypoint.request_id)
 
-    def _finish_stream(self, end: StreamEnd) -> None:
+    def _finish_stream(self, end: StreamEnd, timing: StreamTiming) -> None:
         self._stream_start_s.pop(end.request_id, None)
+        figures = {"starved": timing.starved, "worst_late_ms": round(1000 * timing.worst_late_s, 1)}
         if end.error:
-            self._status("error", end.request_id, reason=end.error, waypoints=end.n_waypoints)
+            self._status("error", end.request_id, reason=end.error, waypoints=end.n_waypoints, **figures)
         else:
-            self._status("done", end.request_id, waypoints=end.n_waypoints)
+            self._status("done", end.request_id, waypoints=end.n_waypoints, **figures)
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _status(self, state: str, request_id: int, **fields) -> None:
