@@ -177,6 +177,8 @@ def test_empty_text_and_too_long_text(trained):
     with pytest.raises(ValueError, match="at most 16"):
         writer.write("x" * 17)
     assert writer.write([]) == []
+    nothing = Sample(np.zeros((0, 2), np.float32), np.zeros((0, 1), bool), text="ab")
+    assert writer.attention(nothing).shape == (0, 2)
 
 
 def test_state_conditioning_changes_the_writing():

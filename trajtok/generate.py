@@ -130,13 +130,15 @@ class Writer:
 
         The sample's steps are re-encoded with the tokenizer (decoded steps encode back to the same tokens).
         """
+        prime = self._thinned(prime)
+        ids, pad = self._text_batch([self.conditioning_text(sample.text, prime)])
+        if not len(sample):
+            return np.zeros((0, ids.shape[1]), np.float32)
         tokens = self.tokenizer.encode(sample.deltas, sample.events)  # (T, C)
         n_prime = 0
-        prime = self._thinned(prime)
         if prime is not None:
             prime_tokens = self.tokenizer.encode(prime.deltas, prime.events)
             tokens, n_prime = np.concatenate([prime_tokens, tokens]), len(prime_tokens)
-        ids, pad = self._text_batch([self.conditioning_text(sample.text, prime)])
         state = None if sample.state is None else torch.as_tensor(sample.state, device=self.device)[None]
         out = self.model(
             ids, pad, torch.as_tensor(tokens, device=self.device)[None], state, need_attention=True

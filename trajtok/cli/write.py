@@ -66,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
         npz, points=page, texts=np.array(args.texts), **{f"points_{i}": p for i, p in enumerate(phrases)}
     )
     written = [*pictures, npz]
-    if args.attention:
-        attentions = [writer.attention(s, prime) for s in samples]
-        texts = [writer.conditioning_text(s.text, prime) for s in samples]
+    drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
+    if args.attention and drawn:
+        attentions = [writer.attention(s, prime) for s in drawn]
+        texts = [writer.conditioning_text(s.text, prime) for s in drawn]
         written.append(plot_attention(attentions, texts, args.attention))
 
     for sample in samples:
