@@ -111,7 +111,9 @@ def test_a_request_yields_the_whole_plan_on_the_board_and_a_stream_that_ends_don
     stream = probe.messages("waypoint")
     assert len(stream) == n
     np.testing.assert_array_equal(ros_support.poses_xyz(stream), xyz)
-    assert (np.diff(ros_support.stamps_s(stream)) > 0).all()
+    stream_stamps = ros_support.stamps_s(stream)
+    assert (np.diff(stream_stamps) > 0).all()
+    assert abs(stream_stamps[0] - stamps[0]) < 1e-6  # the Path is stamped from when the stream started
 
     (markers,) = probe.messages("ink_markers")
     assert markers.markers[0].action == Marker.DELETEALL
@@ -129,6 +131,23 @@ def test_bad_requests_get_an_error_and_the_node_keeps_serving(writer):
     states = [s["state"] for s in request(probe, node, "hi")]
     assert states[0] == "accepted" and states[-1] == "done", states
     assert node.process.poll() is None
+
+
+def test_requests_sent_together_are_written_one_after_the_other(writer):
+    node, probe = writer
+    probe.publish("text", String(data="hi"))
+    probe.publish("text", String(data="hi there"))
+    probe.spin_until(lambda: len(probe.messages("path")) == 2, DONE_S, "two paths", node=node)
+    request(probe, node, "hi")  # a third, after both: everything before it is finished
+    by_request = {}
+    for status in probe.statuses("writer_status"):
+        by_request.setdefault(status.get("request"), []).append(status["state"])
+    assert by_request[1][0] == "accepted" and by_request[1][-1] == "done"
+    assert by_request[2][0] == "accepted" and by_request[2][-1] == "done"
+    order = [(s.get("request"), s["state"]) for s in probe.statuses("writer_status")]
+    assert order.index((1, "done")) < order.index((2, "writing"))
+    first, second = (ros_support.stamps_s(path.poses) for path in probe.messages("path")[:2])
+    assert second[0] > first[-1]  # the second plan is stamped from when its stream started, after the first
 
 
 def test_parameters_have_descriptions_and_ranges_and_bad_updates_are_refused(writer):

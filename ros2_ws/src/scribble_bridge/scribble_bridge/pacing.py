@@ -21,7 +21,6 @@ class TimedWaypoint:
     index: int  # position in this request's plan, from 0
     t_s: float  # planned time since the request's first waypoint
     xyz_m: np.ndarray  # (3,) in frame_id
-    pen_down: bool
     frame_id: str
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import traceback
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
@@ -172,7 +173,12 @@ class WhiteboardSimNode(Node):
             xyz_m=self._board.to_world(board_xyz),
             pen_down=np.abs(board_xyz[:, 2]) < SURFACE_TOLERANCE_M,
         )
-        result = self._sim.execute(waypoints, progress=lambda *_: self._publish_joints())
+        try:
+            result = self._sim.execute(waypoints, progress=lambda *_: self._publish_joints())
+        except Exception as exc:  # a bug: keep its traceback in the log, and keep following
+            self.get_logger().error(traceback.format_exc())
+            self._status("error", reason=f"simulation failed: {exc!r}")
+            return
         self._image = (
             result.board_image if self._image is None else np.minimum(self._image, result.board_image)
         )

@@ -2,7 +2,8 @@
 
 Topics (relative, so a namespace or remap moves them all):
   in   text           std_msgs/String            a phrase to write
-  out  path           nav_msgs/Path              the whole plan in the board frame, once generation is done
+  out  path           nav_msgs/Path              the whole plan in the board frame, once it is complete and
+                                                 its stream has started (pose stamps: when each is due)
   out  waypoint       geometry_msgs/PoseStamped  one pose per control tick, starting while the model writes
   out  ink_markers    visualization_msgs/MarkerArray  pen-down runs as LINE_STRIPs, with the path
   out  writer_status  std_msgs/String            JSON: ready; per request accepted, writing, planned, done
@@ -17,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import traceback
 
 import torch
 from geometry_msgs.msg import PoseStamped
@@ -63,7 +65,11 @@ class WriterNode(Node):
         self._status_pub = self.create_publisher(String, "writer_status", STATUS)
 
         self._next_id = 1
+        # A plan's Path goes out once both the plan is complete and its stream has started (its stamps are
+        # the times each pose is due), from whichever thread gets there second.
+        self._plan_lock = threading.Lock()
         self._stream_start_s: dict[int, float] = {}  # request id -> wall time its first waypoint was due
+        self._waiting_plans: dict[int, tuple[Waypoints, BoardConfig, str]] = {}
         self._pacer = WaypointPacer(self._publish_waypoint, self._finish_stream)
         self._generator = threading.Thread(target=self._serve, name="generator", daemon=True)
         self._generator.start()
@@ -125,11 +131,20 @@ class WriterNode(Node):
         except ValueError as exc:  # the plan left the board or the arm's reach
             self._pacer.put(StreamEnd(request_id, sum(map(len, parts)), error=str(exc)))
             return
+        except Exception as exc:  # a bug: keep its traceback in the log, and keep serving
+            self.get_logger().error(f"request {request_id}: {traceback.format_exc()}")
+            self._pacer.put(StreamEnd(request_id, sum(map(len, parts)), error=f"internal error: {exc!r}"))
+            return
         plan = Waypoints.concatenate(parts)
         if not len(plan):
             self._pacer.put(StreamEnd(request_id, 0, error="the model wrote nothing for this text"))
             return
-        self._publish_plan(request_id, plan, board, frame)
+        with self._plan_lock:
+            start_s = self._stream_start_s.get(request_id)
+            if start_s is None:
+                self._waiting_plans[request_id] = (plan, board, frame)
+        if start_s is not None:
+            self._publish_plan(start_s, plan, board, frame)
         self._status("planned", request_id, waypoints=len(plan), duration_s=round(plan.duration_s, 3),
                      generation_s=round(time.monotonic() - started, 3))  # fmt: skip
         self._pacer.put(StreamEnd(request_id, len(plan)))
@@ -141,28 +156,28 @@ class WriterNode(Node):
         parts.append(waypoints)
         xyz = board.to_board(waypoints.xyz_m)  # world -> board frame
         for i in range(len(waypoints)):
-            self._pacer.put(
-                TimedWaypoint(
-                    request_id, first + i, float(waypoints.t_s[i]), xyz[i], bool(waypoints.pen_down[i]), frame
-                )
-            )
+            self._pacer.put(TimedWaypoint(request_id, first + i, float(waypoints.t_s[i]), xyz[i], frame))
 
-    def _publish_plan(self, request_id: int, plan: Waypoints, board: BoardConfig, frame: str) -> None:
-        start_s = self._stream_start_s.get(request_id, time.time())  # the stream normally started already
+    def _publish_plan(self, start_s: float, plan: Waypoints, board: BoardConfig, frame: str) -> None:
         xyz = board.to_board(plan.xyz_m)
         self._path_pub.publish(messages.path(frame, start_s, plan.t_s, xyz))
         self._marker_pub.publish(messages.ink_markers(frame, start_s, xyz, plan.pen_down, INK_WIDTH_M))
 
     # -- stream (pacer thread) --------------------------------------------------------------------------
     def _publish_waypoint(self, waypoint: TimedWaypoint, due_s: float) -> None:
-        if waypoint.index == 0:
-            self._stream_start_s[waypoint.request_id] = due_s - waypoint.t_s
         self._pose_pub.publish(messages.pose_stamped(waypoint.frame_id, due_s, waypoint.xyz_m))
         if waypoint.index == 0:
             self._status("writing", waypoint.request_id)
+            start_s = due_s - waypoint.t_s
+            with self._plan_lock:
+                self._stream_start_s[waypoint.request_id] = start_s
+                waiting = self._waiting_plans.pop(waypoint.request_id, None)
+            if waiting is not None:  # generation finished first (or this request waited in line)
+                self._publish_plan(start_s, *waiting)
 
     def _finish_stream(self, end: StreamEnd, timing: StreamTiming) -> None:
-        self._stream_start_s.pop(end.request_id, None)
+        with self._plan_lock:
+            self._stream_start_s.pop(end.request_id, None)
         figures = {"starved": timing.starved, "worst_late_ms": round(1000 * timing.worst_late_s, 1)}
         if end.error:
             self._status("error", end.request_id, reason=end.error, waypoints=end.n_waypoints, **figures)
