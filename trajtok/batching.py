@@ -99,11 +99,25 @@ def encode_samples(
     for sample, ids, sample_tokens in zip(kept, text_ids, tokens, strict=True):
         char_index = np.full(len(sample_tokens), -1, dtype=np.int64)  # (T + 1,)
         if sample.char_index is not None and len(ids) == len(sample.text):  # normalization kept positions
-            char_index[: len(sample)] = sample.char_index
+            char_index[: len(sample)] = align_blanks(sample.char_index, sample.events[:, 0], sample.text)
         out.tokens.append(np.asarray(sample_tokens, dtype=np.int64))
         out.char_index.append(char_index)
         out.text_ids.append(ids)
         out.texts.append(sample.text)
+    return out
+
+
+def align_blanks(char_index: np.ndarray, pen_lift: np.ndarray, text: str) -> np.ndarray:
+    """char_index (T,) with the pen-up travel into a word's first stroke given to the blank before the word.
+
+    Blanks own no ink, so the synthetic data aligns that long jump with the next word's first letter; aligned
+    with the blank instead, the attention walks over every character and the jump learns from the blank.
+    """
+    out = np.array(char_index, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], pen_lift[:-1]]))  # first point of each stroke
+    owners = out[starts]
+    after_blank = np.array([0 < j <= len(text) and text[j - 1] == " " for j in owners], dtype=bool)
+    out[starts[after_blank]] -= 1
     return out
 
 

@@ -18,6 +18,7 @@ writes the run directory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -93,9 +94,11 @@ class TrainConfig:
     bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
+    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
     log_every: int = 10
     checkpoint_every: int = 250  # validation loss + checkpoints/latest.pt (+ best.pt)
     sample_every: int = 1000  # sample PNGs + attention heatmaps; 0 = only at the end
+    snapshot_every: int = 0  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
     sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
     overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
     model: ModelConfig = field(
@@ -132,7 +135,9 @@ def check_config(config: TrainConfig) -> None:
         (config.checkpoint_every < 1, "checkpoint_every must be >= 1"),
         (config.log_every < 1, "log_every must be >= 1"),
         (config.sample_every < 0, "sample_every must be >= 0"),
+        (config.snapshot_every < 0, "snapshot_every must be >= 0"),
         (config.overfit < 0, "overfit must be >= 0"),
+        (config.threads < 0, "threads must be >= 0"),
         (config.data.n_train < 1 or config.data.n_val < 1, "data.n_train and data.n_val must be >= 1"),
         (config.loss.focal_gamma < 0, "loss.focal_gamma must be >= 0"),
         (config.loss.attention_weight < 0, "loss.attention_weight must be >= 0"),
@@ -357,6 +362,8 @@ def train(
         config.no_text_fraction = 0.0
         config.model.dropout = 0.0
 
+    if config.threads:
+        torch.set_num_threads(config.threads)
     ddp = init_distributed(config.device)
     device = select_device(config.device)
     if device.type == "cuda":
@@ -395,6 +402,9 @@ def train(
         _set_rng_states(ckpt.extra["rng"])
         if ddp.is_main:
             _truncate_metrics(run_dir / "metrics.jsonl", step)
+            _append_jsonl(
+                run_dir / "metrics.jsonl", {"kind": "resume", "step": step, "seconds": past_seconds}
+            )
     model.to(device)
     net = (
         DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -413,17 +423,20 @@ def train(
     def seconds() -> float:
         return past_seconds + time.monotonic() - started
 
-    def checkpoint(name: str) -> None:
+    def checkpoint(name: str, resumable: bool = True) -> None:
         extra = {
             "step": step,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": _rng_states(),
             "best_val_loss": best_val,
             "train_seconds": seconds(),
             "train_config": to_dict(config),
             "max_steps_per_char": data.max_steps_per_char,
         }
+        if resumable:
+            extra |= {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": _rng_states(),
+            }
         save_checkpoint(
             run_dir / "checkpoints" / name, model, data.tokenizer, data.text_tokenizer, config.model, extra
         )
@@ -434,14 +447,7 @@ def train(
     while step < config.steps:
         torch.manual_seed(_step_seed(config.seed, step, ddp.rank))  # dropout: a function of the step
         k = step * ddp.world_size + ddp.rank  # this rank's global batch number
-        if config.overfit:
-            indices = np.arange(len(data.train))
-            no_text = None
-        else:
-            indices = order.batch(k)
-            rng = np.random.default_rng([config.seed, k, 1])
-            no_text = rng.random(len(indices)) < config.no_text_fraction
-        batch = {key: value.to(device) for key, value in collate(data.train, indices, no_text).items()}
+        batch = {key: value.to(device) for key, value in training_batch(k, data.train, order, config).items()}
         with autocast:
             loss, parts = compute_losses(net, batch, config.loss, data.tokenizer)
         optimizer.zero_grad(set_to_none=True)
@@ -477,7 +483,9 @@ def train(
                 )
                 checkpoint("latest.pt")
                 if is_best:
-                    checkpoint("best.pt")
+                    checkpoint("best.pt", resumable=False)
+        if ddp.is_main and config.snapshot_every and step % config.snapshot_every == 0:
+            checkpoint(f"step{step:06d}.pt", resumable=False)
         if ddp.is_main and (
             (config.sample_every and step % config.sample_every == 0) or step == config.steps
         ):
@@ -486,7 +494,14 @@ def train(
         if progress and ddp.is_main:
             progress(step, config.steps, {"loss": loss.item(), "val_loss": val_loss})
 
-    if ddp.enabled:
+    if ddp.enabled:  # DDP keeps replicas in step; check it, and leave the digests in the metrics
+        digests: list[str | None] = [None] * ddp.world_size
+        dist.all_gather_object(digests, weights_digest(model))
+        if ddp.is_main:
+            _append_jsonl(
+                metrics_path,
+                {"kind": "ddp", "step": step, "world_size": ddp.world_size, "weight_digests": digests},
+            )
         dist.barrier()
     return RunSummary(
         run_dir=str(run_dir),
@@ -499,6 +514,30 @@ def train(
         n_train=len(data.train),
         dropped=data.train.dropped,
     )
+
+
+def training_batch(
+    k: int, data: EncodedSet, order: BatchOrder, config: TrainConfig
+) -> dict[str, torch.Tensor]:
+    """Global batch k: its samples (every sample when overfitting), a `no_text_fraction` of them textless."""
+    if config.overfit:
+        return collate(data, range(len(data)))
+    indices = order.batch(k)
+    return collate(data, indices, blank_rows(config.seed, k, len(indices), config.no_text_fraction))
+
+
+def blank_rows(seed: int, k: int, n: int, fraction: float) -> np.ndarray:
+    """(n,) bool: which rows of global batch k are shown without their text; a function of (seed, k)."""
+    return np.random.default_rng([seed, k, 1]).random(n) < fraction
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter's bytes: equal digests mean bit-identical weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 @torch.no_grad()
