@@ -184,14 +184,24 @@ def test_parameters_have_descriptions_and_ranges_and_bad_updates_are_refused(wri
     assert abs(float(np.ptp(xyz[:, 0])) - expected_width) < 0.003
 
 
-def test_a_missing_checkpoint_fails_at_start_with_one_clear_line(ros_env, tmp_path):
-    missing = tmp_path / "no_such_model.pt"
-    domain = ros_support.next_domain_id()
-    with ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, checkpoint=str(missing)) as node:
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"checkpoint": "/nonexistent/no_such_model.pt"},
+            "/nonexistent/no_such_model.pt: checkpoint not found",
+        ),
+        ({"letter_height_m": 5.0}, "letter_height_m out of range"),
+        ({"write_speed_mps": 0.9}, "write_speed_mps=0.9 exceeds max_speed_mps"),
+    ],
+)
+def test_a_bad_start_fails_with_one_clear_line(ros_env, checkpoint, tmp_path, params, message):
+    params = {"checkpoint": str(checkpoint), **params}
+    with ros_support.NodeProcess(ros_env, "writer", ros_support.next_domain_id(), tmp_path, **params) as node:
         assert node.wait(START_S) == 2
         lines = node.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("writer: error:"), node.stderr
-    assert str(missing) in lines[0]
+    assert message in lines[0]
 
 
 def test_sigint_while_writing_shuts_down_cleanly(writer):

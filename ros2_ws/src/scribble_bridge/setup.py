@@ -21,8 +21,8 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [
-            f"writer = {PACKAGE}.writer_node:main",
-            f"whiteboard_sim = {PACKAGE}.whiteboard_sim_node:main",
+            f"writer = {PACKAGE}.runner:writer",
+            f"whiteboard_sim = {PACKAGE}.runner:whiteboard_sim",
         ],
     },
 )

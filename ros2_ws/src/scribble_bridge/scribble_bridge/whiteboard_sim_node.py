@@ -32,7 +32,6 @@ from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STATUS_LIVE, STREAM
-from scribble_bridge.runner import run_node
 from trajtok.waypoints import Waypoints
 
 SIM_PARAMS = (
@@ -208,7 +207,3 @@ class WhiteboardSimNode(Node):
         if self._sim is not None:
             self._sim.close()
         super().destroy_node()
-
-
-def main(args: list[str] | None = None) -> None:
-    raise SystemExit(run_node("whiteboard_sim", WhiteboardSimNode, args))

@@ -31,7 +31,6 @@ from scribble_bridge import messages, parameters
 from scribble_bridge.pacing import StreamEnd, StreamTiming, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STREAM
-from scribble_bridge.runner import run_node
 from trajtok.generate import DEFAULT_TEMPERATURE, Writer
 from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints
 
@@ -49,6 +48,9 @@ INK_WIDTH_M = 0.003
 class WriterNode(Node):
     def __init__(self):
         super().__init__("writer")
+        # One torch thread: a decoding step is a few small matrix products, and more threads only fight over
+        # the cores DDS and the pacer need (two threads on a busy 2-core machine made steps ~100x slower).
+        torch.set_num_threads(1)
         # What destroy_node cleans up exists from the start, as a failed start destroys a half-built node.
         self._stop = threading.Event()
         self._requests: queue.Queue[tuple[int, str, dict] | None] = queue.Queue()
@@ -194,10 +196,3 @@ class WriterNode(Node):
         if self._pacer is not None:
             self._pacer.close()
         super().destroy_node()
-
-
-def main(args: list[str] | None = None) -> None:
-    # One thread: a decoding step is a few small matrix products, and threads only fight over the cores
-    # that DDS and the pacer need (two threads on a busy 2-core machine made each step ~100x slower).
-    torch.set_num_threads(1)
-    raise SystemExit(run_node("writer", WriterNode, args))
