@@ -18,7 +18,8 @@ import numpy as np
 from trajtok_sim.expert import expert_plan
 from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene
 
-from trajtok.data.gripper import instruction, policy_state
+from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, instruction, policy_state
+from trajtok.errors import CheckpointError
 
 EVAL_STREAM = 7919
 
@@ -65,6 +66,17 @@ def evaluation_scenes(
     return [(scene, instruction(scene.color, rng)) for scene in scenes]
 
 
+def check_gripper_model(writer) -> None:
+    """Refuse a model that does not emit gripper actions or does not read the pick-and-place state."""
+    writer.tokenizer.check_fits(GRIPPER_DIMS, GRIPPER_EVENTS, where="checkpoint")
+    state_dim = writer.model.config.state_dim
+    if state_dim != len(STATE_CENTER_M):
+        raise CheckpointError(
+            f"checkpoint: model.state_dim={state_dim}, but pick-and-place scenes give a state vector of "
+            f"{len(STATE_CENTER_M)} (cube and tray xyz); train it with `trajtok train gripper`"
+        )
+
+
 def evaluate_pick(
     writer,
     episodes: int,
@@ -79,6 +91,7 @@ def evaluate_pick(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    check_gripper_model(writer)
     config = PickConfig()
     pairs = evaluation_scenes(episodes, seed, config)
     plans = [expert_plan(scene, config) for scene, _ in pairs]

@@ -8,6 +8,7 @@ import pytest
 from trajtok.data.gripper import (
     GRIPPER_DIMS,
     GRIPPER_EVENTS,
+    gripper_format,
     load_gripper_demos,
     policy_state,
     read_gripper_demos,
@@ -121,3 +122,19 @@ def test_splits_partition_the_episodes(loader, name):
     firsts = sorted(float(s.deltas[:5].sum()) for p in parts for s in p)
     assert firsts == sorted(float(s.deltas[:5].sum()) for s in everything)
     assert len(loader(FIXTURES / name, "all", n=2, seed=1)) == 2
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("demos", "gripper_demos"),
+        ("demos/gripper_demos.npz", "gripper_demos"),
+        ("demos_malformed.npz", "gripper_demos"),
+        ("robomimic.hdf5", "robomimic"),
+        ("lerobot", "lerobot"),
+        ("lerobot_malformed.parquet", "lerobot"),
+        ("make_fixtures.py", None),
+    ],
+)
+def test_gripper_formats_are_recognized(name, expected):
+    assert gripper_format(FIXTURES / name) == expected

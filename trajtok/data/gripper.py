@@ -355,6 +355,27 @@ def generate_pickplace(
     return pickplace_demos(split, n, seed, progress).to_sample_set(source="pickplace")
 
 
+def gripper_format(path: Path) -> str | None:
+    """The gripper loader for `path` ("gripper_demos", "robomimic", "lerobot"), or None if it is not one."""
+    path = Path(path)
+    name = path.name.lower()
+    if path.is_dir():
+        if (path / DEMO_FILE).is_file():
+            return "gripper_demos"
+        return "lerobot" if any(path.rglob("*.parquet")) else None
+    if name.endswith((".hdf5", ".h5")):
+        return "robomimic"
+    if name.endswith(".parquet"):
+        return "lerobot"
+    if name.endswith(".npz") and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return "gripper_demos" if {"episode_ends", "meta"} <= set(z.files) else None
+        except (ValueError, OSError, EOFError):
+            return None
+    return None
+
+
 def source_loader(load_gripper: Callable[..., SampleSet]) -> Callable[..., SampleSet]:
     """A `load_source` entry point, load(path, split, n, seed, limits, progress, source), around one of the
     gripper loaders (handwriting `limits` do not apply to demonstrations)."""
