@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trajtok.data import load_source
 from trajtok.data.gripper import (
     GRIPPER_DIMS,
     GRIPPER_EVENTS,
@@ -138,3 +139,11 @@ def test_splits_partition_the_episodes(loader, name):
 )
 def test_gripper_formats_are_recognized(name, expected):
     assert gripper_format(FIXTURES / name) == expected
+
+
+@pytest.mark.parametrize("name", ["demos", "robomimic.hdf5", "lerobot", "demos/gripper_demos.npz"])
+def test_load_source_reads_gripper_demos(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path))
+    loaded = load_source(str(FIXTURES / name), split="all")
+    assert len(loaded) == 3 and loaded.dim_names == GRIPPER_DIMS and loaded.event_names == GRIPPER_EVENTS
+    assert all(s.state is not None for s in loaded)

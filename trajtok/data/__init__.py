@@ -3,6 +3,7 @@
     load_source("hershey", split="train", n=2000, seed=0)   # embedded synthetic corpus, offline
     load_source("bigbank")                                   # ../shared/data/bigbank_3500.json.zip
     load_source("path/to/file.json.zip" | "path/to/IAM-OnDB/" | "path/to/cat.npz")
+    load_source("pickplace" | "demos/" | "demo.hdf5" | "lerobot/")  # gripper demos: trajtok.data.gripper
 
 Results are cached on disk (trajtok.data.cache), so the second load of the same request is fast.
 """
@@ -26,6 +27,9 @@ FORMAT_MODULES = {
     "cursive_json": "trajtok.data.cursive_json",
     "iam_ondb": "trajtok.data.iam_ondb",
     "stroke3": "trajtok.data.stroke3",
+    "gripper_demos": "trajtok.data.gripper",
+    "robomimic": "trajtok.data.robomimic",
+    "lerobot": "trajtok.data.lerobot",
 }
 HERSHEY_OPTIONS = ("max_chars",)
 LIMIT_OPTIONS = tuple(f.name for f in fields(Limits))
@@ -68,11 +72,25 @@ def list_sources() -> list[SourceInfo]:
         SourceInfo(
             "PATH.npz | PATH/", "stroke-3 .npz (sketch-rnn, Quick, Draw!), unconditional", True, "any path"
         ),
+        SourceInfo(
+            "pickplace", "pick-and-place demos of the scripted PyBullet expert (generated)", True, "built in"
+        ),
+        SourceInfo(
+            "PATH/ | .hdf5 | .parquet",
+            "gripper demos: trajtok make-gripper, robomimic, LeRobot",
+            True,
+            "any path",
+        ),
     ]
 
 
 def detect_format(path: Path) -> str:
     """The loader for a file or directory, from its name and content."""
+    from trajtok.data.gripper import gripper_format  # robot demos first: their .npz / folders hold no strokes
+
+    gripper = gripper_format(path)
+    if gripper:
+        return gripper
     if path.is_dir():
         if (path / "lineStrokes").is_dir() or any(path.rglob("*.xml")):
             return "iam_ondb"
@@ -110,7 +128,16 @@ def load_source(
     progress(done, total) is called while a set is built (not when it comes from the cache).
     """
     spec = str(spec)
-    if spec == "hershey":
+    if spec == "pickplace":
+        from trajtok.data.gripper import generate_pickplace, pickplace_fingerprint
+
+        _check_options(options, (), spec)
+        request = {"source": spec, "split": split, "n": n, "seed": seed, "sim": pickplace_fingerprint()}
+
+        def build() -> SampleSet:
+            return generate_pickplace(split, n, seed, progress)
+
+    elif spec == "hershey":
         _check_options(options, HERSHEY_OPTIONS, spec)
         request = {"source": "hershey", "split": split, "n": n, "seed": seed, "options": options}
         build = _hershey_builder(split, n, seed, progress, options)

@@ -345,6 +345,24 @@ def pickplace_demos(
     return run_expert(n or PICKPLACE_EPISODES[split], rng, progress)
 
 
+def pickplace_fingerprint() -> str:
+    """Hash of the scene and expert code and assets, so cached "pickplace" demos follow their changes."""
+    import hashlib
+    from importlib import resources
+
+    root = resources.files("trajtok_sim")
+    digest = hashlib.sha256()
+    for name in (
+        "pick_place.py",
+        "expert.py",
+        "assets/pick_cube.urdf",
+        "assets/pick_tray.urdf",
+        "assets/pick_table.urdf",
+    ):
+        digest.update(name.encode() + (root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def generate_pickplace(
     split: str = "train",
     n: int | None = None,
