@@ -1,11 +1,14 @@
 """The gripper commands: `trajtok data make-gripper` (and, with a trained model, `trajtok sim pick`)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from trajtok.cli import main
+from trajtok.config import load_config
 from trajtok.data.gripper import load_gripper_demos
+from trajtok.train import TrainConfig, train
 
 pytest.importorskip("pybullet")
 
@@ -25,3 +28,19 @@ def test_make_gripper_refuses_no_episodes(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "trajtok: error: episodes must be >= 1, got 0"
     assert not list(tmp_path.iterdir())
+
+
+def test_sim_pick_refuses_a_missing_or_handwriting_checkpoint(tmp_path, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", "pick", "--checkpoint", str(tmp_path / "nothing"), "--episodes", "1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("trajtok: error: ")
+
+    monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
+    tiny = Path(__file__).parents[1] / "configs" / "tiny.yaml"
+    train(load_config(TrainConfig, tiny, ["steps=2", "checkpoint_every=2"]), tmp_path / "handwriting")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", "pick", "--checkpoint", str(tmp_path / "handwriting"), "--episodes", "1"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "('dx', 'dy')" in error and "('dx', 'dy', 'dz')" in error
