@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-TASKS = ("handwriting",)
+TASKS = ("handwriting", "gripper")
+# Tasks whose defaults come from a config file in the repository rather than from code (without --config).
+TASK_CONFIGS = {"gripper": Path(__file__).resolve().parents[2] / "configs" / "gripper.yaml"}
 
 HELP = """Train the text-conditioned stroke transformer.
 
@@ -18,6 +20,8 @@ The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/l
 samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped run exactly where its last
 checkpoint left it (its config.yaml, plus any overrides such as steps=N to train longer).
 Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
+`trajtok train gripper` starts from configs/gripper.yaml: pick-and-place demos, conditioned on the
+instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint RUN_DIR`).
 """
 
 
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         config = load_config(TrainConfig, run_dir / "config.yaml", overrides)
     else:
-        config = load_config(TrainConfig, args.config, overrides)
+        config = load_config(TrainConfig, args.config or TASK_CONFIGS.get(args.task), overrides)
         run_dir = Path(args.run_dir or f"runs/{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     is_main = int(os.environ.get("RANK", "0")) == 0
     bar = ProgressBar() if is_main else None
