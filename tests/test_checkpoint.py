@@ -51,6 +51,7 @@ def test_round_trip_gives_the_same_model(tmp_path):
         "rng": torch.get_rng_state(),
     }
     path = save_checkpoint(tmp_path / "a.pt", model, tokenizer, text_tokenizer, CONFIG, extra)
+    assert path.stat().st_mode & 0o777 == 0o644
     raw = torch.load(path, weights_only=True)  # nothing but tensors and plain containers inside
     assert raw["version"] == 1 and isinstance(raw["tokenizer"], str)
     ckpt = load_checkpoint(path)

@@ -41,14 +41,25 @@ def register(subparsers) -> None:
     )
     p.add_argument("--prime-index", type=int, default=0, help="which sample of --prime-source (default: 0)")
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default: %(default)s; one step at a time is fastest on one thread)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from trajtok.generate import Writer
     from trajtok.plot import plot_attention, render_ink
     from trajtok.strokes import integrate
 
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
     samples = writer.write(
