@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from trajtok_sim.expert import expert_plan
@@ -55,6 +56,24 @@ class PickEvaluation:
             else 0.0,
             "mean_steps": float(np.mean([e.steps for e in self.episodes])),
         }
+
+    def plot(self, path, n: int = 20) -> Path:
+        """The first `n` episodes from above (trajtok.plot.plot_pick_episodes) as a PNG."""
+        from trajtok.plot import plot_pick_episodes
+
+        shown = self.episodes[:n]
+        return plot_pick_episodes(
+            [e.policy.fingertip_xyz_m for e in shown],
+            [e.expert.fingertip_xyz_m for e in shown],
+            np.array([e.scene.cube_xy_m for e in shown]),
+            np.array([e.policy.cube_xyz_m[:2] for e in shown]),
+            np.array([e.scene.tray_xy_m for e in shown]),
+            PickConfig().tray_inner_half_m,
+            np.array([e.policy.success for e in shown]),
+            path,
+            title=f"{len(shown)} of {len(self.episodes)} fresh scenes: model {self.success_rate:.0%}, "
+            f"expert {self.expert_success_rate:.0%} (blue: model fingertip, dashed: expert)",
+        )
 
 
 def evaluation_scenes(

@@ -205,3 +205,57 @@ def plot_tracking(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def plot_pick_episodes(
+    fingertip_xyz_m: list[np.ndarray],
+    expert_xyz_m: list[np.ndarray],
+    cube_start_xy_m: np.ndarray,
+    cube_end_xy_m: np.ndarray,
+    tray_xy_m: np.ndarray,
+    tray_half_m: float,
+    success: np.ndarray,
+    path: str | Path,
+    columns: int = 5,
+    title: str = "",
+) -> Path:
+    """Pick-and-place episodes seen from above (x right, y up, metres), one panel each: the tray's inside
+    (square), the cube where it started (filled square) and ended (cross), the model's fingertip path (solid)
+    and the scripted expert's on the same scene (dashed); panels titled by the outcome.
+
+    fingertip_xyz_m / expert_xyz_m: N arrays (T, 3); cube_start_xy_m, cube_end_xy_m, tray_xy_m (N, 2);
+    success (N,) bool.
+    """
+    path = Path(path)
+    n = len(fingertip_xyz_m)
+    rows = max(1, -(-n // columns))
+    fig = Figure(figsize=(2.6 * columns, 2.8 * rows), dpi=100)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for i, ax in enumerate(axes[:n]):
+        tx, ty = tray_xy_m[i]
+        ax.add_patch(_square(tx, ty, tray_half_m, fill=False, edgecolor="0.4", lw=1.2))
+        ax.add_patch(_square(*cube_start_xy_m[i], 0.02, color="tab:red", alpha=0.6))
+        ax.plot(expert_xyz_m[i][:, 0], expert_xyz_m[i][:, 1], "--", color="0.6", lw=0.8)
+        ax.plot(fingertip_xyz_m[i][:, 0], fingertip_xyz_m[i][:, 1], "-", color="tab:blue", lw=1.0)
+        ax.plot(*cube_end_xy_m[i], "x", color="black", ms=7, mew=2)
+        ax.set_title(
+            "in the tray" if success[i] else "MISSED", fontsize=9, color="black" if success[i] else "red"
+        )
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=6)
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    fig.suptitle(
+        title or "from above: model fingertip (blue), expert (dashed), cube start (red) and end (x)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def _square(x: float, y: float, half: float, **style):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - half, y - half), 2 * half, 2 * half, **style)

@@ -68,6 +68,7 @@ def register(subparsers) -> None:
     pick.add_argument("--episodes", type=int, default=50, help="scenes (default: %(default)s)")
     pick.add_argument("--seed", type=int, default=1, help="which scenes (default: %(default)s)")
     pick.add_argument("--temperature", type=float, default=0.0, help="sampling; 0 = greedy (default)")
+    pick.add_argument("--out", default="out/pick.png", help="episodes seen from above (default: %(default)s)")
     pick.set_defaults(func=run_pick)
 
 
@@ -131,7 +132,7 @@ def run_pick(args: argparse.Namespace) -> int:
             args.temperature,
             progress=lambda done, _: bar.update(done - bar.n),
         )
-    figures = result.summary()
+    figures = result.summary() | {"png": str(result.plot(args.out))}
     print(
         f"{figures['episodes']} fresh scenes (seed {args.seed}): model {figures['success_rate']:.1%}, "
         f"scripted expert {figures['expert_success_rate']:.1%} "
