@@ -167,20 +167,115 @@ def test_scale_gives_up_on_the_impossible():
         plan_waypoints(shapes(), board)
 
 
+def assert_same(streamed: Waypoints, batch: Waypoints) -> None:
+    np.testing.assert_array_equal(streamed.t_s, batch.t_s)
+    np.testing.assert_array_equal(streamed.xyz_m, batch.xyz_m)
+    np.testing.assert_array_equal(streamed.pen_down, batch.pen_down)
+
+
+def pen_down_runs(wp: Waypoints) -> int:
+    return int(wp.pen_down[0]) + int((wp.pen_down[1:] & ~wp.pen_down[:-1]).sum()) if len(wp) else 0
+
+
 @pytest.mark.parametrize("resample", [True, False])
 @pytest.mark.parametrize("fit", ["error", "scale"])
 def test_streaming_planner_equals_batch(resample, fit):
     board = BoardConfig(fit=fit)
-    points = handwriting("the quick brown fox jumps")
+    points = handwriting("the quick brown fox jumps")  # two lines on the default board
     batch = plan_waypoints(points, board, resample=resample)
     planner = WaypointPlanner(board, resample=resample)
     parts = [planner.feed(points[i : i + 1]) for i in range(len(points))]
     if fit == "error":  # words come out while streaming, before the input ends
         assert sum(len(p) for p in parts) > 0.5 * len(batch)
-    streamed = Waypoints.concatenate([*parts, planner.finish()])
-    np.testing.assert_array_equal(streamed.t_s, batch.t_s)
-    np.testing.assert_array_equal(streamed.xyz_m, batch.xyz_m)
-    np.testing.assert_array_equal(streamed.pen_down, batch.pen_down)
+    else:  # the letter height depends on all the text
+        assert sum(len(p) for p in parts) == 0
+    assert_same(Waypoints.concatenate([*parts, planner.finish()]), batch)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"wrap": False, "letter_height_m": 0.025}, {"letter_height_m": 0.06}, {"word_gap": 0.3}],
+    ids=["default", "no-wrap", "three-lines", "narrow-gap"],
+)
+def test_any_chunking_streams_the_batch_plan(config):
+    board = BoardConfig(**config)
+    points = handwriting("the quick brown fox")
+    batch = plan_waypoints(points, board)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        cuts = np.sort(rng.choice(np.arange(1, len(points)), size=12, replace=False))
+        planner = WaypointPlanner(board)
+        parts = [planner.feed(chunk) for chunk in np.split(points, cuts)]
+        assert_same(Waypoints.concatenate([*parts, planner.finish()]), batch)
+
+
+def test_the_approach_comes_out_with_the_first_point(board):
+    points = handwriting()
+    planner = WaypointPlanner(board)
+    approach = planner.feed(points[:1])
+    assert len(approach) > 1 and not approach.pen_down.any()
+    uvn = board.to_board(approach.xyz_m)
+    assert uvn[0, 2] == pytest.approx(board.approach_m)
+    assert uvn[-1, 2] == pytest.approx(0.0, abs=1e-12)
+    start_u, start_v = board.first_baseline_uv_m(board.letter_height_m)
+    first_uv = [
+        start_u + points[0, 0] * board.letter_height_m,
+        start_v + points[0, 1] * board.letter_height_m,
+    ]
+    np.testing.assert_allclose(uvn[:, :2], np.broadcast_to(first_uv, (len(uvn), 2)), atol=1e-12)
+    batch, n = plan_waypoints(points, board), len(approach)
+    assert_same(approach, Waypoints(batch.t_s[:n], batch.xyz_m[:n], batch.pen_down[:n]))
+
+
+@pytest.mark.parametrize("wrap", [True, False])
+def test_strokes_come_out_as_soon_as_their_place_is_known(wrap):
+    """Two words of two strokes each. The first word never wraps: each stroke comes out with its pen lift.
+    The second could wrap, which needs its width: with wrapping it waits for the end of the input."""
+    first_word = [SQUARE, SQUARE + [1.5, 0]]
+    second_word = [s + [4.0, 0] for s in first_word]
+    board = BoardConfig(wrap=wrap)
+    planner = WaypointPlanner(board)
+    streamed = []
+    for stroke in join_strokes(first_word + second_word).reshape(4, len(SQUARE), 3):
+        streamed.append(planner.feed(stroke))
+    runs = np.cumsum([pen_down_runs(part) for part in streamed])
+    assert runs.tolist() == ([1, 2, 2, 2] if wrap else [1, 2, 3, 4])
+    finished = planner.finish()
+    assert pen_down_runs(finished) == (2 if wrap else 0)
+    assert_same(
+        Waypoints.concatenate([*streamed, finished]),
+        plan_waypoints(join_strokes(first_word + second_word), board),
+    )
+
+
+def test_a_refusal_mid_word_then_abort_retracts_off_the_board(board):
+    """A first word whose second stroke runs off the board: its first stroke and the head of the second are
+    out before the refusal; abort brings the pen back off the board within the limits."""
+    points = join_strokes([SQUARE, np.array([[0.0, 0.5], [40.0, 0.5]])])
+    planner = WaypointPlanner(board)
+    streamed = []
+    with pytest.raises(ValueError, match="outside the writable board area"):
+        for point in points:
+            streamed.append(planner.feed(point[None]))
+    assert pen_down_runs(Waypoints.concatenate(streamed)) == 1
+    stopped = Waypoints.concatenate([*streamed, planner.abort()])
+    uvn = board.to_board(stopped.xyz_m)
+    u_min, u_max, *_ = board.writable_uv_m()
+    assert (uvn[:, 0] >= u_min).all() and (uvn[:, 0] <= u_max).all()
+    assert uvn[-1, 2] == pytest.approx(board.approach_m)  # retracted, above the refused stroke's start
+    start_u, start_v = board.first_baseline_uv_m(board.letter_height_m)
+    np.testing.assert_allclose(uvn[-1, :2], [start_u, start_v + 0.5 * board.letter_height_m], atol=1e-12)
+    assert (np.diff(stopped.t_s) > 0).all()
+    speed, accel = motion(stopped, board.control_rate_hz)
+    assert speed.max() <= board.travel_speed_mps + 1e-9 and accel.max() <= board.max_accel_mps2 + 1e-9
+    # Fed at once, the refusal drops the call's output; abort hands back what was planned before it.
+    planner = WaypointPlanner(board)
+    with pytest.raises(ValueError, match="outside the writable board area"):
+        planner.feed(points)
+    assert_same(planner.abort(), stopped)
+    assert len(planner.abort()) == 0 and len(planner.finish()) == 0
+    with pytest.raises(ValueError, match="after finish"):
+        planner.feed(points[:1])
 
 
 def test_streaming_decoded_deltas_equals_batch(board):

@@ -13,8 +13,9 @@ simulator. The plan, in order of the moves the pen makes:
   (acceleration limit), capped by the move's speed and slowed at corners so the velocity turns by at most
   `max_accel_mps2 / control_rate_hz` per control tick.
 
-`WaypointPlanner` does the same incrementally (a word is planned once the next word starts, as wrapping needs
-its width); `plan_waypoints` is the planner fed everything at once, so the two give the same waypoints.
+`WaypointPlanner` does the same incrementally, releasing each move as soon as its stroke's place on the board
+is known (the approach with the very first point); `plan_waypoints` is the planner fed everything at once, so
+the two give the same waypoints.
 """
 
 from __future__ import annotations
@@ -168,107 +169,170 @@ def plan_waypoints(points: np.ndarray, board: BoardConfig, resample: bool = True
 class WaypointPlanner:
     """Streaming `plan_waypoints`: feed points (or decoded deltas) as they come, collect waypoints.
 
-    Wrapping needs a word's width, so a word's waypoints come out once WORD_LOOKAHEAD more strokes have
-    arrived (or at `finish`); with fit="scale" everything waits for `finish`. A refusal raises before any of
-    the offending word's waypoints are emitted.
+    Every move starts and ends at rest, so a move's waypoints depend only on the moves before it: each is
+    released as soon as its stroke's place on the board is known, and the stream equals the batch plan.
+    A stroke's head (approach or lifted travel, then the descent) goes out with its first point, its body
+    (pen-down path, then the lift) with its last. A stroke's place is known at once for the first word
+    (it never wraps) and with `wrap=False`; a later word can wrap, which needs its whole extent, so its
+    strokes wait until its end is decided (WORD_LOOKAHEAD strokes past it, or `finish`). With fit="scale"
+    everything waits for `finish`.
+
+    Every point is checked (board, reach) before a move that reaches it is released; a refused point raises
+    ValueError, and `abort` then hands back what was planned before it plus a retract off the board.
     """
 
     def __init__(self, board: BoardConfig, resample: bool = True):
         self.board = board
         self.resample = resample
         self._origin, self._u, self._v, self._n = board.axes()
-        self._cursor = np.zeros(2)  # running absolute position for feed_deltas
-        self._stroke: list[np.ndarray] = []  # points (2,) of the stroke being received
-        self._unassigned: list[np.ndarray] = []  # finished strokes (N, 2) not yet given to a word
-        self._word: list[np.ndarray] = []  # strokes of the word being received
-        self._word_max_x = -math.inf
-        self._pending_words: list[list[np.ndarray]] = []  # fit="scale": everything, laid out at finish
+        self._last_xy = np.zeros(2)  # running absolute position for feed_deltas
+        # input: closed strokes (N_i, 2) with their x ranges, and the stroke being received
+        self._strokes: list[np.ndarray] = []
+        self._stroke_x_min: list[float] = []
+        self._stroke_x_max: list[float] = []
+        self._open: list[np.ndarray] = []
+        self._open_x_min = math.inf
+        self._input_done = False
+        # words: first stroke of each word; strokes before _n_segmented have a known word
+        self._word_starts = [0]
+        self._n_segmented = 0
+        self._word_max_x = -math.inf  # rightmost x of the segmented word's strokes before _n_max_counted
+        self._n_max_counted = 0
+        # release: the layout's current word, the next stroke to write, whether its head is out
         self._layout = _Layout(board, board.letter_height_m)
+        self._layout_word = -1
+        self._next_stroke = 0
+        self._head_released = False
         self._timer = _Timer(board, resample)
-        self._last_surface_uv: np.ndarray | None = None  # end of the last stroke written
-        self._finished = False
+        self._pen_uv: np.ndarray | None = None  # board point under the pen after the released moves
+        self._pen_height_m = 0.0  # and the pen's height off the surface there
+        self._pending: list[Waypoints] = []  # planned, not yet handed out
+        self._retracted = False
 
     def feed(self, points: np.ndarray) -> Waypoints:
         """(K, 3) absolute [x, y, pen_lift] points, continuing what was fed before."""
         points = _check_points(points)
-        out = []
+        if self._input_done:
+            raise ValueError("waypoint planner: points fed after finish() or abort(); start a new planner")
         for x, y, lift in points:
-            self._stroke.append(np.array([x, y]))
-            if lift > 0.5:
-                out.append(self._end_stroke())
+            self._add_point(np.array([x, y]), lift > 0.5)
         if len(points):
-            self._cursor = points[-1, :2].astype(float)
-        return Waypoints.concatenate(out)
+            self._last_xy = points[-1, :2].astype(float)
+        return self._take()
 
     def feed_deltas(self, deltas: np.ndarray, pen_lift: np.ndarray) -> Waypoints:
         """(K, 2) deltas + (K,) pen lifts (decoded steps), integrated from where the last feed ended."""
         deltas = np.asarray(deltas, dtype=float).reshape(-1, 2)
         points = np.empty((len(deltas), 3))
-        points[:, :2] = self._cursor + np.cumsum(deltas, axis=0)
+        points[:, :2] = self._last_xy + np.cumsum(deltas, axis=0)
         points[:, 2] = np.asarray(pen_lift, dtype=bool).reshape(-1)
         return self.feed(points)
 
     def finish(self) -> Waypoints:
         """End of input: plan what is left and retract the pen."""
-        if self._finished:
+        if self._retracted:
             return Waypoints.empty()
-        self._finished = True
-        parts = [self._end_stroke()] if self._stroke else []
-        while self._unassigned:
-            parts.append(self._assign_stroke())
-        if self._word:
-            parts.append(self._end_word())
-        if self.board.fit == "scale" and self._pending_words:
-            parts.append(self._plan_scaled(self._pending_words))
-        if self._last_surface_uv is not None:
-            clearance, approach = self.board.pen_up_clearance_m, self.board.approach_m
-            parts.append(
-                self._timer.move(self._along_normal(self._last_surface_uv, clearance, approach), False)
-            )
-            parts.append(self._timer.stop())
-        return Waypoints.concatenate(parts)
+        self._input_done = True
+        if self._open:
+            self._close_stroke()
+        self._segment()
+        if self.board.fit == "scale" and self._strokes:
+            self._layout = self._fitting_layout()
+        self._release()
+        self._retract()
+        return self._take()
 
-    # -- words and strokes -------------------------------------------------------------------------------
-
-    def _end_stroke(self) -> Waypoints:
-        self._unassigned.append(np.array(self._stroke))
-        self._stroke = []
-        return self._assign_stroke() if len(self._unassigned) > WORD_LOOKAHEAD else Waypoints.empty()
-
-    def _assign_stroke(self) -> Waypoints:
-        """Add the oldest unassigned stroke to the word; the word ends there if the next few strokes all
-        lie right of it by more than `word_gap`, a blank column (checking only the next stroke would split
-        words before letters drawn right to left, like a, d, q)."""
-        stroke = self._unassigned.pop(0)
-        self._word.append(stroke)
-        self._word_max_x = max(self._word_max_x, float(stroke[:, 0].max()))
-        following = self._unassigned[:WORD_LOOKAHEAD]
-        if (
-            following
-            and min(float(s[:, 0].min()) for s in following) > self._word_max_x + self.board.word_gap
-        ):
-            return self._end_word()
-        return Waypoints.empty()
-
-    def _end_word(self) -> Waypoints:
-        word, self._word, self._word_max_x = self._word, [], -math.inf
-        if self.board.fit == "scale":
-            self._pending_words.append(word)
+    def abort(self) -> Waypoints:
+        """Stop early (after a refusal from feed/finish, or to cancel): the waypoints planned before the
+        refused point that were not handed out yet, then a retract along the normal to `approach_m` from
+        wherever the waypoints handed out so far leave the pen (at rest: every move ends at rest)."""
+        if self._retracted:
             return Waypoints.empty()
-        placed = self._layout.place(word)
-        self._check_reach(placed)
-        return self._write_word(placed)
+        self._input_done = True
+        self._retract()
+        return self._take()
 
-    def _plan_scaled(self, words: list[list[np.ndarray]]) -> Waypoints:
-        """Shrink the letter height until every word fits the board and the reach, then plan them."""
+    # -- input: strokes and words ------------------------------------------------------------------------
+
+    def _add_point(self, xy: np.ndarray, lift: bool) -> None:
+        self._open.append(xy)
+        self._open_x_min = min(self._open_x_min, float(xy[0]))
+        if lift:
+            self._close_stroke()
+        self._segment()
+        self._release()
+
+    def _close_stroke(self) -> None:
+        stroke = np.array(self._open)
+        self._strokes.append(stroke)
+        self._stroke_x_min.append(float(stroke[:, 0].min()))
+        self._stroke_x_max.append(float(stroke[:, 0].max()))
+        self._open, self._open_x_min = [], math.inf
+
+    @property
+    def _n_strokes(self) -> int:
+        return len(self._strokes) + bool(self._open)
+
+    def _segment(self) -> None:
+        """Decide, stroke by stroke, whether each starts a new word, as soon as the input allows."""
+        while self._n_segmented < self._n_strokes:
+            k = self._n_segmented
+            starts_word = k > 0 and self._starts_word(k)
+            if starts_word is None:
+                return
+            if starts_word:
+                self._word_starts.append(k)
+                self._word_max_x, self._n_max_counted = -math.inf, k
+            self._n_segmented += 1
+
+    def _starts_word(self, k: int) -> bool | None:
+        """Stroke k starts a new word if it and the next strokes (WORD_LOOKAHEAD in all) all lie right of the
+        word so far by more than `word_gap`, a blank column (checking only stroke k would split words before
+        letters drawn right to left, like a, d, q); None while that is still open. One point left of the
+        column settles it (it continues the word); a new word needs all those strokes complete."""
+        if not self.board.wrap:  # without wrapping, where words end changes nothing
+            return False
+        while self._n_max_counted < k:
+            self._word_max_x = max(self._word_max_x, self._stroke_x_max[self._n_max_counted])
+            self._n_max_counted += 1
+        column = self._word_max_x + self.board.word_gap
+        following = range(k, min(k + WORD_LOOKAHEAD, self._n_strokes))
+        x_mins = [self._stroke_x_min[j] if j < len(self._strokes) else self._open_x_min for j in following]
+        if min(x_mins) <= column:
+            return False
+        if self._input_done or (len(x_mins) == WORD_LOOKAHEAD and following[-1] < len(self._strokes)):
+            return True
+        return None
+
+    def _start_word(self, layout: _Layout, word: int) -> bool:
+        """Begin `word` on `layout` (wrapping it if it overflows); False while its extent is needed but
+        not known yet."""
+        extent = None
+        if layout.needs_extent:
+            start = self._word_starts[word]
+            if word + 1 < len(self._word_starts):
+                end = self._word_starts[word + 1]
+            elif self._input_done:
+                end = len(self._strokes)
+            else:
+                return False
+            extent = min(self._stroke_x_min[start:end]), max(self._stroke_x_max[start:end])
+        layout.start_word(extent)
+        return True
+
+    def _fitting_layout(self) -> _Layout:
+        """fit="scale": the layout at the largest letter height (shrinking by SCALE_STEP) that keeps every
+        point on the board and within reach."""
         scale = 1.0
         while True:
             layout = _Layout(self.board, self.board.letter_height_m * scale)
             try:
-                placed = [layout.place(word) for word in words]
-                for strokes in placed:
-                    self._check_reach(strokes)
-                break
+                for word, start in enumerate(self._word_starts):
+                    self._start_word(layout, word)
+                    end = self._word_starts[word + 1] if word + 1 < len(self._word_starts) else None
+                    for stroke in self._strokes[start:end]:
+                        self._check_reach(layout.place(stroke))
+                return _Layout(self.board, layout.h)
             except PlacementError as exc:
                 scale *= SCALE_STEP
                 if scale < MIN_SCALE:
@@ -276,24 +340,66 @@ class WaypointPlanner:
                         f"text does not fit even at {MIN_SCALE:.0%} of letter_height_m ({exc.fact})",
                         "move start_uv_m, or the board closer to the arm",
                     ) from None
-        self._layout = layout
-        return Waypoints.concatenate([self._write_word(strokes) for strokes in placed])
 
-    def _write_word(self, strokes_uv: list[np.ndarray]) -> Waypoints:
-        """Moves for a placed word: (approach or travel), then stroke + lift per stroke."""
-        out = []
+    # -- release: moves whose place is known -------------------------------------------------------------
+
+    def _release(self) -> None:
+        """Plan the moves of the next strokes in order, as far as their place on the board is known."""
+        if self.board.fit == "scale" and not self._input_done:
+            return
+        while self._next_stroke < self._n_segmented:
+            k = self._next_stroke
+            next_word = self._layout_word + 1
+            if next_word < len(self._word_starts) and k == self._word_starts[next_word]:
+                if not self._start_word(self._layout, next_word):
+                    return
+                self._layout_word = next_word
+            if k == len(self._strokes):  # the open stroke: its head only
+                if not self._head_released:
+                    self._write_head(self._open[0][None])
+                    self._head_released = True
+                return
+            stroke = self._strokes[k]
+            if not self._head_released:
+                self._write_head(stroke[:1])
+            self._write_body(stroke)
+            self._next_stroke, self._head_released = k + 1, False
+
+    def _write_head(self, first_xy: np.ndarray) -> None:
+        """(1, 2) first point of a stroke: the approach (very first stroke) or a lifted travel, then the
+        descent onto it."""
+        uv = self._layout.place(first_xy, count=False)[0]
+        self._check_reach(uv[None])
         clearance = self.board.pen_up_clearance_m
-        for stroke in strokes_uv:
-            if self._last_surface_uv is None:  # very first stroke: descend from the approach point
-                out.append(self._timer.move(self._along_normal(stroke[0], self.board.approach_m, 0.0), False))
-            else:
-                travel = self._on_surface(np.array([self._last_surface_uv, stroke[0]])) + clearance * self._n
-                out.append(self._timer.move(travel, False, self.board.travel_speed_mps))
-                out.append(self._timer.move(self._along_normal(stroke[0], clearance, 0.0), False))
-            out.append(self._timer.move(self._on_surface(stroke), True))
-            out.append(self._timer.move(self._along_normal(stroke[-1], 0.0, clearance), False))
-            self._last_surface_uv = stroke[-1]
-        return Waypoints.concatenate(out)
+        if self._pen_uv is None:
+            self._move(self._along_normal(uv, self.board.approach_m, 0.0), False)
+        else:
+            travel = self._on_surface(np.array([self._pen_uv, uv])) + clearance * self._n
+            self._move(travel, False, self.board.travel_speed_mps)
+            self._move(self._along_normal(uv, clearance, 0.0), False)
+        self._pen_uv, self._pen_height_m = uv, 0.0
+
+    def _write_body(self, stroke: np.ndarray) -> None:
+        """(N, 2) a whole stroke: the pen-down path, then the lift by the clearance."""
+        uv = self._layout.place(stroke)
+        self._check_reach(uv)
+        clearance = self.board.pen_up_clearance_m
+        self._move(self._on_surface(uv), True)
+        self._move(self._along_normal(uv[-1], 0.0, clearance), False)
+        self._pen_uv, self._pen_height_m = uv[-1], clearance
+
+    def _retract(self) -> None:
+        self._retracted = True
+        if self._pen_uv is not None:
+            self._move(self._along_normal(self._pen_uv, self._pen_height_m, self.board.approach_m), False)
+            self._pending.append(self._timer.stop())
+
+    def _move(self, xyz: np.ndarray, pen_down: bool, speed: float | None = None) -> None:
+        self._pending.append(self._timer.move(xyz, pen_down, speed))
+
+    def _take(self) -> Waypoints:
+        out, self._pending = Waypoints.concatenate(self._pending), []
+        return out
 
     def _on_surface(self, uv: np.ndarray) -> np.ndarray:
         return self._origin + uv[:, :1] * self._u + uv[:, 1:2] * self._v
@@ -303,21 +409,21 @@ class WaypointPlanner:
         surface = self._on_surface(np.asarray(uv, dtype=float)[None])
         return np.vstack([surface + from_m * self._n, surface + to_m * self._n])
 
-    def _check_reach(self, strokes_uv: list[np.ndarray]) -> None:
+    def _check_reach(self, uv: np.ndarray) -> None:
+        """(N, 2) board points: on the surface and `approach_m` off it, all within the arm's reach."""
         center = np.asarray(self.board.reach_center_m, dtype=float)
-        for stroke in strokes_uv:
-            surface = self._on_surface(stroke)
-            for xyz in (surface, surface + self.board.approach_m * self._n):
-                dist = np.linalg.norm(xyz - center, axis=1)
-                worst = int(np.argmax(dist))
-                if dist[worst] > self.board.reach_max_m:
-                    u, v = stroke[worst]
-                    raise PlacementError(
-                        f"board point u={u:.3f} m, v={v:.3f} m (world {np.round(xyz[worst], 3).tolist()}) is "
-                        f"{dist[worst]:.3f} m from the arm's shoulder, "
-                        f"beyond reach_max_m={self.board.reach_max_m}",
-                        "lower letter_height_m, move start_uv_m or the board closer, or use fit=scale",
-                    )
+        surface = self._on_surface(uv)
+        for xyz in (surface, surface + self.board.approach_m * self._n):
+            dist = np.linalg.norm(xyz - center, axis=1)
+            worst = int(np.argmax(dist))
+            if dist[worst] > self.board.reach_max_m:
+                u, v = uv[worst]
+                raise PlacementError(
+                    f"board point u={u:.3f} m, v={v:.3f} m (world {np.round(xyz[worst], 3).tolist()}) is "
+                    f"{dist[worst]:.3f} m from the arm's shoulder, "
+                    f"beyond reach_max_m={self.board.reach_max_m}",
+                    "lower letter_height_m, move start_uv_m or the board closer, or use fit=scale",
+                )
 
 
 class PlacementError(ValueError):
@@ -341,25 +447,32 @@ class _Layout:
         self.words_on_line = 0
         self.n_points = 0  # points placed so far, to name an offending one
 
-    def place(self, strokes: list[np.ndarray]) -> list[np.ndarray]:
-        """One word's strokes (N_i, 2) handwriting units -> strokes (N_i, 2) board (u, v) metres."""
-        x_min = min(float(s[:, 0].min()) for s in strokes)
-        x_max = max(float(s[:, 0].max()) for s in strokes)
-        overflows = self.start_u + (x_max - self.x_shift) * self.h > self.u_max
-        if overflows and self.board.wrap and self.words_on_line:
-            self.line += 1
-            self.x_shift = x_min
-            self.words_on_line = 0
+    @property
+    def needs_extent(self) -> bool:
+        """Whether the next word may wrap, so `start_word` needs its extent (the first word never wraps)."""
+        return self.board.wrap and self.words_on_line > 0
+
+    def start_word(self, x_range: tuple[float, float] | None) -> None:
+        """Begin a word spanning handwriting x in x_range (None when not `needs_extent`): it goes to the
+        next line, starting at the left margin, if it would cross the right one."""
+        if self.needs_extent:
+            x_min, x_max = x_range
+            if self.start_u + (x_max - self.x_shift) * self.h > self.u_max:
+                self.line += 1
+                self.x_shift = x_min
+                self.words_on_line = 0
         self.words_on_line += 1
-        placed = []
-        for stroke in strokes:
-            uv = np.empty_like(stroke, dtype=float)
-            uv[:, 0] = self.start_u + (stroke[:, 0] - self.x_shift) * self.h
-            uv[:, 1] = self.start_v + (stroke[:, 1] - self.line * self.board.line_spacing) * self.h
-            self._check_on_board(stroke, uv)
+
+    def place(self, stroke: np.ndarray, count: bool = True) -> np.ndarray:
+        """(N, 2) points of the current word, handwriting units -> (N, 2) board (u, v) metres, checked to
+        lie on the writable area. count=False: a look ahead at points that will be placed again."""
+        uv = np.empty_like(stroke, dtype=float)
+        uv[:, 0] = self.start_u + (stroke[:, 0] - self.x_shift) * self.h
+        uv[:, 1] = self.start_v + (stroke[:, 1] - self.line * self.board.line_spacing) * self.h
+        self._check_on_board(stroke, uv)
+        if count:
             self.n_points += len(stroke)
-            placed.append(uv)
-        return placed
+        return uv
 
     def _check_on_board(self, stroke: np.ndarray, uv: np.ndarray) -> None:
         slack = 1e-6  # a micron: points often arrive as float32
