@@ -48,9 +48,9 @@ def test_write_from_strokes(strokes_npz, tmp_path, capsys):
 
 
 def test_write_from_a_model_checkpoint(tmp_path, capsys):
-    from ros_support import make_tiny_checkpoint  # a tiny model overfit on "hi" (seconds)
+    from ros_support import make_overfit_checkpoint  # a tiny model overfit on "hi" (seconds)
 
-    checkpoint = make_tiny_checkpoint(tmp_path / "tiny.pt", text="hi")
+    checkpoint = make_overfit_checkpoint(tmp_path / "tiny.pt", text="hi")
     argv = ["sim", "write", "hi", "--checkpoint", str(checkpoint), "--temperature", "0", "--out"]
     code, _, err = run_cli([*argv, str(tmp_path / "board.png")], capsys)
     assert code == 0, err

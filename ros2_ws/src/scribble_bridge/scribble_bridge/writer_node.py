@@ -130,7 +130,8 @@ class WriterNode(Node):
                 step_waypoints = planner.feed_deltas(deltas[None], events[:1])
                 self._queue_waypoints(request_id, step_waypoints, parts, board, frame)
             self._queue_waypoints(request_id, planner.finish(), parts, board, frame)
-        except ValueError as exc:  # the plan left the board or the arm's reach
+        except ValueError as exc:  # the plan left the board or the arm's reach: lift the pen off and stop
+            self._queue_waypoints(request_id, planner.abort(), parts, board, frame)
             self._pacer.put(StreamEnd(request_id, sum(map(len, parts)), error=str(exc)))
             return
         except Exception as exc:  # a bug: keep its traceback in the log, and keep serving
