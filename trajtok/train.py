@@ -60,8 +60,8 @@ class DataConfig:
     n_train: int = 12000  # training samples, generated once and cycled through in epochs
     n_val: int = 96  # validation samples (validation loss, best.pt)
     max_chars: int = 24  # longest text the synthetic corpus writes
-    styles: list[int] = field(default_factory=list)  # synthetic writers (style_id) to keep; empty = all
-    spacing: float = 0.35  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
+    styles: list[int] = field(default_factory=lambda: [0, 1, 4])  # synthetic writers to keep; [] = all
+    spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
 
 
 @dataclass
@@ -83,7 +83,7 @@ class LossConfig:
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 2000
+    steps: int = 4500
     batch_size: int = 24
     lr: float = 2e-3
     min_lr: float = 1e-4  # the cosine schedule ends here
@@ -94,11 +94,11 @@ class TrainConfig:
     bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
-    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
+    threads: int = 1  # torch CPU threads; 0 = torch's default (one per core)
     log_every: int = 10
-    checkpoint_every: int = 250  # validation loss + checkpoints/latest.pt (+ best.pt)
-    sample_every: int = 1000  # sample PNGs + attention heatmaps; 0 = only at the end
-    snapshot_every: int = 0  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
+    checkpoint_every: int = 500  # validation loss + checkpoints/latest.pt (+ best.pt)
+    sample_every: int = 1500  # sample PNGs + attention heatmaps; 0 = only at the end
+    snapshot_every: int = 1000  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
     sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
     overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
     model: ModelConfig = field(

@@ -1,0 +1,137 @@
+"""`trajtok train`: user errors, a SIGKILLed run resumed from its checkpoint, DDP ranks in agreement."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from trajtok.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "configs" / "tiny.yaml")
+BIN = Path(sys.executable).parent
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def checkpoint_step(path: Path) -> int:
+    return int(torch.load(path, weights_only=True)["extra"]["step"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--run-dir", "RUN", "nope=1"], "unknown key(s) nope"),
+        (["--run-dir", "RUN", "steps=many"], "expected int"),
+        (["--run-dir", "RUN", "model.n_heads=5"], "multiple of model.n_heads"),
+        (["--run-dir", "RUN", "device=tpu"], "not one of"),
+        (["--run-dir", "RUN", "steps"], "expected key=value"),
+        (["--run-dir", "RUN", "--config", "missing.yaml"], "config file not found"),
+        (["--resume", "RUN"], "config.yaml: config file not found"),
+        (["--resume", "RUN", "--config", TINY], "drop --config"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(args, message, capsys, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "handwriting", *[str(run) if a == "RUN" else a for a in args]])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("trajtok: error: ") and "\n" not in err and message in err
+    assert not (run / "checkpoints").exists()
+
+
+def test_overrides_after_options_and_an_existing_run_dir(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        main(["train", "handwriting", "--config", TINY, "--run-dir", str(run), "steps=4", "sample_every=0"])
+        == 0
+    )
+    assert "trained 4 steps" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "handwriting", "--config", TINY, "--run-dir", str(run), "steps=4"])
+    assert exit_info.value.code == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_continues_from_the_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    latest = run / "checkpoints" / "latest.pt"
+    command = [str(BIN / "trajtok"), "train", "handwriting", "--config", TINY, "--run-dir", str(run)]
+    child = subprocess.Popen(
+        [*command, "steps=2000", "checkpoint_every=10", "sample_every=0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (latest.is_file() and checkpoint_step(latest) >= 20):
+            assert child.poll() is None and time.monotonic() < deadline, "no checkpoint before the deadline"
+            time.sleep(0.2)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    killed_at = checkpoint_step(latest)
+    assert killed_at < 2000
+    assert not list(latest.parent.glob("*.tmp"))  # atomic writes leave no temporary files behind
+
+    done = subprocess.run(
+        [str(BIN / "trajtok"), "train", "handwriting", "--resume", str(run), f"steps={killed_at + 10}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"trained {killed_at + 10} steps" in done.stdout
+    records = metrics(run)
+    resumes = [m["step"] for m in records if m["kind"] == "resume"]
+    assert resumes == [killed_at]
+    train_steps = [m["step"] for m in records if m["kind"] == "train"]
+    assert train_steps == sorted(set(train_steps))  # nothing logged twice: the killed tail was dropped
+    assert train_steps[-1] == killed_at + 10
+    assert checkpoint_step(latest) == killed_at + 10
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_ranks_end_with_identical_weights(tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [
+            str(BIN / "torchrun"),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "trajtok",
+            "train",
+            "handwriting",
+            "--config",
+            TINY,
+            "--run-dir",
+            str(run),
+            "steps=6",
+            "sample_every=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (ddp,) = [m for m in metrics(run) if m["kind"] == "ddp"]
+    assert ddp["world_size"] == 2 and ddp["step"] == 6
+    first, second = ddp["weight_digests"]
+    assert first == second
+    assert done.stdout.count("trained 6 steps") == 1  # rank 0 alone reports
