@@ -29,6 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let key=value overrides come after options too (`--config F steps=10`): plain argparse stops
+    filling a `*` positional at the first option, so this parser parses the intermixed way."""
+    plain = parser.parse_known_args
+
+    def intermixed(args=None, namespace=None):
+        parser.parse_known_args = plain  # parse_known_intermixed_args calls parse_known_args itself
+        try:
+            return parser.parse_known_intermixed_args(args, namespace)
+        finally:
+            parser.parse_known_args = intermixed
+
+    parser.parse_known_args = intermixed
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one clean error line and exit; for user errors only."""
     print(f"trajtok: error: {message}", file=sys.stderr)

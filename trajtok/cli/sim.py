@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 
-from trajtok.cli.train import _allow_intermixed as allow_intermixed
+from trajtok.cli import allow_intermixed
 from trajtok.errors import DataError, TrajtokError
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)

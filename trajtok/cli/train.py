@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from trajtok.cli import allow_intermixed
+
 TASKS = ("handwriting", "gripper")
 # Tasks whose defaults come from a config file in the repository rather than from code (without --config).
 TASK_CONFIGS = {"gripper": Path(__file__).resolve().parents[2] / "configs" / "gripper.yaml"}
@@ -41,22 +43,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--overfit", type=int, metavar="N", help="train on N fixed samples (debugging)")
     p.set_defaults(func=run)
-    _allow_intermixed(p)
-
-
-def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
-    """Let key=value overrides come after options too (`--config F steps=10`): plain argparse stops
-    filling a `*` positional at the first option, so this parser parses the intermixed way."""
-    plain = parser.parse_known_args
-
-    def intermixed(args=None, namespace=None):
-        parser.parse_known_args = plain  # parse_known_intermixed_args calls parse_known_args itself
-        try:
-            return parser.parse_known_intermixed_args(args, namespace)
-        finally:
-            parser.parse_known_args = intermixed
-
-    parser.parse_known_args = intermixed
+    allow_intermixed(p)  # key=value overrides may also come after the options
 
 
 def run(args: argparse.Namespace) -> int:
