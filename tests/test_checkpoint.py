@@ -19,14 +19,7 @@ from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the suite shares 2 cores with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 CONFIG = ModelConfig(d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1, d_ff=64, max_steps=32, max_text=8)

@@ -5,14 +5,7 @@ import torch
 
 from trajtok.model import ModelConfig, StrokeTransformer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the suite shares 2 cores with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 VOCAB = (13, 11, 3)  # dx, dy, pen_lift (each incl. an end id)
