@@ -47,11 +47,8 @@ def test_write_from_strokes(strokes_npz, tmp_path, capsys):
     assert "tracking RMSE" in stdout and str(out) in stdout
 
 
-def test_write_from_a_model_checkpoint(tmp_path, capsys):
-    from ros_support import make_overfit_checkpoint  # a tiny model overfit on "hi" (seconds)
-
-    checkpoint = make_overfit_checkpoint(tmp_path / "tiny.pt", text="hi")
-    argv = ["sim", "write", "hi", "--checkpoint", str(checkpoint), "--temperature", "0", "--out"]
+def test_write_from_a_model_checkpoint(tmp_path, capsys, overfit_checkpoint):
+    argv = ["sim", "write", "hi", "--checkpoint", str(overfit_checkpoint), "--temperature", "0", "--out"]
     code, _, err = run_cli([*argv, str(tmp_path / "board.png")], capsys)
     assert code == 0, err
     metrics = json.loads((tmp_path / "board.json").read_text())

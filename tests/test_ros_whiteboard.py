@@ -16,16 +16,6 @@ START_S = 90
 DONE_S = 120
 
 
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory):
-    return ros_support.build_workspace(tmp_path_factory.mktemp("ros_ws"))
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
-
-
 def board_pixels(xy_m: np.ndarray, board: BoardConfig, px_per_m: float) -> np.ndarray:
     """(N, 2) board-frame x, y (m) -> (N, 2) [col, row]; row 0 is the top edge seen from the arm."""
     return np.stack(
@@ -42,9 +32,9 @@ def densify(run: np.ndarray, step_m: float = 0.0005) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["waypoint", "path"])
-def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, checkpoint, tmp_path, source):
+def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, overfit_checkpoint, tmp_path, source):
     domain = ros_support.next_domain_id()
-    writer_params = {"checkpoint": str(checkpoint), **ros_support.FAST_WRITER}
+    writer_params = {"checkpoint": str(overfit_checkpoint), **ros_support.FAST_WRITER}
     sim_params = {**ros_support.FAST_BOARD, "source": source}
     with (
         ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **writer_params) as writer,

@@ -23,21 +23,11 @@ START_S = 90  # a cold start imports torch and loads the model; CI machines can 
 DONE_S = 90
 
 
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory):
-    return ros_support.build_workspace(tmp_path_factory.mktemp("ros_ws"))
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
-
-
 @pytest.fixture
-def writer(ros_env, checkpoint, tmp_path):
+def writer(ros_env, overfit_checkpoint, tmp_path):
     """A running writer node and a probe on a domain of their own."""
     domain = ros_support.next_domain_id()
-    params = {"checkpoint": str(checkpoint), **ros_support.FAST_WRITER}
+    params = {"checkpoint": str(overfit_checkpoint), **ros_support.FAST_WRITER}
     with (
         ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **params) as node,
         ros_support.RosProbe(domain) as probe,
@@ -195,8 +185,8 @@ def test_parameters_have_descriptions_and_ranges_and_bad_updates_are_refused(wri
         ({"write_speed_mps": 0.9}, "write_speed_mps=0.9 exceeds max_speed_mps"),
     ],
 )
-def test_a_bad_start_fails_with_one_clear_line(ros_env, checkpoint, tmp_path, params, message):
-    params = {"checkpoint": str(checkpoint), **params}
+def test_a_bad_start_fails_with_one_clear_line(ros_env, overfit_checkpoint, tmp_path, params, message):
+    params = {"checkpoint": str(overfit_checkpoint), **params}
     with ros_support.NodeProcess(ros_env, "writer", ros_support.next_domain_id(), tmp_path, **params) as node:
         assert node.wait(START_S) == 2
         lines = node.stderr.strip().splitlines()
