@@ -20,10 +20,45 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The main job: data -> tokenizer -> model -> a phrase -> the robot writes it. QUICK=1 skips training and uses
+# the shipped model. A run directory left by an interrupted demo is resumed, a finished one reused.
+RUN    := $(if $(QUICK),,$(OUT)/run)
+PHRASE ?= hello world
+
 demo: setup
+	@mkdir -p $(OUT)
+	$(BIN)/trajtok data list
+	$(BIN)/trajtok data show hershey --n 8 --out $(OUT)/data_grid.png
 	$(BIN)/trajtok tokenizer fit --source hershey --out $(OUT)/tokenizer.json
 	$(BIN)/trajtok tokenizer stats $(OUT)/tokenizer.json --source hershey --png $(OUT)/bins.png
-	@echo "demo: pictures and files are in $(OUT)/"
+ifeq ($(QUICK),)
+	@if [ -f $(RUN)/checkpoints/latest.pt ]; then $(BIN)/trajtok train handwriting --resume $(RUN); \
+	 else $(BIN)/trajtok train handwriting --run-dir $(RUN); fi
+endif
+	$(BIN)/trajtok write "$(PHRASE)" "quiet river stones" $(if $(RUN),--checkpoint $(RUN)) --temperature 0.5 --seed 0 \
+		--out $(OUT)/write.png --svg --attention $(OUT)/write_attention.png
+	$(BIN)/trajtok write "$(PHRASE)" $(if $(RUN),--checkpoint $(RUN)) --temperature 0.5 --seed 0 --out $(OUT)/phrase.png
+	$(BIN)/trajtok sim write --strokes $(OUT)/phrase.npz --out $(OUT)/board.png
+	$(BIN)/python -c "$$DEMO_SUMMARY" $(OUT) $(or $(RUN),shipped model)
+
+# SUMMARY.md: what the demo made and how well the robot wrote.
+define DEMO_SUMMARY
+import json, pathlib, sys
+out, model = pathlib.Path(sys.argv[1]), sys.argv[2]
+board = json.loads((out / "board.json").read_text())
+lines = [
+    "# trajtok demo", "",
+    f"Model: {model}. Phrase written by the model, then by the simulated Panda on the whiteboard.", "",
+    f"- OCR of the board (Tesseract): {board.get('ocr_text', '').strip()!r} (CER {board.get('ocr_cer', float('nan')):.3f})",
+    f"- pen-tip tracking RMSE {board['tracking_rmse_mm']:.3f} mm, inked {100 * board['inked_fraction']:.1f} %, "
+    f"spurious ink {100 * board['spurious_ink_fraction']:.2f} %, {board['realtime_factor']:.1f}x real time", "",
+    "Pictures: " + ", ".join(sorted(p.name for p in out.glob("*.png"))),
+]
+(out / "SUMMARY.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
+print(f"demo: pictures and files are in {out}/")
+endef
+export DEMO_SUMMARY
 
 lint: setup
 	$(BIN)/ruff check .
