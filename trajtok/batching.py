@@ -26,6 +26,7 @@ class EncodedSet:
     char_index: list[np.ndarray]  # each (T_i + 1,) int64 into the text, -1 where unknown (and the end step)
     text_ids: list[np.ndarray]  # each (L_i,) int64
     texts: list[str]
+    states: list[np.ndarray] | None = None  # each (S,) float32 when the samples carry a state vector
     dropped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -41,6 +42,7 @@ class EncodedSet:
             [self.char_index[i] for i in indices],
             [self.text_ids[i] for i in indices],
             [self.texts[i] for i in indices],
+            None if self.states is None else [self.states[i] for i in indices],
         )
 
 
@@ -104,6 +106,8 @@ def encode_samples(
         out.char_index.append(char_index)
         out.text_ids.append(ids)
         out.texts.append(sample.text)
+    if kept and kept[0].state is not None:
+        out.states = [np.asarray(s.state, dtype=np.float32) for s in kept]
     return out
 
 
@@ -127,7 +131,8 @@ def collate(
     """Pad the chosen samples into one batch.
 
     Returns text_ids (B, L) int64, text_pad_mask (B, L) bool (True = pad), tokens (B, T, C) int64,
-    step_mask (B, T) bool (True = a real step), char_index (B, T) int64 (-1 = unknown or padding).
+    step_mask (B, T) bool (True = a real step), char_index (B, T) int64 (-1 = unknown or padding), and
+    state (B, S) float32 when the data carries state vectors.
     Rows with `no_text[i]` get a blank text (all padding) and no character alignment.
     """
     indices = list(indices)
@@ -150,13 +155,16 @@ def collate(
         step_mask[row, :t] = True
         if not no_text[row]:
             char_index[row, :t] = data.char_index[i]
-    return {
+    batch = {
         "text_ids": torch.from_numpy(text_ids),
         "text_pad_mask": torch.from_numpy(text_ids == 0),
         "tokens": torch.from_numpy(tokens),
         "step_mask": torch.from_numpy(step_mask),
         "char_index": torch.from_numpy(char_index),
     }
+    if data.states is not None:
+        batch["state"] = torch.from_numpy(np.stack([data.states[i] for i in indices]))
+    return batch
 
 
 class BatchOrder:

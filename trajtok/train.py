@@ -39,13 +39,13 @@ from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples, th
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.config import from_dict, save_config, to_dict
 from trajtok.data import load_source
-from trajtok.data.hershey import VALIDATION_PHRASES, iter_samples
+from trajtok.data.hershey import VALIDATION_PHRASES, WRITERS, iter_samples
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Writer
 from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.plot import plot_attention, render_ink
-from trajtok.sample import Sample
+from trajtok.sample import SampleSet
 from trajtok.strokes import integrate
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
@@ -60,7 +60,7 @@ class DataConfig:
     n_train: int = 12000  # training samples, generated once and cycled through in epochs
     n_val: int = 96  # validation samples (validation loss, best.pt)
     max_chars: int = 24  # longest text the synthetic corpus writes
-    styles: list[int] = field(default_factory=lambda: [0, 1, 4])  # synthetic writers to keep; [] = all
+    styles: list[int] = field(default_factory=lambda: [0, 1, 4])  # hershey writers to keep; [] = all
     spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
 
 
@@ -77,13 +77,13 @@ class LossConfig:
         default_factory=list
     )  # one per channel (dx, dy, pen_lift); empty = 1s
     focal_gamma: float = 2.0  # focal loss exponent on the event channels (0 = cross-entropy)
-    attention_weight: float = 1.0  # cross-attention alignment toward the drawn character (0 = off)
+    attention_weight: float = 0.2  # cross-attention alignment toward the drawn character (0 = off)
 
 
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 4500
+    steps: int = 6000
     batch_size: int = 24
     lr: float = 2e-3
     min_lr: float = 1e-4  # the cosine schedule ends here
@@ -164,31 +164,34 @@ class TrainingData:
     max_steps_per_char: float  # generation budget the checkpoint records for Writer
 
 
-def load_samples(data: DataConfig, split: str, n: int, seed: int) -> list[Sample]:
-    """n samples of `split`, thinned; the synthetic stream is filtered by style, other sources loaded."""
+def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
+    """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec."""
     if data.source == "hershey":
+        unknown = sorted(set(data.styles) - set(range(len(WRITERS))))
+        if unknown:
+            raise ConfigError(f"data.styles: no synthetic writer {unknown}; they are 0..{len(WRITERS) - 1}")
         stream = iter_samples(split, seed=seed, max_chars=data.max_chars)
         if data.styles:
             stream = (s for s in stream if s.style_id in data.styles)
-        samples = list(islice(stream, n))
+        loaded = SampleSet(list(islice(stream, n)), source=f"hershey:{split}")
     else:
-        samples = load_source(data.source, split=split, n=n, seed=seed).samples
-        if data.styles:
-            samples = [s for s in samples if s.style_id in data.styles]
-    if not samples:
-        raise ConfigError(f"data: source {data.source!r} gave no {split} samples (styles={data.styles})")
-    return [thin_sample(s, data.spacing) for s in samples]
+        loaded = load_source(data.source, split=split, n=n, seed=seed)
+    if not loaded.samples:
+        raise ConfigError(f"data: source {data.source!r} gave no {split} samples")
+    loaded.samples = [thin_sample(s, data.spacing) for s in loaded.samples]
+    return loaded
 
 
 def prepare_data(config: TrainConfig, tokenizer: TrajectoryTokenizer | None = None) -> TrainingData:
     """Training and validation sets, tokenized; the tokenizer is fitted on the training deltas if None."""
     n_train = config.overfit or config.data.n_train
-    train_samples = load_samples(config.data, "train", n_train, config.seed)
-    val_samples = load_samples(config.data, "val", config.data.n_val, config.seed)
+    train_set = load_samples(config.data, "train", n_train, config.seed)
+    train_samples = train_set.samples
+    val_samples = load_samples(config.data, "val", config.data.n_val, config.seed).samples
     if tokenizer is None:
         t = config.tokenizer
         tokenizer = TrajectoryTokenizer(
-            ("dx", "dy"), ("pen_lift",), n_bins=t.n_bins, scheme=t.scheme, error_feedback=t.error_feedback
+            train_set.dim_names, train_set.event_names, t.n_bins, t.scheme, error_feedback=t.error_feedback
         ).fit([s.deltas for s in train_samples])
     text_tokenizer = CharTokenizer()
     m = config.model
@@ -222,7 +225,11 @@ def compute_losses(
     """Weighted training loss and its parts: loss_<channel> (dx, dy, pen_lift), loss_attention."""
     need_attention = loss_config.attention_weight > 0
     out = model(
-        batch["text_ids"], batch["text_pad_mask"], batch["tokens"], None, need_attention=need_attention
+        batch["text_ids"],
+        batch["text_pad_mask"],
+        batch["tokens"],
+        batch.get("state"),
+        need_attention=need_attention,
     )
     focal = set(range(tokenizer.n_dims, tokenizer.n_channels))  # event channels are rare: focal loss
     per_channel = channel_losses(
@@ -330,11 +337,18 @@ def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metrics of steps after `step` (a killed run's last steps, which the resumed run redoes)."""
+    """Drop metrics of steps after `step` (a killed run's last steps, which the resumed run redoes) and any
+    line the kill tore."""
     if not path.is_file():
         return
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    kept = [line for line in lines if json.loads(line).get("step", 0) <= step]
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line torn by the kill
+            continue
+        if record.get("step", 0) <= step:
+            kept.append(line)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(line + "\n" for line in kept))
     os.replace(tmp, path)
@@ -401,6 +415,8 @@ def train(
         past_seconds = float(ckpt.extra["train_seconds"])
         _set_rng_states(ckpt.extra["rng"])
         if ddp.is_main:
+            for torn in latest.parent.glob(".*.tmp"):  # a checkpoint write the kill interrupted
+                torn.unlink()
             _truncate_metrics(run_dir / "metrics.jsonl", step)
             _append_jsonl(
                 run_dir / "metrics.jsonl", {"kind": "resume", "step": step, "seconds": past_seconds}
@@ -416,7 +432,7 @@ def train(
         data.train.lengths, min(config.batch_size, len(data.train)), config.seed, config.bucket_batches
     )
     metrics_path = run_dir / "metrics.jsonl"
-    val_loss = math.nan
+    train_loss = val_loss = math.nan  # of the last logging window / validation
     window: list[float] = []
     window_start = time.monotonic()
 
@@ -460,10 +476,11 @@ def train(
 
         if ddp.is_main and (step % config.log_every == 0 or step == config.steps):
             now = time.monotonic()
+            train_loss = float(np.mean(window))
             record = {
                 "kind": "train",
                 "step": step,
-                "loss": float(np.mean(window)),
+                "loss": train_loss,
                 **{key: value.item() for key, value in parts.items()},
                 "lr": scheduler.get_last_lr()[0],
                 "grad_norm": float(grad_norm),
@@ -494,6 +511,8 @@ def train(
         if progress and ddp.is_main:
             progress(step, config.steps, {"loss": loss.item(), "val_loss": val_loss})
 
+    if math.isnan(val_loss):  # resumed a finished run: nothing trained, still report where it stands
+        val_loss, _ = evaluate(model, data.val, data.tokenizer, device, autocast)
     if ddp.enabled:  # DDP keeps replicas in step; check it, and leave the digests in the metrics
         digests: list[str | None] = [None] * ddp.world_size
         dist.all_gather_object(digests, weights_digest(model))
@@ -506,7 +525,7 @@ def train(
     return RunSummary(
         run_dir=str(run_dir),
         step=step,
-        train_loss=loss.item() if not window else float(np.mean(window)),
+        train_loss=train_loss,
         val_loss=val_loss,
         best_val_loss=best_val,
         train_seconds=seconds(),
