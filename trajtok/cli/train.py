@@ -18,9 +18,9 @@ HELP = """Train the text-conditioned stroke transformer.
 
 Settings: the defaults in code (the same as configs/handwriting.yaml), then --config FILE, then key=value
 overrides (nested keys with dots: model.d_model=192 data.n_train=4000 loss.attention_weight=0).
-The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/latest.pt + best.pt,
-samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped run exactly where its last
-checkpoint left it (its config.yaml, plus any overrides such as steps=N to train longer).
+The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/latest.pt + best.pt
+(+ stepNNNNNN.pt snapshots), samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped
+run exactly where its last checkpoint left it (its config.yaml, plus overrides such as steps=N to go on).
 Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
 `trajtok train gripper` starts from configs/gripper.yaml: pick-and-place demos, conditioned on the
 instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint RUN_DIR`).
