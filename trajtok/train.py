@@ -193,6 +193,12 @@ def prepare_data(config: TrainConfig, tokenizer: TrajectoryTokenizer | None = No
         tokenizer = TrajectoryTokenizer(
             train_set.dim_names, train_set.event_names, t.n_bins, t.scheme, error_feedback=t.error_feedback
         ).fit([s.deltas for s in train_samples])
+    state_size = 0 if train_samples[0].state is None else len(train_samples[0].state)
+    if state_size != config.model.state_dim:
+        raise ConfigError(
+            f"data: {config.data.source} carries a state vector of size {state_size} but "
+            f"model.state_dim={config.model.state_dim}; set model.state_dim={state_size}"
+        )
     text_tokenizer = CharTokenizer()
     m = config.model
     train = encode_samples(train_samples, tokenizer, text_tokenizer, m.max_steps, m.max_text)
