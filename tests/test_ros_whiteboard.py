@@ -47,8 +47,14 @@ def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, overfit_c
         probe.wait_for_status("sim_status", "ready", START_S, sim)
         probe.wait_for_subscriber("text", String, START_S, node=writer)
         probe.publish("text", String(data="hi"))
+        # The board image and the done status travel on different topics: wait for both.
         probe.spin_until(
-            lambda: "done" in [s["state"] for s in probe.statuses("sim_status")], DONE_S, "sim", sim
+            lambda: (
+                "done" in [s["state"] for s in probe.statuses("sim_status")] and probe.messages("board_image")
+            ),
+            DONE_S,
+            "sim",
+            sim,
         )
         assert writer.interrupt() == 0 and sim.interrupt() == 0, writer.describe() + sim.describe()
         assert "Traceback" not in writer.stderr + sim.stderr
