@@ -30,6 +30,16 @@ def densify(run: np.ndarray, step_m: float = 0.0005) -> np.ndarray:
     return np.stack([np.interp(at, length, run[:, d]) for d in range(2)], axis=1)
 
 
+def final_image_arrived(probe) -> bool:
+    done = [s for s in probe.statuses("sim_status") if s["state"] == "done"]
+    images = probe.messages("board_image")
+    return bool(done and images) and ink_pixels(images[-1]) == done[-1]["ink_pixels"]
+
+
+def ink_pixels(image_msg) -> int:
+    return int((ros_support.rgb_pixels(image_msg)[:, :, 0] < 128).sum())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["waypoint", "path"])
 def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, overfit_checkpoint, tmp_path, source):
@@ -47,15 +57,9 @@ def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, overfit_c
         probe.wait_for_status("sim_status", "ready", START_S, sim)
         probe.wait_for_subscriber("text", String, START_S, node=writer)
         probe.publish("text", String(data="hi"))
-        # The board image and the done status travel on different topics: wait for both.
-        probe.spin_until(
-            lambda: (
-                "done" in [s["state"] for s in probe.statuses("sim_status")] and probe.messages("board_image")
-            ),
-            DONE_S,
-            "sim",
-            sim,
-        )
+        # The board image and the done status travel on different topics, in no set order: wait for the
+        # done status and for the image published just before it (the one with the ink it reports).
+        probe.spin_until(lambda: final_image_arrived(probe), DONE_S, "sim", sim)
         assert writer.interrupt() == 0 and sim.interrupt() == 0, writer.describe() + sim.describe()
         assert "Traceback" not in writer.stderr + sim.stderr
 
@@ -65,7 +69,7 @@ def test_the_simulated_arm_inks_the_board_where_the_phrase_is(ros_env, overfit_c
     done = probe.statuses("sim_status")[-1]
     assert done["waypoints"] == len(path.poses)
 
-    image = ros_support.rgb_pixels(probe.messages("board_image")[-1])[:, :, 0]
+    image = ros_support.rgb_pixels(probe.messages("board_image")[-1])[:, :, 0]  # the final one
     board = BoardConfig()
     px_per_m = image.shape[1] / board.width_m
     assert image.shape[0] == round(board.height_m * px_per_m)
