@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from trajtok.batching import BatchOrder, collate, encode_samples, thin_sample
 from trajtok.checkpoint import load_checkpoint
+from trajtok.cli.train import TASKS
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
@@ -22,7 +23,15 @@ from trajtok.losses import attention_alignment_loss, focal_loss
 from trajtok.strokes import integrate
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
-from trajtok.train import TrainConfig, blank_rows, lr_factor, prepare_data, train, weights_digest
+from trajtok.train import (
+    TASK_SETTINGS,
+    TrainConfig,
+    blank_rows,
+    lr_factor,
+    prepare_data,
+    train,
+    weights_digest,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -152,6 +161,14 @@ def test_no_text_training_runs_with_every_text_blank(tmp_path):
 
 def test_default_config_is_configs_handwriting_yaml():
     assert load_config(TrainConfig, ROOT / "configs" / "handwriting.yaml") == TrainConfig()
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_each_task_config_file_spells_out_its_settings(task):
+    assert tuple(TASK_SETTINGS) == TASKS
+    from_code = load_config(TrainConfig, base=TASK_SETTINGS[task])
+    assert load_config(TrainConfig, ROOT / "configs" / f"{task}.yaml") == from_code
+    assert load_config(TrainConfig, None, ["steps=7"], base=TASK_SETTINGS[task]).steps == 7
 
 
 def test_bad_config_values_are_config_errors(tmp_path):

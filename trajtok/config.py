@@ -6,6 +6,7 @@ scalars, so `lr=3e-4`, `amp=true` and `phrases=[a, b]` do what they look like.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -19,9 +20,15 @@ from trajtok.errors import ConfigError
 T = TypeVar("T")
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    """Build a `cls` dataclass from its defaults, an optional YAML file and `key=value` overrides."""
-    values: dict[str, Any] = {}
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> T:
+    """Build a `cls` dataclass from its defaults, then `base` (settings in code, e.g. a task's) or a YAML
+    file in its place, then `key=value` overrides."""
+    values: dict[str, Any] = copy.deepcopy(base or {})
     if path is not None:
         path = Path(path)
         if not path.is_file():

@@ -111,6 +111,28 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
 
+# `trajtok train TASK` starts from TrainConfig's defaults (= configs/handwriting.yaml) plus the task's
+# settings, which configs/<task>.yaml spells out with the reasons (a test keeps the two equal). In code, so
+# an installed trajtok needs no file from the repository.
+TASK_SETTINGS: dict[str, dict] = {
+    "handwriting": {},
+    "gripper": {
+        "threads": 1,
+        "steps": 3000,
+        "batch_size": 32,
+        "lr": 1.0e-3,
+        "min_lr": 5.0e-5,
+        "no_text_fraction": 0.0,
+        "sample_every": 0,
+        "sample_phrases": [],
+        "model": {"dropout": 0.0, "max_steps": 128, "state_dim": 6},
+        "data": {"source": "pickplace", "n_train": 1000, "n_val": 50, "spacing": 0},
+        "tokenizer": {"error_feedback": False},
+        "loss": {"focal_gamma": 0.0, "attention_weight": 0.0},
+    },
+}
+
+
 @dataclass
 class RunSummary:
     run_dir: str

@@ -12,8 +12,6 @@ from trajtok.cli import allow_intermixed
 
 TASKS = ("handwriting", "gripper")
 # Tasks whose defaults come from a config file in the repository rather than from code (without --config).
-TASK_CONFIGS = {"gripper": Path(__file__).resolve().parents[2] / "configs" / "gripper.yaml"}
-
 HELP = """Train the text-conditioned stroke transformer.
 
 Settings: the defaults in code (the same as configs/handwriting.yaml), then --config FILE, then key=value
@@ -49,7 +47,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from trajtok.config import load_config
     from trajtok.errors import ConfigError
-    from trajtok.train import TrainConfig, train
+    from trajtok.train import TASK_SETTINGS, TrainConfig, train
 
     overrides = list(args.overrides) + ([f"overfit={args.overfit}"] if args.overfit is not None else [])
     if args.resume:
@@ -60,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         config = load_config(TrainConfig, run_dir / "config.yaml", overrides)
     else:
-        config = load_config(TrainConfig, args.config or TASK_CONFIGS.get(args.task), overrides)
+        config = load_config(TrainConfig, args.config, overrides, base=TASK_SETTINGS[args.task])
         run_dir = Path(args.run_dir or f"runs/{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     is_main = int(os.environ.get("RANK", "0")) == 0
     bar = ProgressBar() if is_main else None
