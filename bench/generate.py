@@ -24,6 +24,7 @@ import yaml
 from trajtok.config import from_dict
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.sampling import ChannelSampler
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -53,13 +54,9 @@ def steps_per_s(writer: Writer, n_steps: int, use_cache: bool, repeats: int) -> 
     """(wall-clock steps/s, steps per CPU second), best of `repeats`."""
     model = writer.model
     ids, pad = writer._text_batch([TEXT])
-    generator = torch.Generator().manual_seed(0)
-
-    def pick(logits, c, step):
-        return writer._pick(logits, c, step, 0.8, None, None, generator)
-
     best_wall = best_cpu = float("inf")
     for _ in range(repeats):
+        pick = ChannelSampler(model.vocab_sizes, 1, 0.8, generator=torch.Generator().manual_seed(0))
         wall, cpu = time.perf_counter(), time.process_time()
         n = sum(1 for _ in model.generate(model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
         best_wall = min(best_wall, time.perf_counter() - wall)

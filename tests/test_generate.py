@@ -8,6 +8,7 @@ from trajtok.batching import thin_sample
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
+from trajtok.sampling import ChannelSampler
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -198,8 +199,7 @@ def test_state_conditioning_changes_the_writing():
     ("temperature", "top_k", "top_p"),
     [(1.0, None, None), (0.5, None, None), (1.0, 2, None), (1.0, None, 0.7)],
 )
-def test_sampling_follows_the_filtered_distribution(trained, temperature, top_k, top_p):
-    writer, _ = trained
+def test_sampling_follows_the_filtered_distribution(temperature, top_k, top_p):
     logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
     expected = (logits / temperature).softmax(-1)
     keep = torch.zeros(5, dtype=torch.bool)
@@ -208,8 +208,8 @@ def test_sampling_follows_the_filtered_distribution(trained, temperature, top_k,
         keep = torch.cat([torch.tensor([0.0]), expected.cumsum(0)[:-1]]) < top_p
     expected = torch.where(keep, expected, 0.0)
     expected /= expected.sum()
-    generator = torch.Generator().manual_seed(0)
-    picks = writer._pick(logits.repeat(40000, 1), 0, None, temperature, top_k, top_p, generator)
+    sampler = ChannelSampler((5,), 40000, temperature, top_k, top_p, torch.Generator().manual_seed(0))
+    picks = torch.cat([sampler(logits.repeat(40000, 1), 0, []) for _ in range(3)])  # 3 steps' noise rows
     counts = torch.bincount(picks, minlength=5) / len(picks)
     torch.testing.assert_close(counts, expected, atol=0.01, rtol=0)
 

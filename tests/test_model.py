@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from trajtok.incremental import StepDecoder
 from trajtok.model import ModelConfig, StrokeTransformer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -96,6 +97,37 @@ def test_cached_equals_uncached_and_teacher_forcing(prime_steps):
     logits = model(text, pad, full).logits
     for c in range(3):
         assert torch.equal(logits[c][:, prime_steps:].argmax(-1), cached[..., c])
+
+
+@pytest.mark.parametrize("state_dim", [0, 4])
+def test_step_decoder_matches_the_decoder(state_dim):
+    """The one-position fast path gives the hidden states, step inputs and head logits of the modules."""
+    model = make_model(state_dim=state_dim)
+    with torch.no_grad():  # random biases and norms too (they start at 0 and 1)
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.1)
+    text, pad, tokens = batch()
+    state = torch.randn(2, state_dim) if state_dim else None
+    with torch.inference_mode():
+        memory = model.encode(text, pad, state)
+        inputs = model.decoder_inputs(tokens)  # (B, T, d)
+        reference, _ = model.decode(inputs, model.new_cache(memory))
+        cache = model.new_cache(memory, capacity=tokens.shape[1])
+        model.decode(inputs[:, :3], cache)  # a prime through the modules, then one position at a time
+        decoder = StepDecoder(model, cache)
+        hidden = torch.stack([decoder(inputs[:, t]) for t in range(3, tokens.shape[1])], dim=1)
+        torch.testing.assert_close(hidden, reference[:, 3:], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(decoder.step_input(tokens[:, 4]), inputs[:, 5], atol=1e-6, rtol=1e-6)
+        for c in range(3):
+            chosen = [tokens[:, 5, j] for j in range(c)]
+            torch.testing.assert_close(
+                decoder.channel_logits(hidden[:, 2], c, chosen),
+                model.channel_logits(reference[:, 5], c, tokens[:, 5]),
+                atol=1e-5,
+                rtol=1e-4,
+            )
+        with pytest.raises(ValueError, match="exceeds the decoder cache"):
+            decoder(inputs[:, 0])
 
 
 def test_generate_beyond_max_steps_is_an_error():

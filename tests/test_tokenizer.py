@@ -70,6 +70,18 @@ def test_every_decoded_delta_lies_inside_its_bin_and_events_survive(data, scheme
         assert_inside_bins(tokenizer, tokens, decoded)
 
 
+def test_decode_step_is_decode_of_one_step(data, fitted):
+    tokens = fitted.encode(data[0][100], data[1][100])
+    deltas, events = fitted.decode(tokens)
+    for t in range(len(deltas)):
+        step_deltas, step_events = fitted.decode_step(tokens[t].tolist())
+        np.testing.assert_array_equal(step_deltas, deltas[t])
+        np.testing.assert_array_equal(step_events, events[t])
+    for bad in ([0, 0], [0, fitted.n_bins, 0], fitted.eos_ids):
+        with pytest.raises(ValueError, match="expected 3 ids"):
+            fitted.decode_step(bad)
+
+
 def real_handwriting(spec: str, n: int):
     from trajtok.data import load_source
 

@@ -5,9 +5,9 @@ decoded steps `(deltas (D,), events (E,))` one at a time while the model generat
 the ROS node start moving before the phrase is done). Both run the KV-cached decoder: one decoder position
 per step.
 
-Sampling per channel: temperature (0 = greedy), then top-k, then top-p (nucleus). The end step is kept
-consistent: when the first channel picks its end id the other channels are set to theirs, and otherwise they
-may not pick it. Each phrase stops at its end step or at its step budget, `max_steps_per_char` steps per
+Sampling per channel (trajtok.sampling): temperature (0 = greedy), then top-k, then top-p (nucleus); the end
+step is all-or-nothing, decided by the first channel. Each phrase stops at its end step or at its step budget,
+`max_steps_per_char` steps per
 character (a figure the trainer measures on the data and stores in the checkpoint).
 """
 
@@ -24,6 +24,7 @@ from trajtok.batching import thin_sample
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
+from trajtok.sampling import ChannelSampler
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -55,11 +56,6 @@ class Writer:
         self.max_steps_per_char = float(max_steps_per_char)
         self.prime_spacing = float(prime_spacing)
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
-        # additive logit masks (V_c,): once channel 0 ends the step only the end id, else anything but it
-        self._end_only = [torch.full((v,), float("-inf"), device=self.device) for v in model.vocab_sizes]
-        self._no_end = [torch.zeros(v, device=self.device) for v in model.vocab_sizes]
-        for end_only, no_end in zip(self._end_only, self._no_end, strict=True):
-            end_only[-1], no_end[-1] = 0.0, float("-inf")
 
     @classmethod
     def from_checkpoint(cls, path=None, device: str | torch.device = "cpu") -> Writer:
@@ -118,11 +114,12 @@ class Writer:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
         prime = self._thinned(prime)
+        end_id = int(self.end_ids[0])
         for step in self._generate([text], temperature, top_k, top_p, seed, max_steps, prime, state):
-            if self._is_end(step)[0]:
+            ids = step[0].tolist()
+            if ids[0] == end_id:
                 return
-            deltas, events = self.tokenizer.decode(step.cpu().numpy())  # (1, D), (1, E)
-            yield deltas[0], events[0]
+            yield self.tokenizer.decode_step(ids)
 
     @torch.no_grad()
     def attention(self, sample: Sample, prime: Sample | None = None) -> np.ndarray:
@@ -168,10 +165,6 @@ class Writer:
 
     def _generate(self, texts, temperature, top_k, top_p, seed, max_steps, prime, state) -> Iterator[Tensor]:
         """Yield step tokens (B, C) until every phrase has ended or used its budget."""
-        if temperature < 0 or (top_k is not None and top_k < 1) or (top_p is not None and not 0 < top_p <= 1):
-            raise ValueError(
-                f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {temperature}, {top_k}, {top_p})"
-            )
         if not texts:
             return
         ids, pad = self._text_batch([self.conditioning_text(t, prime) for t in texts])
@@ -189,17 +182,15 @@ class Writer:
             generator.seed()
         else:
             generator.manual_seed(seed)
-
-        def pick(logits: Tensor, c: int, step: Tensor) -> Tensor:
-            return self._pick(logits, c, step, temperature, top_k, top_p, generator)
+        pick = ChannelSampler(self.model.vocab_sizes, b, temperature, top_k, top_p, generator, self.device)
 
         memory = self.model.encode(ids, pad, state_t)
-        done = torch.zeros(b, dtype=torch.bool, device=self.device)
+        ended = torch.zeros(b, dtype=torch.bool, device=self.device)
+        budgets_t = torch.tensor(budgets, device=self.device)
         for t, step in enumerate(self.model.generate(memory, pick, max(budgets), prime=prime_tokens)):
             yield step
-            done |= self._is_end(step)
-            done |= torch.tensor([t + 1 >= n for n in budgets], device=self.device)
-            if done.all():
+            ended |= self._is_end(step)
+            if bool((ended | (budgets_t <= t + 1)).all()):
                 return
 
     def _budget(self, text: str, max_steps: int | None, prime: Sample | None) -> int:
@@ -213,27 +204,3 @@ class Writer:
 
     def _is_end(self, step: Tensor) -> Tensor:  # step (B, C) -> (B,) bool
         return step[:, 0] == self.end_ids[0]
-
-    def _pick(self, logits, c, step, temperature, top_k, top_p, generator) -> Tensor:
-        """Choose channel c's tokens (B,) from logits (B, V) given the step's channels < c (B, c)."""
-        logits = logits.float()
-        if c > 0:  # the end step is all-or-nothing, decided by channel 0
-            ended = self._is_end(step)[:, None]  # (B, 1)
-            logits = logits + torch.where(ended, self._end_only[c], self._no_end[c])
-        if temperature == 0:
-            return logits.argmax(-1)
-        logits = logits / temperature
-        if top_k is not None and top_k < logits.shape[-1]:
-            kth = logits.topk(top_k, dim=-1).values[:, -1:]
-            logits = logits.masked_fill(logits < kth, float("-inf"))
-        if top_p is not None and top_p < 1:
-            sorted_logits, order = logits.sort(dim=-1, descending=True)
-            cumulative = sorted_logits.softmax(-1).cumsum(-1)
-            drop_sorted = (
-                cumulative - sorted_logits.softmax(-1) >= top_p
-            )  # keep the smallest set reaching top_p
-            drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
-            logits = logits.masked_fill(drop, float("-inf"))
-        # argmax(p_i / E_i) with E_i ~ Exp(1) draws i with probability p_i (cheaper than torch.multinomial)
-        noise = torch.empty_like(logits).exponential_(generator=generator)
-        return (logits.softmax(-1) / noise).argmax(-1)

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from trajtok.incremental import StepDecoder
+
 
 @dataclass
 class ModelConfig:
@@ -62,14 +64,26 @@ class Memory:
 class DecoderCache:
     """Decoder state between calls: the memory's keys/values and, with capacity > 0, the past steps' ones.
 
-    Self-attention keys/values live in buffers preallocated for `capacity` steps (no copying as they grow);
+    Self-attention keys/values live in buffers preallocated for `capacity` steps (no copying as they grow),
+    one per layer holding each head's key then value side by side, so one step's are written in one copy;
     with capacity 0 nothing is kept, for one teacher-forced pass.
     """
 
     memory: Memory
     cross_kv: list[tuple[Tensor, Tensor]]  # per layer, each (B, h, M, hd), computed once
-    self_kv: list[tuple[Tensor, Tensor]] | None  # per layer, each (B, h, capacity, hd), or None
+    self_kv: list[Tensor] | None  # per layer (B, h, capacity, 2 * hd): [key | value] per step, or None
     length: int = 0  # steps already decoded
+
+    @property
+    def capacity(self) -> int:
+        return 0 if self.self_kv is None else self.self_kv[0].shape[2]
+
+    def keys_values(self, layer: int) -> tuple[Tensor, Tensor] | None:
+        """Layer's (keys, values) buffers, each a (B, h, capacity, hd) view, or None without capacity."""
+        if self.self_kv is None:
+            return None
+        buffer = self.self_kv[layer]
+        return buffer.split(buffer.shape[-1] // 2, dim=-1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -214,8 +228,8 @@ class Head(nn.Module):
 # ---------------------------------------------------------------------------------------------------------
 # The model
 
-# pick(logits (B, V_c), channel c, tokens of the step's channels < c (B, c)) -> chosen tokens (B,) int64
-Picker = Callable[[Tensor, int, Tensor], Tensor]
+# pick(logits (B, V_c), channel c, the step's tokens of channels < c: c tensors (B,)) -> tokens (B,) int64
+Picker = Callable[[Tensor, int, list[Tensor]], Tensor]
 
 
 class StrokeTransformer(nn.Module):
@@ -288,10 +302,7 @@ class StrokeTransformer(nn.Module):
         if capacity <= 0:
             return DecoderCache(memory, cross, None)
         b, h, _, hd = cross[0][0].shape
-        like = cross[0][0]
-        buffers = [
-            (like.new_empty(b, h, capacity, hd), like.new_empty(b, h, capacity, hd)) for _ in self.decoder
-        ]
+        buffers = [cross[0][0].new_empty(b, h, capacity, 2 * hd) for _ in self.decoder]
         return DecoderCache(memory, cross, buffers)
 
     def decode(
@@ -304,28 +315,28 @@ class StrokeTransformer(nn.Module):
         t0, t = cache.length, inputs.shape[1]
         if t0 + t > self.config.max_steps:
             raise ValueError(f"{t0 + t} steps exceed max_steps={self.config.max_steps}")
-        capacity = 0 if cache.self_kv is None else cache.self_kv[0][0].shape[2]
-        if t0 > 0 and t0 + t > capacity:
-            raise ValueError(f"the decoder cache holds {capacity} steps; {t0 + t} were asked for")
+        if t0 > 0 and t0 + t > cache.capacity:
+            raise ValueError(f"the decoder cache holds {cache.capacity} steps; {t0 + t} were asked for")
         memory = cache.memory
         x = self.drop(inputs + self.step_pos.weight[t0 : t0 + t])
         allowed = ~memory.pad_mask[:, None, None, :]  # (B, 1, 1, M)
         layers = []
         for i, block in enumerate(self.decoder):
-            buffers = None if cache.self_kv is None else cache.self_kv[i]
-            x, weights = block(x, cache.cross_kv[i], allowed, buffers, t0, need_attention)
+            x, weights = block(x, cache.cross_kv[i], allowed, cache.keys_values(i), t0, need_attention)
             if need_attention:
                 layers.append(weights[:, :, memory.n_prefix :])  # drop null/state columns: (B, T, L)
         cache.length = t0 + t
         return self.ln_out(x), (layers if need_attention else None)
 
     # -- heads -----------------------------------------------------------------------------------------
-    def channel_logits(self, hidden: Tensor, c: int, step_tokens: Tensor) -> Tensor:
-        """Channel c's logits (..., V_c) from hidden (..., d) and the step's channels < c of step_tokens."""
+    def channel_logits(self, hidden: Tensor, c: int, step_tokens: Tensor | list[Tensor]) -> Tensor:
+        """Channel c's logits (..., V_c) from hidden (..., d) and the step's tokens of channels < c:
+        `step_tokens[..., j]` of a (..., C) tensor, or `step_tokens[j]` of a list of (...) tensors."""
         x = hidden
         if self.within_embed is not None:
             for j in range(c):
-                x = x + self.within_embed[j](step_tokens[..., j])
+                tokens = step_tokens[j] if isinstance(step_tokens, list) else step_tokens[..., j]
+                x = x + self.within_embed[j](tokens)
         return self.heads[c](x)
 
     def forward(
@@ -365,20 +376,29 @@ class StrokeTransformer(nn.Module):
         inputs = self.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
         if prime is not None and prime.shape[1] > 0:
             inputs = torch.cat([inputs, self.embed_steps(prime)], dim=1)
-        history = inputs  # uncached: every input so far
-        cache = self.new_cache(memory, capacity=inputs.shape[1] + n_steps if use_cache else 0)
+        if not use_cache:
+            for _ in range(n_steps):
+                hidden, _ = self.decode(inputs, self.new_cache(memory))
+                step = self._pick_step(hidden[:, -1], pick, self.channel_logits)
+                yield step
+                inputs = torch.cat([inputs, self.embed_steps(step[:, None])], dim=1)
+            return
+        cache = self.new_cache(memory, capacity=inputs.shape[1] + n_steps)
+        if inputs.shape[1] > 1:  # the prime in one pass, then one position per step
+            self.decode(inputs[:, :-1], cache)
+        decoder = StepDecoder(self, cache)
+        x = inputs[:, -1]  # (B, d)
         for _ in range(n_steps):
-            if not use_cache:
-                cache, inputs = self.new_cache(memory), history
-            hidden, _ = self.decode(inputs, cache)
-            last = hidden[:, -1]  # (B, d)
-            step = torch.zeros(b, self.n_channels, dtype=torch.long, device=last.device)
-            for c in range(self.n_channels):
-                step[:, c] = pick(self.channel_logits(last, c, step), c, step[:, :c])
+            step = self._pick_step(decoder(x), pick, decoder.channel_logits)
             yield step
-            inputs = self.embed_steps(step[:, None])  # (B, 1, d)
-            if not use_cache:
-                history = torch.cat([history, inputs], dim=1)
+            x = decoder.step_input(step)
+
+    def _pick_step(self, hidden: Tensor, pick: Picker, channel_logits) -> Tensor:
+        """One step's tokens (B, C), channel by channel, from the last hidden state (B, d)."""
+        chosen: list[Tensor] = []
+        for c in range(self.n_channels):
+            chosen.append(pick(channel_logits(hidden, c, chosen), c, chosen))
+        return torch.stack(chosen, dim=1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -252,6 +252,17 @@ class TrajectoryTokenizer:
         """Tokens in this layout -> (deltas (T, D) float32, events (T, E) bool); stops at the first EOS."""
         return self._decode([tokens], where=lambda i: "tokens")[0]
 
+    def decode_step(self, step: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """One step's C factorized ids (no EOS) -> (deltas (D,) float32, events (E,) bool): the per-step
+        path of streaming generation, without `decode`'s bookkeeping for many trajectories."""
+        self._require_fitted()
+        ids = np.asarray(step, dtype=np.int64)
+        if ids.shape != (self.n_channels,) or ((ids < 0) | (ids >= self._limits)).any():
+            raise ValueError(
+                f"step {list(step)}: expected {self.n_channels} ids below {self._limits.tolist()} (no EOS)"
+            )
+        return self._values_flat[ids[: self.n_dims] + self._value_offsets], ids[self.n_dims :] == 1
+
     def decode_batch(self, tokens: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """A list of token arrays -> a list of (deltas, events), decoded together."""
         return self._decode(_as_list(tokens), where=lambda i: f"tokens {i}")

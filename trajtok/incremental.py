@@ -1,0 +1,152 @@
+"""One-step decoding for generation: the decoder's weights laid out for a single new position.
+
+At batch 1 and one position a step is latency-bound: about a hundred small tensor ops, each costing
+microseconds of dispatch whatever its size. `StepDecoder` runs the same math as `StrokeTransformer.decode`
+on one position with fewer, cheaper ops:
+- 2-D `addmm` with pre-transposed weights instead of `nn.Linear` on 3-D tensors, and no module calls;
+- self-attention's query, key and value from one matmul, laid out so a step's key and value go into the
+  cache in one copy;
+- cross-attention folded into the memory, which is fixed for the phrase: with K, V the memory's keys and
+  values, head h's scores are `x (Wq_h^T K_h^T) + bq_h K_h^T` and its output projected is
+  `p_h (V_h Wo_h^T)`, so the layer is two batched matmuls and a softmax (the padding goes into the score
+  bias, the output bias into the projected values);
+- the step's input embedding as one lookup into the channels' concatenated tables.
+It shares the `DecoderCache` buffers, so a prime can be decoded with `decode` and the phrase continued here.
+tests/test_model.py checks it against `decode`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from trajtok.model import Attention, DecoderCache, StrokeTransformer
+
+
+def _transposed(*linears: nn.Linear) -> tuple[Tensor, Tensor]:
+    """(weight^T (in, out), bias (out,)) of linears applied to the same input, outputs concatenated."""
+    weight = torch.cat([linear.weight for linear in linears])
+    return weight.t().contiguous(), torch.cat([linear.bias for linear in linears])
+
+
+def _norm(norm: nn.LayerNorm) -> tuple[Tensor, Tensor]:
+    return norm.weight, norm.bias
+
+
+def _head_interleaved(attention: Attention) -> tuple[Tensor, Tensor]:
+    """Self-attention's query, key and value as one map whose output is (h, 3 * hd): each head's query, key
+    and value side by side, so the key and value land in one copy into the cache's [key | value] rows."""
+    h = attention.n_heads
+    q_w, q_b = attention.query.weight, attention.query.bias  # (d, d), (d,)
+    k_w, v_w = attention.key_value.weight.chunk(2)
+    k_b, v_b = attention.key_value.bias.chunk(2)
+    d_in = q_w.shape[1]
+    weight = torch.stack([w.reshape(h, -1, d_in) for w in (q_w, k_w, v_w)], dim=1)  # (h, 3, hd, d_in)
+    bias = torch.stack([b.reshape(h, -1) for b in (q_b, k_b, v_b)], dim=1)  # (h, 3, hd)
+    return weight.reshape(-1, d_in).t().contiguous(), bias.reshape(-1)
+
+
+def _folded_cross_attention(
+    attention: Attention, keys: Tensor, values: Tensor, pad_mask: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Cross-attention over a fixed memory as (score weights (B, d, h*M), score bias (B, 1, h*M),
+    projected values (B, h*M, d)); keys/values (B, h, M, hd), pad_mask (B, M) True = padding.
+
+    The output projection's bias is spread over each head's rows (a head's weights sum to 1)."""
+    b, h, m, hd = keys.shape
+    scale = 1.0 / math.sqrt(hd)
+    wq = attention.query.weight.view(h, hd, -1)  # (h, hd, d)
+    bq = attention.query.bias.view(h, 1, hd)
+    weights = torch.einsum("hed,bhme->bdhm", wq, keys).reshape(b, -1, h * m) * scale
+    bias = (bq @ keys.transpose(-2, -1)).reshape(b, 1, h * m) * scale  # (B, h, 1, M) -> (B, 1, h*M)
+    bias = bias.masked_fill(pad_mask.repeat(1, h)[:, None, :], float("-inf"))
+    wo = attention.out.weight.view(-1, h, hd)  # (d, h, hd)
+    projected = torch.einsum("bhme,dhe->bhmd", values, wo) + attention.out.bias / h
+    return weights, bias, projected.reshape(b, h * m, -1)
+
+
+class StepDecoder:
+    """Decode one position at a time after the `cache.length` steps already in `cache` (which it updates)."""
+
+    def __init__(self, model: StrokeTransformer, cache: DecoderCache):
+        if cache.self_kv is None:
+            raise ValueError("StepDecoder needs a cache with capacity (model.new_cache(memory, capacity=N))")
+        self.cache = cache
+        self.n_heads = model.config.n_heads
+        self.n_memory = cache.memory.states.shape[1]
+        self.limit = min(cache.capacity, model.config.max_steps)
+        self.positions = model.step_pos.weight
+        self.start = model.start_step[0, 0]
+        self.step_table = torch.cat([embed.weight for embed in model.step_embed])  # (sum V_c, d)
+        sizes = torch.tensor((0, *model.vocab_sizes[:-1]), device=self.step_table.device)
+        self.step_offsets = sizes.cumsum(0)  # (C,) first row of each channel's table
+        self.layers = [
+            (
+                *_norm(block.ln_self),
+                *_head_interleaved(block.self_attn),
+                *_transposed(block.self_attn.out),
+                cache.self_kv[i],
+                *cache.keys_values(i),
+                *_norm(block.ln_cross),
+                *_folded_cross_attention(block.cross_attn, *cache.cross_kv[i], cache.memory.pad_mask),
+                *_norm(block.ln_mlp),
+                *_transposed(block.mlp.net[0]),
+                *_transposed(block.mlp.net[2]),
+            )
+            for i, block in enumerate(model.decoder)
+        ]
+        self.gelu = model.decoder[0].mlp.net[1].approximate  # "tanh" or "none", as the model was built
+        self.norm_out = _norm(model.ln_out)
+        self.heads = [(*_norm(h.net[0]), *_transposed(h.net[1]), *_transposed(h.net[3])) for h in model.heads]
+        self.within = None if model.within_embed is None else [e.weight for e in model.within_embed]
+
+    def start_input(self, batch: int) -> Tensor:
+        return self.start.expand(batch, -1)
+
+    def step_input(self, step: Tensor) -> Tensor:
+        """step tokens (B, C) -> the next position's input (B, d): the sum of the channels' embeddings."""
+        return F.embedding(step + self.step_offsets, self.step_table).sum(1)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """x (B, d) the new position's input -> its final hidden state (B, d)."""
+        t = self.cache.length
+        if t >= self.limit:
+            raise ValueError(f"step {t + 1} exceeds the decoder cache or max_steps ({self.limit})")
+        b, d = x.shape
+        h, m, gelu = self.n_heads, self.n_memory, self.gelu
+        hd = d // h
+        x = x + self.positions[t]
+        shape = (d,)
+        for (
+            ln1_w, ln1_b, qkv_w, qkv_b, out1_w, out1_b, kv_cache, keys, values,
+            ln2_w, ln2_b, score_w, score_b, projected_v,
+            ln3_w, ln3_b, mlp1_w, mlp1_b, mlp2_w, mlp2_b,
+        ) in self.layers:  # fmt: skip
+            qkv = torch.addmm(qkv_b, F.layer_norm(x, shape, ln1_w, ln1_b), qkv_w).view(b, h, 1, 3 * hd)
+            kv_cache.narrow(2, t, 1).copy_(qkv.narrow(-1, hd, 2 * hd))  # this step's [key | value] per head
+            y = F.scaled_dot_product_attention(
+                qkv.narrow(-1, 0, hd), keys.narrow(2, 0, t + 1), values.narrow(2, 0, t + 1)
+            )
+            x = x + torch.addmm(out1_b, y.reshape(b, d), out1_w)
+            scores = torch.baddbmm(score_b, F.layer_norm(x, shape, ln2_w, ln2_b).unsqueeze(1), score_w)
+            probs = scores.view(b, h, m).softmax(-1).view(b, 1, h * m)
+            x = x + torch.bmm(probs, projected_v).view(b, d)
+            hidden = torch.addmm(mlp1_b, F.layer_norm(x, shape, ln3_w, ln3_b), mlp1_w)
+            x = x + torch.addmm(mlp2_b, F.gelu(hidden, approximate=gelu), mlp2_w)
+        self.cache.length = t + 1
+        return F.layer_norm(x, shape, *self.norm_out)
+
+    def channel_logits(self, hidden: Tensor, c: int, chosen: list[Tensor]) -> Tensor:
+        """Channel c's logits (B, V_c) from hidden (B, d) and the step's tokens of channels < c (c x (B,))."""
+        if self.within is not None:
+            for j in range(c):
+                hidden = hidden + F.embedding(chosen[j], self.within[j])
+        ln_w, ln_b, hidden_w, hidden_b, out_w, out_b = self.heads[c]
+        x = torch.addmm(hidden_b, F.layer_norm(hidden, hidden.shape[-1:], ln_w, ln_b), hidden_w)
+        x = F.gelu(x, approximate=self.gelu)
+        return torch.addmm(out_b, x, out_w)
