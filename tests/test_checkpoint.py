@@ -10,6 +10,7 @@ import torch
 from trajtok.checkpoint import (
     SHIPPED_DIR,
     SHIPPED_FILE,
+    VERSION,
     load_checkpoint,
     resolve_checkpoint_path,
     save_checkpoint,
@@ -46,7 +47,7 @@ def test_round_trip_gives_the_same_model(tmp_path):
     path = save_checkpoint(tmp_path / "a.pt", model, tokenizer, text_tokenizer, CONFIG, extra)
     assert path.stat().st_mode & 0o777 == 0o644
     raw = torch.load(path, weights_only=True)  # nothing but tensors and plain containers inside
-    assert raw["version"] == 1 and isinstance(raw["tokenizer"], str)
+    assert raw["version"] == VERSION and isinstance(raw["tokenizer"], str)
     ckpt = load_checkpoint(path)
     assert ckpt.model_config == CONFIG and ckpt.extra["step"] == 12 and ckpt.path == path
     assert ckpt.tokenizer.to_dict() == tokenizer.to_dict() and ckpt.text_tokenizer == text_tokenizer
@@ -109,7 +110,7 @@ def test_parts_that_do_not_fit_are_refused(tmp_path):
 
     with pytest.raises(CheckpointError, match="do not fit the model heads"):
         load_checkpoint(tampered(tokenizer=json_of(other_tokenizer)))
-    with pytest.raises(CheckpointError, match="format version 99, this trajtok reads 1"):
+    with pytest.raises(CheckpointError, match=f"format version 99, this trajtok reads {VERSION}"):
         load_checkpoint(tampered(version=99))
     with pytest.raises(CheckpointError, match="weights do not fit"):
         load_checkpoint(tampered(model_config={**vars(CONFIG), "d_model": 64}))

@@ -138,11 +138,17 @@ class Attention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, n, h * hd)), weights
 
 
+def _gelu() -> nn.GELU:
+    """GELU with the tanh approximation: at one position per step (generation) the exact one's erf costs
+    about 4x as much, and the model learns the same with either."""
+    return nn.GELU(approximate="tanh")
+
+
 class MLP(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout)
+            nn.Linear(d_model, d_ff), _gelu(), nn.Linear(d_ff, d_model), nn.Dropout(dropout)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -218,7 +224,7 @@ class Head(nn.Module):
     def __init__(self, d_model: int, vocab_size: int):
         super().__init__()
         self.net = nn.Sequential(
-            nn.LayerNorm(d_model), nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, vocab_size)
+            nn.LayerNorm(d_model), nn.Linear(d_model, d_model), _gelu(), nn.Linear(d_model, vocab_size)
         )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -94,7 +94,7 @@ class TrainConfig:
     bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
-    threads: int = 1  # torch CPU threads; 0 = torch's default (one per core)
+    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
     log_every: int = 10
     checkpoint_every: int = 500  # validation loss + checkpoints/latest.pt (+ best.pt)
     sample_every: int = 1500  # sample PNGs + attention heatmaps; 0 = only at the end
