@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from matplotlib.image import imread
 
 from trajtok.cli import main
 from trajtok.config import load_config
@@ -19,6 +20,13 @@ def test_make_gripper_writes_demos_and_reports_the_expert(tmp_path, capsys):
     assert figures["episodes"] == 2 and figures["expert_success_rate"] == 1.0
     loaded = load_gripper_demos(figures["path"])
     assert len(loaded) == 2 and loaded.dim_names == ("dx", "dy", "dz")
+
+    # `data show` draws them as motion (from above + position per step), not as handwriting
+    picture = tmp_path / "show.png"
+    assert main(["data", "show", figures["path"], "--n", "2", "--out", str(picture)]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"2 samples from {figures['path']} -> {picture}")
+    height, width, _ = imread(picture).shape
+    assert (height, width) == (520, 900)  # one row of two panels per episode
 
 
 def test_make_gripper_refuses_no_episodes(tmp_path, capsys):

@@ -159,6 +159,51 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
     return path
 
 
+def plot_motion_grid(
+    samples: list,
+    path: str | Path,
+    dim_names: tuple[str, ...],
+    event_names: tuple[str, ...],
+    title: str = "",
+) -> Path:
+    """Trajectories that are not handwriting (e.g. a gripper's dx, dy, dz + open/closed), one row each: the
+    path from above (first two dims, integrated; thick where the first event is on) and every dim's
+    position against the step, with the first event's steps shaded.
+
+    samples: trajtok.sample.Sample objects with deltas (T, D >= 2) and events (T, E).
+    """
+    path = Path(path)
+    event = event_names[0] if event_names else ""
+    names = [name[1:] if name.startswith("d") and len(name) > 1 else name for name in dim_names]  # dx -> x
+    fig = Figure(figsize=(9.0, 2.6 * max(1, len(samples))), dpi=100)
+    axes = fig.subplots(max(1, len(samples)), 2, squeeze=False)
+    for (top, over_time), sample in zip(axes, samples, strict=False):
+        position = np.cumsum(sample.deltas, axis=0)  # (T, D) relative to the start
+        on = sample.events[:, 0].astype(bool) if sample.events.shape[1] else np.zeros(len(position), bool)
+        top.plot(position[:, 0], position[:, 1], "-", color="tab:blue", lw=1.0)
+        top.plot(position[on, 0], position[on, 1], ".", color="tab:red", ms=4, label=f"{event} on")
+        top.plot(*position[0, :2], "o", color="black", ms=4)
+        top.set_xlabel(names[0], fontsize=7)
+        top.set_ylabel(names[1], fontsize=7)
+        top.set_aspect("equal", adjustable="datalim")
+        top.set_title(f"{sample.text!r} from above ({len(position)} steps)", fontsize=8)
+        for j, name in enumerate(names):
+            over_time.plot(position[:, j], lw=1.0, label=name)
+        for t in np.flatnonzero(on):
+            over_time.axvspan(t - 0.5, t + 0.5, color="tab:red", alpha=0.12, lw=0)
+        over_time.set_xlabel("step", fontsize=7)
+        over_time.set_title(f"position per step (shaded: {event} on)", fontsize=8)
+        over_time.legend(fontsize=6, loc="best")
+        for ax in (top, over_time):
+            ax.tick_params(labelsize=6)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
 def plot_tracking(
     commanded_uv_m: np.ndarray,
     tracked_uv_m: np.ndarray,

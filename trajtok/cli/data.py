@@ -131,11 +131,15 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from trajtok.plot import plot_sample_grid
+    from trajtok.plot import plot_motion_grid, plot_sample_grid
+    from trajtok.sample import HANDWRITING_DIMS
 
     samples = _load(args)
     shown = samples.samples[: args.n]
-    path = plot_sample_grid(shown, args.out, columns=max(1, args.columns), title=f"{samples.source}")
+    if samples.dim_names == HANDWRITING_DIMS:
+        path = plot_sample_grid(shown, args.out, columns=max(1, args.columns), title=f"{samples.source}")
+    else:
+        path = plot_motion_grid(shown, args.out, samples.dim_names, samples.event_names, title=samples.source)
     print(f"{len(shown)} samples from {samples.source} -> {path}")
     return 0
 
