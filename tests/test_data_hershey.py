@@ -117,3 +117,13 @@ def test_bad_requests_fail_clearly():
         load_source("hershey", split="all")
     with pytest.raises(ValueError, match="unknown option"):
         load_source("hershey", n=2, max_points=10)
+
+
+def test_the_default_styles_are_the_print_writers():
+    """configs/handwriting.yaml keeps writers by index (data.styles); reordering WRITERS must not silently
+    turn the default run, and the shipped model, into a script or cursive one."""
+    from trajtok.train import TrainConfig
+
+    chosen = [hershey.WRITERS[i] for i in TrainConfig().data.styles]
+    assert [w.font for w in chosen] == ["futural", "rowmans", "futural"]
+    assert not any(w.joined for w in chosen)
