@@ -71,10 +71,7 @@ def plot_attention(
         ax.set_title(titles[i] if titles else repr(text), fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
     axes[-1].set_xlabel("character")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, path)
 
 
 def plot_bin_histograms(
@@ -113,12 +110,7 @@ def plot_bin_histograms(
         ax.axhline(len(x) / bins.n_bins, color="tab:red", lw=0.8, ls="--")
         ax.set_xlabel(f"{name} bin (dashed: equal share)")
         ax.set_ylabel("values")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, path, title)
 
 
 def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: str = "") -> Path:
@@ -151,12 +143,7 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
         ax.set_axis_off()
     for ax in axes[len(samples) :]:
         ax.set_axis_off()
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, path, title)
 
 
 def plot_motion_grid(
@@ -196,12 +183,7 @@ def plot_motion_grid(
         over_time.legend(fontsize=6, loc="best")
         for ax in (top, over_time):
             ax.tick_params(labelsize=6)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, path, title)
 
 
 def plot_tracking(
@@ -246,10 +228,7 @@ def plot_tracking(
     bottom.set_xlabel("time (s)")
     bottom.set_ylabel("tracking error (mm)")
     bottom.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return _save(fig, path)
 
 
 def plot_pick_episodes(
@@ -290,17 +269,24 @@ def plot_pick_episodes(
         ax.tick_params(labelsize=6)
     for ax in axes[n:]:
         ax.set_axis_off()
-    fig.suptitle(
+    return _save(
+        fig,
+        path,
         title or "from above: model fingertip (blue), expert (dashed), cube start (red) and end (x)",
-        fontsize=10,
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
 
 
 def _square(x: float, y: float, half: float, **style):
     from matplotlib.patches import Rectangle
 
     return Rectangle((x - half, y - half), 2 * half, 2 * half, **style)
+
+
+def _save(fig: Figure, path: Path, title: str = "") -> Path:
+    """Title (if any), tight layout, write the file (creating its folder); returns the path."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
