@@ -32,6 +32,7 @@ from trajtok.train import (
     evaluate,
     lr_factor,
     prepare_data,
+    select_device,
     train,
     training_batch,
     weights_digest,
@@ -192,6 +193,16 @@ def test_training_and_validation_work_under_bf16_autocast():
     assert abs(mixed[-1] - full[-1]) < 0.05 * full[-1], (mixed[-1], full[-1])
     val_loss, val_parts = evaluate(model, data.val, data.tokenizer, torch.device("cpu"), bf16)
     assert math.isfinite(val_loss) and all(math.isfinite(v) for v in val_parts.values())
+
+
+def test_device_selection_takes_what_the_machine_has():
+    mps = getattr(torch.backends, "mps", None)
+    present = {"cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}
+    assert select_device("auto").type == next((k for k, v in present.items() if v), "cpu")
+    assert select_device("cpu").type == "cpu"
+    for kind in (k for k, v in present.items() if not v):
+        with pytest.raises(ConfigError, match=f"device={kind} but this machine has no {kind.upper()} device"):
+            select_device(kind)
 
 
 def test_default_config_is_configs_handwriting_yaml():

@@ -283,13 +283,19 @@ def lr_factor(step: int, config: TrainConfig) -> float:
 
 
 def select_device(name: str) -> torch.device:
+    """`auto`: the CUDA GPU, else Apple's MPS, else the CPU; a named device that is not there is an error."""
+    mps = getattr(torch.backends, "mps", None)
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": mps is not None and mps.is_available(),
+        "cpu": True,
+    }
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("config: device=cuda but no CUDA GPU is available; use device=auto")
+        return torch.device(next(kind for kind, present in available.items() if present))
+    if not available.get(name, False):
+        raise ConfigError(
+            f"config: device={name} but this machine has no {name.upper()} device; use device=auto"
+        )
     return torch.device(name)
 
 
