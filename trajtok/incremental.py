@@ -71,7 +71,8 @@ def _folded_cross_attention(
 
 
 class StepDecoder:
-    """Decode one position at a time after the `cache.length` steps already in `cache` (which it updates)."""
+    """Decode one position at a time after the `cache.length` steps already in `cache` (which it updates);
+    inference only (no dropout), the weights as they are when it is made."""
 
     def __init__(self, model: StrokeTransformer, cache: DecoderCache):
         if cache.self_kv is None:
@@ -81,7 +82,6 @@ class StepDecoder:
         self.n_memory = cache.memory.states.shape[1]
         self.limit = min(cache.capacity, model.config.max_steps)
         self.positions = model.step_pos.weight
-        self.start = model.start_step[0, 0]
         self.step_table = torch.cat([embed.weight for embed in model.step_embed])  # (sum V_c, d)
         sizes = torch.tensor((0, *model.vocab_sizes[:-1]), device=self.step_table.device)
         self.step_offsets = sizes.cumsum(0)  # (C,) first row of each channel's table
@@ -104,9 +104,6 @@ class StepDecoder:
         self.norm_out = _norm(model.ln_out)
         self.heads = [(*_norm(h.net[0]), *_transposed(h.net[1]), *_transposed(h.net[3])) for h in model.heads]
         self.within = None if model.within_embed is None else [e.weight for e in model.within_embed]
-
-    def start_input(self, batch: int) -> Tensor:
-        return self.start.expand(batch, -1)
 
     def step_input(self, step: Tensor) -> Tensor:
         """step tokens (B, C) -> the next position's input (B, d): the sum of the channels' embeddings."""
