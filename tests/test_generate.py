@@ -224,3 +224,17 @@ def test_primes_are_thinned_like_the_training_data(trained):
     want = writer.write("c", temperature=0, prime=thinned)[0]
     np.testing.assert_array_equal(got.deltas, want.deltas)
     assert thinning.attention(got, prime).shape == writer.attention(got, thinned).shape
+
+
+@pytest.mark.parametrize(("temperature", "top_k"), [(0.0, None), (1.0, None), (1.0, 2)])
+def test_the_end_step_is_all_or_nothing(temperature, top_k):
+    """Channel 0 decides: a row whose first channel picks its end id gets every channel's end id; the other
+    rows never pick an end id in later channels, however likely the model makes it."""
+    sampler = ChannelSampler((4, 3), 2, temperature, top_k, None, torch.Generator().manual_seed(0))
+    first = torch.tensor([[0.0, 0.0, 0.0, 50.0], [50.0, 0.0, 0.0, 0.0]])  # row 0 ends, row 1 does not
+    later = torch.tensor([[0.0, 0.0, 50.0], [0.0, 0.0, 50.0]])  # both rows' model wants dy's end id
+    for _ in range(200):
+        chosen = [sampler(first, 0, [])]
+        chosen.append(sampler(later, 1, chosen))
+        assert chosen[0].tolist() == [3, 0]
+        assert chosen[1][0] == 2 and chosen[1][1] != 2
