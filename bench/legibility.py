@@ -23,13 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.batching import thin_sample
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
 from trajtok.data.hershey import VALIDATION_PHRASES, WRITERS, synthesize
 from trajtok.generate import Writer
 from trajtok.plot import render_ink
 from trajtok.sample import Sample
-from trajtok.strokes import integrate
+from trajtok.strokes import integrate, thin_sample
 
 PX_PER_UNIT = 40.0  # pixels per x-height: Tesseract reads best with letters ~30-50 px tall
 LINE_WIDTH = 3.0

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from trajtok.batching import thin_sample
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
 from trajtok.sampling import ChannelSampler
+from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trajtok.batching import BatchOrder, collate, encode_samples, thin_sample
+from trajtok.batching import BatchOrder, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
 from trajtok.cli.train import TASKS
 from trajtok.config import load_config
@@ -21,7 +21,7 @@ from trajtok.errors import ConfigError
 from trajtok.generate import Writer
 from trajtok.losses import attention_alignment_loss, focal_loss
 from trajtok.model import StrokeTransformer
-from trajtok.strokes import integrate
+from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 from trajtok.train import (

@@ -6,14 +6,12 @@ The batch order is a pure function of (seed, global batch number): resuming at s
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from trajtok.sample import Sample
-from trajtok.strokes import differentiate, integrate
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -44,33 +42,6 @@ class EncodedSet:
             [self.texts[i] for i in indices],
             None if self.states is None else [self.states[i] for i in indices],
         )
-
-
-def thin_sample(sample: Sample, spacing: float) -> Sample:
-    """Keep about one point per `spacing` of ink (handwriting units) along each stroke, and every stroke's
-    first and last point; pen lifts and char_index follow the kept points. spacing <= 0 keeps everything.
-
-    Fewer, longer steps per character make sequences several times shorter for the same letter shapes.
-    """
-    if spacing <= 0 or len(sample) < 3:
-        return sample
-    pen_lift = sample.events[:, 0]
-    starts = np.concatenate([[True], pen_lift[:-1]])  # a point after a lift begins a stroke
-    ink = np.hypot(sample.deltas[:, 0], sample.deltas[:, 1])
-    ink[starts] = 0.0  # the move to a stroke's first point is a pen-up travel, not ink
-    stroke = np.cumsum(starts) - 1
-    arc = np.cumsum(ink)
-    arc -= arc[np.flatnonzero(starts)][stroke]  # arc length from the start of each point's stroke
-    bucket = np.floor(arc / spacing)
-    keep = starts | pen_lift | np.concatenate([[True], bucket[1:] != bucket[:-1]])
-    points = integrate(sample.deltas, pen_lift)[keep]
-    deltas, lifts = differentiate(points)
-    return dataclasses.replace(
-        sample,
-        deltas=deltas,
-        events=np.concatenate([lifts[:, None], sample.events[keep, 1:]], axis=1),
-        char_index=None if sample.char_index is None else sample.char_index[keep],
-    )
 
 
 def encode_samples(

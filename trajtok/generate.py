@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from trajtok.batching import thin_sample
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
 from trajtok.sampling import ChannelSampler
+from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 

@@ -1,8 +1,12 @@
-"""Deltas + pen lifts <-> absolute points and strokes (handwriting units)."""
+"""Deltas + pen lifts <-> absolute points and strokes (handwriting units), and thinning a sample's points."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+
+from trajtok.sample import Sample
 
 
 def integrate(deltas: np.ndarray, pen_lift: np.ndarray) -> np.ndarray:
@@ -37,3 +41,30 @@ def join_strokes(strokes: list[np.ndarray]) -> np.ndarray:
         part[-1, 2] = 1.0
         parts.append(part)
     return np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.float32)
+
+
+def thin_sample(sample: Sample, spacing: float) -> Sample:
+    """Keep about one point per `spacing` of ink (handwriting units) along each stroke, and every stroke's
+    first and last point; pen lifts and char_index follow the kept points. spacing <= 0 keeps everything.
+
+    Fewer, longer steps per character make sequences several times shorter for the same letter shapes.
+    """
+    if spacing <= 0 or len(sample) < 3:
+        return sample
+    pen_lift = sample.events[:, 0]
+    starts = np.concatenate([[True], pen_lift[:-1]])  # a point after a lift begins a stroke
+    ink = np.hypot(sample.deltas[:, 0], sample.deltas[:, 1])
+    ink[starts] = 0.0  # the move to a stroke's first point is a pen-up travel, not ink
+    stroke = np.cumsum(starts) - 1
+    arc = np.cumsum(ink)
+    arc -= arc[np.flatnonzero(starts)][stroke]  # arc length from the start of each point's stroke
+    bucket = np.floor(arc / spacing)
+    keep = starts | pen_lift | np.concatenate([[True], bucket[1:] != bucket[:-1]])
+    points = integrate(sample.deltas, pen_lift)[keep]
+    deltas, lifts = differentiate(points)
+    return dataclasses.replace(
+        sample,
+        deltas=deltas,
+        events=np.concatenate([lifts[:, None], sample.events[keep, 1:]], axis=1),
+        char_index=None if sample.char_index is None else sample.char_index[keep],
+    )

@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples, thin_sample
+from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.config import from_dict, save_config, to_dict
 from trajtok.data import load_source
@@ -46,7 +46,7 @@ from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.plot import plot_attention, render_ink
 from trajtok.sample import SampleSet
-from trajtok.strokes import integrate
+from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
