@@ -99,10 +99,10 @@ def test_cached_equals_uncached_and_teacher_forcing(prime_steps):
         assert torch.equal(logits[c][:, prime_steps:].argmax(-1), cached[..., c])
 
 
-@pytest.mark.parametrize("state_dim", [0, 4])
-def test_step_decoder_matches_the_decoder(state_dim):
+@pytest.mark.parametrize(("state_dim", "within_step_ar"), [(0, True), (4, True), (0, False)])
+def test_step_decoder_matches_the_decoder(state_dim, within_step_ar):
     """The one-position fast path gives the hidden states, step inputs and head logits of the modules."""
-    model = make_model(state_dim=state_dim)
+    model = make_model(state_dim=state_dim, within_step_ar=within_step_ar)
     with torch.no_grad():  # random biases and norms too (they start at 0 and 1)
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.1)

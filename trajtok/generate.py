@@ -6,9 +6,9 @@ the ROS node start moving before the phrase is done). Both run the KV-cached dec
 per step.
 
 Sampling per channel (trajtok.sampling): temperature (0 = greedy), then top-k, then top-p (nucleus); the end
-step is all-or-nothing, decided by the first channel. Each phrase stops at its end step or at its step budget,
-`max_steps_per_char` steps per
-character (a figure the trainer measures on the data and stores in the checkpoint).
+step is all-or-nothing, decided by the first channel. Each phrase stops at its end step or at its step
+budget, `max_steps_per_char` steps per character (a figure the trainer measures on the data and stores in the
+checkpoint).
 """
 
 from __future__ import annotations
