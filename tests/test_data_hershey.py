@@ -120,10 +120,19 @@ def test_bad_requests_fail_clearly():
 
 
 def test_the_default_styles_are_the_print_writers():
-    """configs/handwriting.yaml keeps writers by index (data.styles); reordering WRITERS must not silently
-    turn the default run, and the shipped model, into a script or cursive one."""
+    """configs/handwriting.yaml names the writers it keeps (data.styles); they must stay the print ones, which
+    OCR reads, whatever the order of WRITERS."""
     from trajtok.train import TrainConfig
 
-    chosen = [hershey.WRITERS[i] for i in TrainConfig().data.styles]
+    chosen = [hershey.WRITERS[i] for i in hershey.writer_ids(TrainConfig().data.styles)]
     assert [w.font for w in chosen] == ["futural", "rowmans", "futural"]
     assert not any(w.joined for w in chosen)
+
+
+def test_writers_are_chosen_by_name_or_style_id():
+    names = [w.name for w in hershey.WRITERS]
+    assert len(set(names)) == len(names) and all(names)
+    assert hershey.writer_ids(["cursive", 0, "print-wide"]) == [3, 0, 4]
+    for bad in ("comic-sans", len(hershey.WRITERS), -1):
+        with pytest.raises(ValueError, match=r"no synthetic writer .*; they are 0 print, 1 roman-slanted"):
+            hershey.writer_ids([bad])

@@ -39,7 +39,7 @@ from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.config import from_dict, save_config, to_dict
 from trajtok.data import load_source
-from trajtok.data.hershey import VALIDATION_PHRASES, WRITERS, iter_samples
+from trajtok.data.hershey import VALIDATION_PHRASES, iter_samples, writer_ids
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Writer
 from trajtok.losses import attention_alignment_loss, channel_losses
@@ -60,7 +60,8 @@ class DataConfig:
     n_train: int = 12000  # training samples, generated once and cycled through in epochs
     n_val: int = 96  # validation samples (validation loss, best.pt)
     max_chars: int = 24  # longest text the synthetic corpus writes
-    styles: list[int] = field(default_factory=lambda: [0, 1, 4])  # hershey writers to keep; [] = all
+    # hershey writers to keep, by name or style_id (hershey.WRITERS); [] = all
+    styles: list[int | str] = field(default_factory=lambda: ["print", "roman-slanted", "print-wide"])
     spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
 
 
@@ -189,12 +190,13 @@ class TrainingData:
 def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
     """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec."""
     if data.source == "hershey":
-        unknown = sorted(set(data.styles) - set(range(len(WRITERS))))
-        if unknown:
-            raise ConfigError(f"data.styles: no synthetic writer {unknown}; they are 0..{len(WRITERS) - 1}")
+        try:
+            styles = set(writer_ids(data.styles))
+        except ValueError as exc:
+            raise ConfigError(f"data.styles: {exc}") from None
         stream = iter_samples(split, seed=seed, max_chars=data.max_chars)
-        if data.styles:
-            stream = (s for s in stream if s.style_id in data.styles)
+        if styles:
+            stream = (s for s in stream if s.style_id in styles)
         loaded = SampleSet(list(islice(stream, n)), source=f"hershey:{split}")
     else:
         loaded = load_source(data.source, split=split, n=n, seed=seed)

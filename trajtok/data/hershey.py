@@ -10,7 +10,7 @@ writers come after the word, as people write them. Everything is deterministic g
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ from trajtok.data.splits import canonical_split
 from trajtok.data.texts import VALIDATION_PHRASES, TextSampler
 from trajtok.sample import Sample, SampleSet
 
-__all__ = ["VALIDATION_PHRASES", "WRITERS", "Writer", "iter_samples", "load", "synthesize"]
+__all__ = ["VALIDATION_PHRASES", "WRITERS", "Writer", "iter_samples", "load", "synthesize", "writer_ids"]
 
 DENSE_STEP = 0.02  # x-heights between points of the densified glyph path the pen follows
 DOT_SIZE = 0.3  # a stroke smaller than this (x-heights) is a dot: written after its letter or word
@@ -44,16 +44,33 @@ class Writer:
     step: float = 0.3  # distance between points at full speed (x-heights)
     cap_scale: float = 1.0  # capitals and ascending marks of script fonts are tall: shrink them
     borrow: str = ""  # characters taken from DIGIT_FONT (script fonts draw digits as outlines)
+    name: str = ""  # what configs call it (data.styles); its index in WRITERS is its style_id
 
 
 WRITERS: tuple[Writer, ...] = (
-    Writer("futural", slant=0.05, width=0.9, letter_gap=0.05, roundness=0.08),
-    Writer("rowmans", slant=0.25, width=0.8, roundness=0.08),
+    Writer("futural", slant=0.05, width=0.9, letter_gap=0.05, roundness=0.08, name="print"),
+    Writer("rowmans", slant=0.25, width=0.8, roundness=0.08, name="roman-slanted"),
     Writer(
-        "scripts", slant=0.05, width=0.9, joined=True, roundness=0.05, cap_scale=0.8, borrow=SCRIPT_OUTLINED
+        "scripts",
+        slant=0.05,
+        width=0.9,
+        joined=True,
+        roundness=0.05,
+        cap_scale=0.8,
+        borrow=SCRIPT_OUTLINED,
+        name="script",
     ),
-    Writer("cursive", slant=0.15, width=0.8, joined=True, roundness=0.06, cap_scale=0.8),
-    Writer("futural", slant=-0.05, width=1.05, letter_gap=0.12, word_gap=0.2, roundness=0.1, step=0.32),
+    Writer("cursive", slant=0.15, width=0.8, joined=True, roundness=0.06, cap_scale=0.8, name="cursive"),
+    Writer(
+        "futural",
+        slant=-0.05,
+        width=1.05,
+        letter_gap=0.12,
+        word_gap=0.2,
+        roundness=0.1,
+        step=0.32,
+        name="print-wide",
+    ),
     Writer(
         "scripts",
         slant=0.3,
@@ -63,8 +80,22 @@ WRITERS: tuple[Writer, ...] = (
         step=0.32,
         cap_scale=0.75,
         borrow=SCRIPT_OUTLINED,
+        name="script-slanted",
     ),
 )
+
+
+def writer_ids(styles: Sequence[int | str]) -> list[int]:
+    """Writers by name or style_id -> style_ids; an unknown one is a ValueError that lists them all."""
+    by_name = {writer.name: i for i, writer in enumerate(WRITERS)}
+    ids = []
+    for style in styles:
+        i = by_name.get(style) if isinstance(style, str) else style
+        if not isinstance(i, int) or not 0 <= i < len(WRITERS):
+            known = ", ".join(f"{i} {writer.name}" for i, writer in enumerate(WRITERS))
+            raise ValueError(f"no synthetic writer {style!r}; they are {known}")
+        ids.append(i)
+    return ids
 
 
 @dataclass(frozen=True)
