@@ -126,7 +126,7 @@ def teacher_forced_draws(model, data: EncodedSet, seed: int, batch_size: int = 3
         hidden, _ = model.decode(model.decoder_inputs(tokens), model.new_cache(memory))
         step = tokens.clone()
         for c in range(2):
-            probs = model.channel_logits(hidden, c, step).softmax(-1)  # (B, T, V)
+            probs = model.channel_logits(hidden, c, step.unbind(-1)).softmax(-1)  # (B, T, V)
             step[..., c] = torch.multinomial(probs.flatten(0, 1), 1, generator=generator).view(
                 probs.shape[:2]
             )

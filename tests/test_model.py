@@ -122,7 +122,7 @@ def test_step_decoder_matches_the_decoder(state_dim, within_step_ar):
             chosen = [tokens[:, 5, j] for j in range(c)]
             torch.testing.assert_close(
                 decoder.channel_logits(hidden[:, 2], c, chosen),
-                model.channel_logits(reference[:, 5], c, tokens[:, 5]),
+                model.channel_logits(reference[:, 5], c, tokens[:, 5].unbind(-1)),
                 atol=1e-5,
                 rtol=1e-4,
             )

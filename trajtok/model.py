@@ -20,7 +20,7 @@ dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_siz
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -335,14 +335,13 @@ class StrokeTransformer(nn.Module):
         return self.ln_out(x), (layers if need_attention else None)
 
     # -- heads -----------------------------------------------------------------------------------------
-    def channel_logits(self, hidden: Tensor, c: int, step_tokens: Tensor | list[Tensor]) -> Tensor:
-        """Channel c's logits (..., V_c) from hidden (..., d) and the step's tokens of channels < c:
-        `step_tokens[..., j]` of a (..., C) tensor, or `step_tokens[j]` of a list of (...) tensors."""
+    def channel_logits(self, hidden: Tensor, c: int, step_tokens: Sequence[Tensor]) -> Tensor:
+        """Channel c's logits (..., V_c) from hidden (..., d) and the step's tokens of channels < c, one (...)
+        tensor per channel (`tokens.unbind(-1)` of a (..., C) tensor, or the channels picked so far)."""
         x = hidden
         if self.within_embed is not None:
             for j in range(c):
-                tokens = step_tokens[j] if isinstance(step_tokens, list) else step_tokens[..., j]
-                x = x + self.within_embed[j](tokens)
+                x = x + self.within_embed[j](step_tokens[j])
         return self.heads[c](x)
 
     def forward(
@@ -358,7 +357,8 @@ class StrokeTransformer(nn.Module):
             raise ValueError(f"tokens have {tokens.shape[-1]} channels, the model {self.n_channels}")
         cache = self.new_cache(self.encode(text_ids, text_pad_mask, state))
         hidden, layers = self.decode(self.decoder_inputs(tokens), cache, need_attention)
-        logits = [self.channel_logits(hidden, c, tokens) for c in range(self.n_channels)]
+        channels = tokens.unbind(-1)
+        logits = [self.channel_logits(hidden, c, channels) for c in range(self.n_channels)]
         if not need_attention:
             return ModelOutput(logits)
         return ModelOutput(logits, layers[-1], layers)

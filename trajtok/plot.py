@@ -154,7 +154,7 @@ def plot_motion_grid(
     title: str = "",
 ) -> Path:
     """Trajectories that are not handwriting (e.g. a gripper's dx, dy, dz + open/closed), one row each: the
-    path from above (first two dims, integrated; thick where the first event is on) and every dim's
+    path from above (first two dims, integrated; red dots where the first event is on) and every dim's
     position against the step, with the first event's steps shaded.
 
     samples: trajtok.sample.Sample objects with deltas (T, D >= 2) and events (T, E).

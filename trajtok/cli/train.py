@@ -10,8 +10,7 @@ from pathlib import Path
 
 from trajtok.cli import allow_intermixed
 
-TASKS = ("handwriting", "gripper")
-# Tasks whose defaults come from a config file in the repository rather than from code (without --config).
+TASKS = ("handwriting", "gripper")  # = trajtok.train.TASK_SETTINGS (not imported here: it loads torch)
 HELP = """Train the text-conditioned stroke transformer.
 
 Settings: the defaults in code (the same as configs/handwriting.yaml), then --config FILE, then key=value
@@ -20,8 +19,9 @@ The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/l
 (+ stepNNNNNN.pt snapshots), samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped
 run exactly where its last checkpoint left it (its config.yaml, plus overrides such as steps=N to go on).
 Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
-`trajtok train gripper` starts from configs/gripper.yaml: pick-and-place demos, conditioned on the
-instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint RUN_DIR`).
+`trajtok train gripper` starts from the gripper settings (the same as configs/gripper.yaml): pick-and-place
+demos, conditioned on the instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint
+RUN_DIR`).
 """
 
 
