@@ -24,8 +24,8 @@ import yaml
 from trajtok.config import from_dict
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
-from trajtok.sampling import ChannelSampler
 from trajtok.text import CharTokenizer
+from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 
 LENGTHS = (250, 500, 1000)
@@ -56,7 +56,7 @@ def steps_per_s(writer: Writer, n_steps: int, use_cache: bool, repeats: int) -> 
     ids, pad = writer._text_batch([TEXT])
     best_wall = best_cpu = float("inf")
     for _ in range(repeats):
-        pick = ChannelSampler(model.vocab_sizes, 1, 0.8, generator=torch.Generator().manual_seed(0))
+        pick = ChannelSampler(model.vocab_sizes, 1, Sampling(0.8), generator=torch.Generator().manual_seed(0))
         wall, cpu = time.perf_counter(), time.process_time()
         n = sum(1 for _ in model.generate(model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
         best_wall = min(best_wall, time.perf_counter() - wall)
@@ -69,7 +69,7 @@ def stream_steps_per_s(writer: Writer, n_steps: int, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        n = sum(1 for _ in writer.stream(TEXT, max_steps=n_steps, seed=0))
+        n = sum(1 for _ in writer.stream(TEXT, Sampling(max_steps=n_steps, seed=0)))
         best = min(best, time.perf_counter() - start)
     assert n == n_steps
     return n_steps / best

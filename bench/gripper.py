@@ -21,10 +21,9 @@ import importlib.util
 import json
 from pathlib import Path
 
-from trajtok_sim.pick_place import PickPlaceSim
-
 from trajtok.data.gripper import pickplace_demos
 from trajtok.tokenizer import TrajectoryTokenizer, measure
+from trajtok_sim.pick_place import PickPlaceSim
 
 
 def tokenizer_bench():

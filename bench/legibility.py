@@ -25,7 +25,7 @@ import numpy as np
 
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
 from trajtok.data.hershey import VALIDATION_PHRASES, WRITERS, synthesize, writer_ids
-from trajtok.generate import Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.plot import render_ink
 from trajtok.sample import Sample
 from trajtok.strokes import integrate, thin_sample
@@ -63,7 +63,7 @@ def score_checkpoint(path, phrases, temperature, seed, image_dir: Path) -> tuple
         checkpoint.text_tokenizer,
         max_steps_per_char=checkpoint.extra.get("max_steps_per_char", 40.0),
     )
-    written = writer.write(phrases, temperature=temperature, seed=seed)
+    written = writer.write(phrases, Sampling(temperature=temperature, seed=seed))
     reads = [ocr(s, image_dir / f"written_{i:02d}.png") for i, s in enumerate(written)]
     return cer(reads, phrases), reads, checkpoint.extra
 

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import pybullet
-from trajtok_sim.ink import BoardCanvas
-from trajtok_sim.ocr import character_error_rate, read_board
-from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
 from trajtok.data.hershey import synthesize
 from trajtok.strokes import integrate
 from trajtok.waypoints import plan_waypoints
+from trajtok_sim.ink import BoardCanvas
+from trajtok_sim.ocr import character_error_rate, read_board
+from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
 PHRASES = (
     "hello world",
@@ -53,14 +53,14 @@ def ground_truth(text: str) -> np.ndarray:
 def model_writer(checkpoint: str | None):
     """The model's strokes for a phrase, or None (with the reason) when no checkpoint loads."""
     try:
-        from trajtok.generate import Writer
+        from trajtok.generate import Sampling, Writer
 
         writer = Writer.from_checkpoint(checkpoint)
     except Exception as exc:  # noqa: BLE001 - any reason at all means: no model figures this run
         return None, f"{exc.__class__.__name__}: {exc}"
 
     def write(text: str) -> np.ndarray:
-        sample = writer.write([text], temperature=0.5, seed=SEED)[0]
+        sample = writer.write([text], Sampling(temperature=0.5, seed=SEED))[0]
         return integrate(sample.deltas, sample.events[:, 0])
 
     return write, ""

@@ -38,7 +38,7 @@ from trajtok.batching import EncodedSet, collate
 from trajtok.checkpoint import load_checkpoint
 from trajtok.cli.write import stack_lines
 from trajtok.config import load_config
-from trajtok.generate import Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.plot import render_ink
 from trajtok.strokes import integrate
 from trajtok.train import TrainConfig, evaluate, prepare_data, train
@@ -139,7 +139,7 @@ def teacher_forced_draws(model, data: EncodedSet, seed: int, batch_size: int = 3
 
 def free_running(writer: Writer, phrases: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
     """Write the phrases at temperature 1: their (dx, dy) token pairs, pen-down step lengths, samples."""
-    samples = writer.write(phrases, temperature=1.0, seed=0)
+    samples = writer.write(phrases, Sampling(temperature=1.0, seed=0))
     pairs, lengths = [], []
     for s in samples:
         if not len(s):

@@ -46,7 +46,7 @@ def test_fixed_split_is_deterministic_and_a_prefix_of_the_stream():
     assert same_samples(first.samples, stream[:12])
 
 
-@pytest.mark.parametrize("style_id", range(len(hershey.WRITERS)))
+@pytest.mark.parametrize("style_id", range(len(hershey.STYLES)))
 def test_sample_conventions_and_char_index(style_id):
     text = "Box of jam, 7 kg!"
     sample = hershey.synthesize(text, style_id=style_id, seed=1)
@@ -59,7 +59,7 @@ def test_sample_conventions_and_char_index(style_id):
     assert index.dtype == np.int32 and index.shape == (T,)
     written = {i for i, c in enumerate(text) if c != " "}
     assert set(index.tolist()) == written  # every character drawn, no point on a blank
-    if not hershey.WRITERS[style_id].joined:  # joined writers dot their i's after the word
+    if not hershey.STYLES[style_id].joined:  # joined writers dot their i's after the word
         assert (np.diff(index) >= 0).all()
     # Normalized units: x-height letters sit on the baseline and reach about 1.
     xoxo = hershey.synthesize("xoxo", style_id=style_id, seed=1)
@@ -105,9 +105,9 @@ def test_training_texts_cover_every_supported_character():
 
 def test_test_split_writes_every_validation_phrase_in_every_hand():
     test = load_source("hershey", split="test", use_cache=False)
-    assert len(test) == len(VALIDATION_PHRASES) * len(hershey.WRITERS)
+    assert len(test) == len(VALIDATION_PHRASES) * len(hershey.STYLES)
     assert {s.text for s in test} == set(VALIDATION_PHRASES)
-    assert {s.style_id for s in test} == set(range(len(hershey.WRITERS)))
+    assert {s.style_id for s in test} == set(range(len(hershey.STYLES)))
 
 
 def test_bad_requests_fail_clearly():
@@ -121,18 +121,18 @@ def test_bad_requests_fail_clearly():
 
 def test_the_default_styles_are_the_print_writers():
     """configs/handwriting.yaml names the writers it keeps (data.styles); they must stay the print ones, which
-    OCR reads, whatever the order of WRITERS."""
+    OCR reads, whatever the order of STYLES."""
     from trajtok.train import TrainConfig
 
-    chosen = [hershey.WRITERS[i] for i in hershey.writer_ids(TrainConfig().data.styles)]
+    chosen = [hershey.STYLES[i] for i in hershey.style_ids(TrainConfig().data.styles)]
     assert [w.font for w in chosen] == ["futural", "rowmans", "futural"]
     assert not any(w.joined for w in chosen)
 
 
 def test_writers_are_chosen_by_name_or_style_id():
-    names = [w.name for w in hershey.WRITERS]
+    names = [w.name for w in hershey.STYLES]
     assert len(set(names)) == len(names) and all(names)
-    assert hershey.writer_ids(["cursive", 0, "print-wide"]) == [3, 0, 4]
-    for bad in ("comic-sans", len(hershey.WRITERS), -1):
+    assert hershey.style_ids(["cursive", 0, "print-wide"]) == [3, 0, 4]
+    for bad in ("comic-sans", len(hershey.STYLES), -1):
         with pytest.raises(ValueError, match=r"no synthetic writer .*; they are 0 print, 1 roman-slanted"):
-            hershey.writer_ids([bad])
+            hershey.style_ids([bad])

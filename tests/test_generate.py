@@ -7,9 +7,9 @@ import torch
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
-from trajtok.sampling import ChannelSampler
 from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
+from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -76,7 +76,9 @@ def decoded(writer: Writer, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
 
 def test_greedy_write_reproduces_each_phrase_of_a_batch(trained):
     writer, (abc, c) = trained
-    out = writer.write(["ab c", "c"], temperature=0)  # different lengths in one batch: each stops at its end
+    out = writer.write(
+        ["ab c", "c"], Sampling(temperature=0)
+    )  # different lengths in one batch: each stops at its end
     for got, want in zip(out, [abc, c], strict=True):
         deltas, events = decoded(writer, want)
         assert got.text == want.text and len(got) == len(want)
@@ -91,8 +93,8 @@ def test_stream_yields_the_same_steps_as_write(trained):
         {"temperature": 1.3, "seed": 7},
         {"temperature": 1.0, "top_p": 0.9, "seed": 3},
     ):
-        written = writer.write("ab c", **kwargs)[0]
-        streamed = list(writer.stream("ab c", **kwargs))
+        written = writer.write("ab c", Sampling(**kwargs))[0]
+        streamed = list(writer.stream("ab c", Sampling(**kwargs)))
         assert len(streamed) == len(written) > 0
         np.testing.assert_array_equal(np.stack([d for d, _ in streamed]), written.deltas)
         np.testing.assert_array_equal(np.stack([e for _, e in streamed]), written.events)
@@ -100,7 +102,7 @@ def test_stream_yields_the_same_steps_as_write(trained):
 
 def test_stream_is_lazy(trained):
     writer, _ = trained
-    steps = writer.stream("ab c", temperature=0)
+    steps = writer.stream("ab c", Sampling(temperature=0))
     first = next(steps)  # available before the phrase is finished
     assert first[0].shape == (2,) and first[1].shape == (1,)
     steps.close()
@@ -109,23 +111,23 @@ def test_stream_is_lazy(trained):
 def test_seeds_and_sampling_knobs(trained):
     writer, _ = trained
     hot = {"temperature": 3.0, "max_steps": 30}
-    a, b = writer.write("ab c", seed=1, **hot)[0], writer.write("ab c", seed=1, **hot)[0]
+    a, b = writer.write("ab c", Sampling(seed=1, **hot))[0], writer.write("ab c", Sampling(seed=1, **hot))[0]
     np.testing.assert_array_equal(a.deltas, b.deltas)
-    others = [writer.write("ab c", seed=s, **hot)[0] for s in range(2, 5)]
+    others = [writer.write("ab c", Sampling(seed=s, **hot))[0] for s in range(2, 5)]
     assert any(len(o) != len(a) or not np.array_equal(o.deltas, a.deltas) for o in others)
-    greedy = writer.write("ab c", temperature=0)[0]
+    greedy = writer.write("ab c", Sampling(temperature=0))[0]
     for knobs in ({"top_k": 1}, {"top_p": 1e-6}):  # a single candidate is the greedy choice
         np.testing.assert_array_equal(
-            writer.write("ab c", temperature=3.0, seed=5, **knobs)[0].deltas, greedy.deltas
+            writer.write("ab c", Sampling(temperature=3.0, seed=5, **knobs))[0].deltas, greedy.deltas
         )
     with pytest.raises(ValueError, match="top_p"):
-        writer.write("c", top_p=0)
+        writer.write("c", Sampling(top_p=0))
 
 
 def test_step_budget_scales_with_text_and_cuts(trained):
     writer, _ = trained
     assert writer.step_budget("abcd") == 2 * writer.step_budget("ab") == 80
-    cut = writer.write(["ab c", "c"], temperature=0, max_steps=5)
+    cut = writer.write(["ab c", "c"], Sampling(temperature=0, max_steps=5))
     assert [len(s) for s in cut] == [5, 5]
 
 
@@ -135,19 +137,19 @@ def test_priming_continues_the_primed_sample(trained):
     n_ab = sum(part[1] for part in A_B)
     prime = Sample(abc.deltas[:n_ab], abc.events[:n_ab], text="ab")
     assert writer.conditioning_text("c", prime) == "ab c"
-    continued = writer.write("c", temperature=0, prime=prime)[0]
+    continued = writer.write("c", Sampling(temperature=0), prime=prime)[0]
     deltas, events = decoded(writer, abc)
     np.testing.assert_array_equal(continued.deltas, deltas[n_ab:])
     np.testing.assert_array_equal(continued.events, events[n_ab:])
-    alone = writer.write("c", temperature=0)[0]  # unprimed, 'c' starts like the sample 'c' instead
+    alone = writer.write("c", Sampling(temperature=0))[0]  # unprimed, 'c' starts like the sample 'c' instead
     assert not np.array_equal(alone.deltas[:1], continued.deltas[:1])
-    streamed = list(writer.stream("c", temperature=0, prime=prime))
+    streamed = list(writer.stream("c", Sampling(temperature=0), prime=prime))
     np.testing.assert_array_equal(np.stack([d for d, _ in streamed]), continued.deltas)
 
 
 def test_attention_rows_cover_the_conditioning_text(trained):
     writer, (abc, _) = trained
-    sample = writer.write("ab c", temperature=0)[0]
+    sample = writer.write("ab c", Sampling(temperature=0))[0]
     attention = writer.attention(sample)
     assert attention.shape == (len(sample), 4)
     assert np.all(attention >= 0) and np.all(attention.sum(1) <= 1 + 1e-5)
@@ -159,14 +161,14 @@ def test_decoded_steps_encode_back_to_the_same_tokens(trained):
     """Writer.attention re-encodes written samples; that is exact only if decode -> encode is the identity."""
     writer, _ = trained
     tokenizer = writer.tokenizer
-    sample = writer.write("ab c", temperature=1.5, seed=0, max_steps=40)[0]
+    sample = writer.write("ab c", Sampling(temperature=1.5, seed=0, max_steps=40))[0]
     tokens = tokenizer.encode(sample.deltas, sample.events)
     np.testing.assert_array_equal(tokenizer.decode(tokens)[0], sample.deltas)
 
 
 def test_empty_text_and_too_long_text(trained):
     writer, _ = trained
-    blank = writer.write("", temperature=0, max_steps=20)[0]
+    blank = writer.write("", Sampling(temperature=0, max_steps=20))[0]
     assert blank.text == "" and 0 < len(blank) <= 20
     with pytest.raises(ValueError, match="at most 16"):
         writer.write("x" * 17)
@@ -187,12 +189,12 @@ def test_state_conditioning_changes_the_writing():
     )
     with torch.no_grad():  # make the state matter a lot
         writer.model.state_proj.weight.mul_(200)
-    a = writer.write("c", temperature=0, max_steps=12, state=np.zeros(3, np.float32))[0]
-    b = writer.write("c", temperature=0, max_steps=12, state=np.ones(3, np.float32))[0]
+    a = writer.write("c", Sampling(temperature=0, max_steps=12), state=np.zeros(3, np.float32))[0]
+    b = writer.write("c", Sampling(temperature=0, max_steps=12), state=np.ones(3, np.float32))[0]
     assert a.state.shape == (3,)
     assert not (len(a) == len(b) and np.array_equal(a.deltas, b.deltas))
     with pytest.raises(ValueError, match="state_dim=3"):
-        writer.write("c", max_steps=3)
+        writer.write("c", Sampling(max_steps=3))
 
 
 @pytest.mark.parametrize(
@@ -208,7 +210,9 @@ def test_sampling_follows_the_filtered_distribution(temperature, top_k, top_p):
         keep = torch.cat([torch.tensor([0.0]), expected.cumsum(0)[:-1]]) < top_p
     expected = torch.where(keep, expected, 0.0)
     expected /= expected.sum()
-    sampler = ChannelSampler((5,), 40000, temperature, top_k, top_p, torch.Generator().manual_seed(0))
+    sampler = ChannelSampler(
+        (5,), 40000, Sampling(temperature, top_k, top_p), torch.Generator().manual_seed(0)
+    )
     picks = torch.cat([sampler(logits.repeat(40000, 1), 0, []) for _ in range(3)])  # 3 steps' noise rows
     counts = torch.bincount(picks, minlength=5) / len(picks)
     torch.testing.assert_close(counts, expected, atol=0.01, rtol=0)
@@ -220,8 +224,8 @@ def test_primes_are_thinned_like_the_training_data(trained):
     thinning = Writer(writer.model, writer.tokenizer, writer.text_tokenizer, prime_spacing=0.3)
     thinned = thin_sample(prime, 0.3)
     assert len(thinned) < len(prime)
-    got = thinning.write("c", temperature=0, prime=prime)[0]
-    want = writer.write("c", temperature=0, prime=thinned)[0]
+    got = thinning.write("c", Sampling(temperature=0), prime=prime)[0]
+    want = writer.write("c", Sampling(temperature=0), prime=thinned)[0]
     np.testing.assert_array_equal(got.deltas, want.deltas)
     assert thinning.attention(got, prime).shape == writer.attention(got, thinned).shape
 
@@ -230,7 +234,7 @@ def test_primes_are_thinned_like_the_training_data(trained):
 def test_the_end_step_is_all_or_nothing(temperature, top_k):
     """Channel 0 decides: a row whose first channel picks its end id gets every channel's end id; the other
     rows never pick an end id in later channels, however likely the model makes it."""
-    sampler = ChannelSampler((4, 3), 2, temperature, top_k, None, torch.Generator().manual_seed(0))
+    sampler = ChannelSampler((4, 3), 2, Sampling(temperature, top_k), torch.Generator().manual_seed(0))
     first = torch.tensor([[0.0, 0.0, 0.0, 50.0], [50.0, 0.0, 0.0, 0.0]])  # row 0 ends, row 1 does not
     later = torch.tensor([[0.0, 0.0, 50.0], [0.0, 0.0, 50.0]])  # both rows' model wants dy's end id
     for _ in range(200):

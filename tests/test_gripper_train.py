@@ -9,7 +9,7 @@ import pytest
 from trajtok.cli import main
 from trajtok.config import load_config
 from trajtok.data.gripper import pickplace_demos, policy_state
-from trajtok.generate import Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.train import TrainConfig, train
 
 pytest.importorskip("pybullet")
@@ -43,7 +43,9 @@ def test_overfit_model_replays_its_demos_in_the_sim(overfit_run):
     writer = Writer.from_checkpoint(overfit_run)
     assert writer.tokenizer.dim_names == ("dx", "dy", "dz") and writer.model.config.state_dim == 6
     demos = pickplace_demos("train", n=3, seed=0)  # the run's training scenes (config seed 0)
-    written = writer.write(demos.instruction, temperature=0.0, max_steps=100, state=policy_state(demos.state))
+    written = writer.write(
+        demos.instruction, Sampling(temperature=0.0, max_steps=100), state=policy_state(demos.state)
+    )
     with PickPlaceSim() as sim:
         for i, sample in enumerate(written):
             assert len(sample) == len(demos.deltas[i])  # it learned where the episode ends

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trajtok_sim.ink import BoardCanvas
-from trajtok_sim.metrics import writing_metrics
-from trajtok_sim.ocr import character_error_rate, read_board
-from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import TrajtokError
 from trajtok.strokes import integrate, join_strokes
 from trajtok.waypoints import BoardConfig, Waypoints, plan_waypoints
+from trajtok_sim.ink import BoardCanvas
+from trajtok_sim.metrics import writing_metrics
+from trajtok_sim.ocr import character_error_rate, read_board
+from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
 WORD = "pen up"
 OCR_STYLE = 0  # the synthetic writer Tesseract reads most reliably (upright, print letters)

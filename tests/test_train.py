@@ -18,7 +18,7 @@ from trajtok.cli.train import TASKS
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
-from trajtok.generate import Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, focal_loss
 from trajtok.model import StrokeTransformer
 from trajtok.strokes import integrate, thin_sample
@@ -240,7 +240,7 @@ def test_overfit_reaches_near_zero_loss_and_writes_the_sample_back(tmp_path, n):
     writer = Writer.from_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
     data = prepare_data(config, tokenizer=writer.tokenizer)
     assert len(data.train) == n
-    written = writer.write(data.train.texts, temperature=0.0)
+    written = writer.write(data.train.texts, Sampling(temperature=0.0))
     for tokens, sample in zip(data.train.tokens, written, strict=True):
         deltas, events = writer.tokenizer.decode(tokens)  # the training sample as the model sees it
         assert len(sample) == len(deltas)
@@ -289,7 +289,7 @@ def test_run_directory_holds_config_tokenizer_metrics_checkpoints_and_pictures(t
     assert load_checkpoint(run / "checkpoints" / "latest.pt").extra["step"] == 10
     assert len(list((run / "samples").glob("step000010_*.png"))) == 1
     assert (run / "attention" / "step000010.png").stat().st_size > 1000
-    written = Writer.from_checkpoint(run).write(["hello"], temperature=0.0)[0]
+    written = Writer.from_checkpoint(run).write(["hello"], Sampling(temperature=0.0))[0]
     assert integrate(written.deltas, written.events[:, 0]).shape[1] == 3
     with pytest.raises(ConfigError, match="already holds a run"):
         train(tiny("steps=10"), run)

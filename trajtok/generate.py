@@ -5,10 +5,10 @@ decoded steps `(deltas (D,), events (E,))` one at a time while the model generat
 the ROS node start moving before the phrase is done). Both run the KV-cached decoder: one decoder position
 per step.
 
-Sampling per channel (trajtok.sampling): temperature (0 = greedy), then top-k, then top-p (nucleus); the end
-step is all-or-nothing, decided by the first channel. Each phrase stops at its end step or at its step
-budget, `max_steps_per_char` steps per character (a figure the trainer measures on the data and stores in the
-checkpoint).
+Sampling per channel (`Sampling` settings, trajtok.token_sampler): temperature (0 = greedy), then top-k,
+then top-p (nucleus); the end step is all-or-nothing, decided by the first channel. Each phrase stops at its
+end step or at its step budget, `max_steps_per_char` steps per character (a figure the trainer measures on the
+data and stores in the checkpoint).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from torch import Tensor
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
-from trajtok.sampling import ChannelSampler
 from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
+from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 
-DEFAULT_TEMPERATURE = 0.8
 DEFAULT_STEPS_PER_CHAR = 40.0  # used when the checkpoint does not record `max_steps_per_char`
+DEFAULT_SAMPLING = Sampling()
 EMPTY_TEXT_CHARS = 10  # an empty (no-text) phrase gets the step budget of this many characters
 
 
@@ -69,15 +69,11 @@ class Writer:
     def write(
         self,
         texts: str | Sequence[str],
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        max_steps: int | None = None,
+        sampling: Sampling = DEFAULT_SAMPLING,
         prime: Sample | None = None,
         state: np.ndarray | None = None,
     ) -> list[Sample]:
-        """One Sample per phrase (text = the phrase). `max_steps` overrides the per-character budget.
+        """One Sample per phrase (text = the phrase). `sampling.max_steps` overrides the per-character budget.
 
         `prime`: a real sample (with its text) teacher-forced first, so the phrase continues in its style; the
         returned samples hold only the new steps (their first delta starts from the prime's last point).
@@ -87,7 +83,7 @@ class Writer:
         if not texts:
             return []
         prime = self._thinned(prime)
-        steps = list(self._generate(texts, temperature, top_k, top_p, seed, max_steps, prime, state))
+        steps = list(self._generate(texts, sampling, prime, state))
         tokens = torch.stack(steps, dim=1).cpu().numpy()  # (B, T, C)
         states = (
             [None] * len(texts)
@@ -96,7 +92,7 @@ class Writer:
         )
         samples = []
         for i, text in enumerate(texts):
-            row = tokens[i, : self._budget(text, max_steps, prime)]
+            row = tokens[i, : self._budget(text, sampling.max_steps, prime)]
             deltas, events = self.tokenizer.decode(row)  # stops at the first end step
             samples.append(Sample(deltas, events, text=text, state=states[i]))
         return samples
@@ -104,18 +100,14 @@ class Writer:
     def stream(
         self,
         text: str,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        max_steps: int | None = None,
+        sampling: Sampling = DEFAULT_SAMPLING,
         prime: Sample | None = None,
         state: np.ndarray | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
         prime = self._thinned(prime)
         end_id = int(self.end_ids[0])
-        for step in self._generate([text], temperature, top_k, top_p, seed, max_steps, prime, state):
+        for step in self._generate([text], sampling, prime, state):
             ids = step[0].tolist()
             if ids[0] == end_id:
                 return
@@ -163,7 +155,7 @@ class Writer:
             raise ValueError(f"text {long!r} has {len(long)} characters; this model reads at most {max_text}")
         return torch.as_tensor(ids, device=self.device), torch.as_tensor(pad, device=self.device)
 
-    def _generate(self, texts, temperature, top_k, top_p, seed, max_steps, prime, state) -> Iterator[Tensor]:
+    def _generate(self, texts, sampling: Sampling, prime, state) -> Iterator[Tensor]:
         """Yield step tokens (B, C) until every phrase has ended or used its budget."""
         if not texts:
             return
@@ -173,16 +165,16 @@ class Writer:
         if prime is not None:
             encoded = torch.as_tensor(self.tokenizer.encode(prime.deltas, prime.events), device=self.device)
             prime_tokens = encoded[None].expand(b, -1, -1)  # (B, P, C)
-        budgets = [self._budget(t, max_steps, prime) for t in texts]
+        budgets = [self._budget(t, sampling.max_steps, prime) for t in texts]
         state_t = None
         if state is not None:
             state_t = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.device).expand(b, -1)
         generator = torch.Generator(device=self.device)
-        if seed is None:
+        if sampling.seed is None:
             generator.seed()
         else:
-            generator.manual_seed(seed)
-        pick = ChannelSampler(self.model.vocab_sizes, b, temperature, top_k, top_p, generator, self.device)
+            generator.manual_seed(sampling.seed)
+        pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device)
 
         memory = self.model.encode(ids, pad, state_t)
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)

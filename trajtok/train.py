@@ -39,9 +39,9 @@ from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.config import from_dict, save_config, to_dict
 from trajtok.data import load_source
-from trajtok.data.hershey import VALIDATION_PHRASES, iter_samples, writer_ids
+from trajtok.data.hershey import VALIDATION_PHRASES, iter_samples, style_ids
 from trajtok.errors import CheckpointError, ConfigError
-from trajtok.generate import Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.plot import plot_attention, render_ink
@@ -60,7 +60,7 @@ class DataConfig:
     n_train: int = 12000  # training samples, generated once and cycled through in epochs
     n_val: int = 96  # validation samples (validation loss, best.pt)
     max_chars: int = 24  # longest text the synthetic corpus writes
-    # hershey writers to keep, by name or style_id (hershey.WRITERS); [] = all
+    # hershey writers to keep, by name or style_id (hershey.STYLES); [] = all
     styles: list[int | str] = field(default_factory=lambda: ["print", "roman-slanted", "print-wide"])
     spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
 
@@ -191,7 +191,7 @@ def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
     """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec."""
     if data.source == "hershey":
         try:
-            styles = set(writer_ids(data.styles))
+            styles = set(style_ids(data.styles))
         except ValueError as exc:
             raise ConfigError(f"data.styles: {exc}") from None
         stream = iter_samples(split, seed=seed, max_chars=data.max_chars)
@@ -636,7 +636,7 @@ def write_samples(
     if not config.sample_phrases:
         return
     writer = Writer(model, data.tokenizer, data.text_tokenizer, device, data.max_steps_per_char)
-    written = writer.write(config.sample_phrases, temperature=0.0)
+    written = writer.write(config.sample_phrases, Sampling(temperature=0.0))
     for i, sample in enumerate(written):
         render_ink(
             integrate(sample.deltas, sample.events[:, 0]), run_dir / "samples" / f"step{step:06d}_{i}.png"

@@ -74,11 +74,11 @@ def register(subparsers) -> None:
 
 def run_write(args: argparse.Namespace) -> int:
     from tqdm import tqdm
-    from trajtok_sim.ocr import character_error_rate, read_board
-    from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
     from trajtok.config import load_config
     from trajtok.waypoints import plan_waypoints
+    from trajtok_sim.ocr import character_error_rate, read_board
+    from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
     text, overrides = split_text_and_overrides(args.words)
     config = load_config(WhiteboardConfig, args.config, overrides)
@@ -119,9 +119,9 @@ def run_pick(args: argparse.Namespace) -> int:
     import json
 
     from tqdm import tqdm
-    from trajtok_sim.pick_eval import evaluate_pick
 
     from trajtok.generate import Writer
+    from trajtok_sim.pick_eval import evaluate_pick
 
     writer = Writer.from_checkpoint(args.checkpoint)
     with tqdm(total=args.episodes, unit="episode", file=sys.stderr, leave=False) as bar:
@@ -190,10 +190,10 @@ def synthetic_strokes(text: str, style: int, seed: int) -> np.ndarray:
 
 
 def model_strokes(text: str, checkpoint: str | None, temperature: float, seed: int) -> np.ndarray:
-    from trajtok.generate import Writer
+    from trajtok.generate import Sampling, Writer
     from trajtok.strokes import integrate
 
-    sample = Writer.from_checkpoint(checkpoint).write([text], temperature=temperature, seed=seed)[0]
+    sample = Writer.from_checkpoint(checkpoint).write([text], Sampling(temperature=temperature, seed=seed))[0]
     return integrate(sample.deltas, sample.events[:, 0])
 
 

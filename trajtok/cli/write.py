@@ -53,7 +53,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from trajtok.generate import Writer
+    from trajtok.generate import Sampling, Writer
     from trajtok.plot import plot_attention, render_ink
     from trajtok.strokes import integrate
 
@@ -62,9 +62,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
-    samples = writer.write(
-        args.texts, args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, prime=prime
-    )
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps)
+    samples = writer.write(args.texts, sampling, prime=prime)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
 

@@ -21,7 +21,7 @@ from trajtok.data.splits import canonical_split
 from trajtok.data.texts import VALIDATION_PHRASES, TextSampler
 from trajtok.sample import Sample, SampleSet
 
-__all__ = ["VALIDATION_PHRASES", "WRITERS", "Writer", "iter_samples", "load", "synthesize", "writer_ids"]
+__all__ = ["VALIDATION_PHRASES", "STYLES", "Style", "iter_samples", "load", "synthesize", "style_ids"]
 
 DENSE_STEP = 0.02  # x-heights between points of the densified glyph path the pen follows
 DOT_SIZE = 0.3  # a stroke smaller than this (x-heights) is a dot: written after its letter or word
@@ -31,8 +31,8 @@ DEFAULT_SIZES = {"train": 4000, "val": 400, "test": None}  # test: every validat
 
 
 @dataclass(frozen=True)
-class Writer:
-    """One synthetic hand: a font and its habits (all lengths in x-heights)."""
+class Style:
+    """One synthetic writer's style (`data.styles`): a font and its habits (all lengths in x-heights)."""
 
     font: str
     slant: float = 0.0  # shear: x += slant * y
@@ -44,13 +44,13 @@ class Writer:
     step: float = 0.3  # distance between points at full speed (x-heights)
     cap_scale: float = 1.0  # capitals and ascending marks of script fonts are tall: shrink them
     borrow: str = ""  # characters taken from DIGIT_FONT (script fonts draw digits as outlines)
-    name: str = ""  # what configs call it (data.styles); its index in WRITERS is its style_id
+    name: str = ""  # what configs call it (data.styles); its index in STYLES is its style_id
 
 
-WRITERS: tuple[Writer, ...] = (
-    Writer("futural", slant=0.05, width=0.9, letter_gap=0.05, roundness=0.08, name="print"),
-    Writer("rowmans", slant=0.25, width=0.8, roundness=0.08, name="roman-slanted"),
-    Writer(
+STYLES: tuple[Style, ...] = (
+    Style("futural", slant=0.05, width=0.9, letter_gap=0.05, roundness=0.08, name="print"),
+    Style("rowmans", slant=0.25, width=0.8, roundness=0.08, name="roman-slanted"),
+    Style(
         "scripts",
         slant=0.05,
         width=0.9,
@@ -60,8 +60,8 @@ WRITERS: tuple[Writer, ...] = (
         borrow=SCRIPT_OUTLINED,
         name="script",
     ),
-    Writer("cursive", slant=0.15, width=0.8, joined=True, roundness=0.06, cap_scale=0.8, name="cursive"),
-    Writer(
+    Style("cursive", slant=0.15, width=0.8, joined=True, roundness=0.06, cap_scale=0.8, name="cursive"),
+    Style(
         "futural",
         slant=-0.05,
         width=1.05,
@@ -71,7 +71,7 @@ WRITERS: tuple[Writer, ...] = (
         step=0.32,
         name="print-wide",
     ),
-    Writer(
+    Style(
         "scripts",
         slant=0.3,
         width=0.75,
@@ -85,14 +85,14 @@ WRITERS: tuple[Writer, ...] = (
 )
 
 
-def writer_ids(styles: Sequence[int | str]) -> list[int]:
+def style_ids(styles: Sequence[int | str]) -> list[int]:
     """Writers by name or style_id -> style_ids; an unknown one is a ValueError that lists them all."""
-    by_name = {writer.name: i for i, writer in enumerate(WRITERS)}
+    by_name = {s.name: i for i, s in enumerate(STYLES)}
     ids = []
     for style in styles:
         i = by_name.get(style) if isinstance(style, str) else style
-        if not isinstance(i, int) or not 0 <= i < len(WRITERS):
-            known = ", ".join(f"{i} {writer.name}" for i, writer in enumerate(WRITERS))
+        if not isinstance(i, int) or not 0 <= i < len(STYLES):
+            known = ", ".join(f"{i} {s.name}" for i, s in enumerate(STYLES))
             raise ValueError(f"no synthetic writer {style!r}; they are {known}")
         ids.append(i)
     return ids
@@ -102,7 +102,7 @@ def writer_ids(styles: Sequence[int | str]) -> list[int]:
 class Hand:
     """One sample's draw of its writer's habits."""
 
-    writer: Writer
+    style: Style
     scale: float
     slant: float
     width: float
@@ -118,21 +118,21 @@ class Hand:
     curve_slowdown: float  # speed = full / (1 + curve_slowdown * curvature)
 
     @classmethod
-    def draw(cls, writer: Writer, rng: np.random.Generator) -> Hand:
+    def draw(cls, style: Style, rng: np.random.Generator) -> Hand:
         return cls(
-            writer=writer,
+            style=style,
             scale=float(rng.uniform(0.9, 1.1)),
-            slant=writer.slant + float(rng.normal(0, 0.06)),
-            width=writer.width * float(rng.uniform(0.9, 1.1)),
-            letter_gap=writer.letter_gap + float(rng.uniform(-0.03, 0.06)),
-            word_gap=writer.word_gap + float(rng.uniform(-0.15, 0.25)),
+            slant=style.slant + float(rng.normal(0, 0.06)),
+            width=style.width * float(rng.uniform(0.9, 1.1)),
+            letter_gap=style.letter_gap + float(rng.uniform(-0.03, 0.06)),
+            word_gap=style.word_gap + float(rng.uniform(-0.15, 0.25)),
             rotation=float(rng.normal(0, 0.025)),
             drift_slope=float(rng.normal(0, 0.01)),
             drift_amp=float(rng.uniform(0, 0.08)),
             drift_period=float(rng.uniform(6, 14)),
             drift_phase=float(rng.uniform(0, 2 * np.pi)),
             tremor=float(rng.uniform(0.01, 0.03)),
-            step=writer.step * float(rng.uniform(0.85, 1.15)),
+            step=style.step * float(rng.uniform(0.85, 1.15)),
             curve_slowdown=float(rng.uniform(0.25, 0.5)),
         )
 
@@ -145,19 +145,19 @@ class _Stroke:
 
 def _layout(text: str, hand: Hand, rng: np.random.Generator) -> list[_Stroke]:
     """Place each character's glyph strokes along the line, in writing order."""
-    font, lender = load_font(hand.writer.font), load_font(DIGIT_FONT)
+    font, lender = load_font(hand.style.font), load_font(DIGIT_FONT)
     space = font.glyph(" ").advance * 0.6 + hand.word_gap
     strokes: list[_Stroke] = []
     deferred: list[_Stroke] = []  # dots of joined writers, written when the word ends
     x = float(rng.uniform(0.0, 0.2))
     for i, char in enumerate(text):
-        glyph = (lender if char in hand.writer.borrow else font).glyph(char)
+        glyph = (lender if char in hand.style.borrow else font).glyph(char)
         if char == " " or glyph is None:
             strokes += deferred
             deferred = []
             x += space
             continue
-        letter_scale = float(rng.normal(1.0, 0.05)) * (hand.writer.cap_scale if char.isupper() else 1.0)
+        letter_scale = float(rng.normal(1.0, 0.05)) * (hand.style.cap_scale if char.isupper() else 1.0)
         stretch = rng.normal(1.0, 0.05, size=2) * letter_scale
         shear = float(rng.normal(0.0, 0.05))
         lift = float(rng.normal(0.0, 0.04))
@@ -168,7 +168,7 @@ def _layout(text: str, hand: Hand, rng: np.random.Generator) -> list[_Stroke]:
             extent = np.ptp(xy, axis=0).max() if len(xy) > 1 else 0.0
             (dots if extent < DOT_SIZE else body).append(placed)
         strokes += body
-        if hand.writer.joined:
+        if hand.style.joined:
             deferred += dots
         else:
             strokes += dots
@@ -240,7 +240,7 @@ def _pen_paths(strokes: list[_Stroke], hand: Hand, rng: np.random.Generator) -> 
     xy = xy + tremor * (hand.tremor / np.sqrt(1.5))
 
     # Corner rounding: one Gaussian pass, each stroke padded with copies of its ends so strokes never mix.
-    sigma = hand.writer.roundness / DENSE_STEP
+    sigma = hand.style.roundness / DENSE_STEP
     pad = int(4 * sigma) + 1
     index = np.concatenate(
         [
@@ -281,11 +281,11 @@ def _pen_paths(strokes: list[_Stroke], hand: Hand, rng: np.random.Generator) -> 
 
 
 def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
-    """Draw `text` in writer `style_id` (mod len(WRITERS)); deterministic given the three arguments."""
+    """Draw `text` in writer `style_id` (mod len(STYLES)); deterministic given the three arguments."""
     rng = np.random.default_rng([seed, style_id, *text.encode("utf-8")])
-    hand = Hand.draw(WRITERS[style_id % len(WRITERS)], rng)
+    hand = Hand.draw(STYLES[style_id % len(STYLES)], rng)
     strokes = _layout(text, hand, rng)
-    strokes = _merge_touching(strokes, gap=0.3 if hand.writer.joined else 0.02)
+    strokes = _merge_touching(strokes, gap=0.3 if hand.style.joined else 0.02)
     strokes = [_Stroke(_deform(s.xy, hand), s.owner) for s in strokes if len(s.xy)]
     if not strokes:
         return Sample(
@@ -315,7 +315,7 @@ def iter_samples(split: str = "train", seed: int = 0, max_chars: int = 24) -> It
     while True:
         rng = np.random.default_rng([seed, 0 if split == "train" else 1, i])
         text = texts.sample(rng)
-        yield synthesize(text, style_id=int(rng.integers(len(WRITERS))), seed=int(rng.integers(2**31)))
+        yield synthesize(text, style_id=int(rng.integers(len(STYLES))), seed=int(rng.integers(2**31)))
         i += 1
 
 
@@ -324,7 +324,7 @@ def test_samples(seed: int = 0) -> list[Sample]:
     return [
         synthesize(phrase, style_id=style, seed=seed)
         for phrase in VALIDATION_PHRASES
-        for style in range(len(WRITERS))
+        for style in range(len(STYLES))
     ]
 
 

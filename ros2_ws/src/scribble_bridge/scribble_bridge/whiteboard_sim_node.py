@@ -26,13 +26,13 @@ from nav_msgs.msg import Path
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
-from trajtok_sim.scene import ARM_JOINTS
-from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STATUS_LIVE, STREAM
 from trajtok.waypoints import Waypoints
+from trajtok_sim.scene import ARM_JOINTS
+from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 
 SIM_PARAMS = (
     ParamSpec("source", "waypoint", "follow 'waypoint' (the PoseStamped stream) or 'path' (whole plans)"),

@@ -31,13 +31,13 @@ from scribble_bridge import messages, parameters
 from scribble_bridge.pacing import StreamEnd, StreamTiming, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STREAM
-from trajtok.generate import DEFAULT_TEMPERATURE, Writer
+from trajtok.generate import Sampling, Writer
 from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints
 
 WRITER_PARAMS = (
     ParamSpec("checkpoint", "", "model checkpoint: a .pt file or a run directory; '' = the shipped model",
               read_only=True),
-    ParamSpec("temperature", DEFAULT_TEMPERATURE, "sampling temperature (0 = greedy)", (0.0, 2.0)),
+    ParamSpec("temperature", Sampling().temperature, "sampling temperature (0 = greedy)", (0.0, 2.0)),
     ParamSpec("seed", -1, "sampling seed; -1 = a fresh seed per request", (-1, 2**31 - 1)),
     ParamSpec("max_chars", 64, "longest request accepted (also capped by what the model reads)", (1, 1000)),
 )  # fmt: skip
@@ -124,7 +124,9 @@ class WriterNode(Node):
         parts: list[Waypoints] = []
         started = time.monotonic()
         try:
-            for deltas, events in self._writer.stream(text, temperature=values["temperature"], seed=seed):
+            for deltas, events in self._writer.stream(
+                text, Sampling(temperature=values["temperature"], seed=seed)
+            ):
                 if self._stop.is_set():
                     return
                 step_waypoints = planner.feed_deltas(deltas[None], events[:1])

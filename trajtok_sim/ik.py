@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pybullet
+
 from trajtok_sim.scene import Robot
 
 HOME = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])  # the Panda's usual ready pose

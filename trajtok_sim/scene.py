@@ -29,7 +29,7 @@ TIP_LINK = "pen_tip"
 
 
 def write_robot_urdf(out_dir: Path) -> Path:
-    """The Panda with sim/assets/pen.urdf fixed between its fingers; mesh paths made absolute."""
+    """The Panda with trajtok_sim/assets/pen.urdf fixed between its fingers; mesh paths made absolute."""
     robot = ET.parse(PANDA_DIR / "panda.urdf").getroot()
     for mesh in robot.iter("mesh"):
         mesh.set("filename", mesh.get("filename", "").replace("package://", f"{PANDA_DIR}/"))
@@ -47,7 +47,7 @@ def write_robot_urdf(out_dir: Path) -> Path:
 
 
 def write_board_urdf(board: BoardConfig, out_dir: Path) -> Path:
-    """sim/assets/whiteboard.urdf with the board box and the post resized to `board`."""
+    """trajtok_sim/assets/whiteboard.urdf with the board box and the post resized to `board`."""
     tree = ET.parse(ASSETS / "whiteboard.urdf")
     root = tree.getroot()
     for box in root.find("link[@name='board']").iter("box"):

@@ -13,12 +13,39 @@ channel's vocabulary) the step's other channels are set to theirs, and otherwise
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 NOISE_STEPS = 256
 NOISE_VALUES = 1 << 16
+DEFAULT_TEMPERATURE = 0.8
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a phrase is sampled: what the CLI, the simulator and the ROS node pass to `Writer` as one value.
+
+    temperature 0 = greedy; `seed` None = a fresh seed; `max_steps` None = the phrase's per-character budget.
+    """
+
+    temperature: float = DEFAULT_TEMPERATURE
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    max_steps: int | None = None
+
+    def __post_init__(self):
+        t, k, p = self.temperature, self.top_k, self.top_p
+        if (
+            not (math.isfinite(t) and t >= 0)
+            or (k is not None and k < 1)
+            or (p is not None and not 0 < p <= 1)
+        ):
+            raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {t}, {k}, {p})")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"need max_steps >= 1 (got {self.max_steps})")
 
 
 class ChannelSampler:
@@ -28,20 +55,14 @@ class ChannelSampler:
         self,
         vocab_sizes: tuple[int, ...],
         batch: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
+        sampling: Sampling,
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
     ):
-        if temperature < 0 or (top_k is not None and top_k < 1) or (top_p is not None and not 0 < top_p <= 1):
-            raise ValueError(
-                f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {temperature}, {top_k}, {top_p})"
-            )
         self.vocab_sizes = tuple(vocab_sizes)
-        self.temperature = temperature
-        self.top_k = top_k
-        self.top_p = top_p
+        self.temperature = sampling.temperature
+        self.top_k = sampling.top_k
+        self.top_p = sampling.top_p
         self.generator = generator
         self.device = torch.device(device)
         self.end_ids = torch.tensor([v - 1 for v in self.vocab_sizes], device=self.device)  # (C,)

@@ -22,6 +22,10 @@ from pathlib import Path
 import numpy as np
 import pybullet
 from matplotlib.image import imsave
+
+from trajtok.errors import TrajtokError
+from trajtok.plot import plot_tracking
+from trajtok.waypoints import BoardConfig, Waypoints
 from trajtok_sim.ik import PenIK
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics
@@ -33,10 +37,6 @@ from trajtok_sim.scene import (
     write_board_urdf,
     write_robot_urdf,
 )
-
-from trajtok.errors import TrajtokError
-from trajtok.plot import plot_tracking
-from trajtok.waypoints import BoardConfig, Waypoints
 
 GUI_LINE_STEP_M = 0.002  # debug lines in the GUI are drawn in pieces this long
 CONTINUE_RADIUS_M = 0.01  # execute() starts from where the arm is when the first waypoint is this close

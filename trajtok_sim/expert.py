@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from trajtok_sim.pick_place import PickConfig, PickScene
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from trajtok_sim.expert import expert_plan
-from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene
 
 from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, instruction, policy_state
 from trajtok.errors import CheckpointError
+from trajtok.token_sampler import Sampling
+from trajtok_sim.expert import expert_plan
+from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene
 
 EVAL_STREAM = 7919
 
@@ -122,9 +123,7 @@ def evaluate_pick(
             states = policy_state(np.stack([scene.state() for scene, _ in chunk]))
             written = writer.write(
                 [text for _, text in chunk],
-                temperature=temperature,
-                seed=seed + start,
-                max_steps=max_steps,
+                Sampling(temperature=temperature, seed=seed + start, max_steps=max_steps),
                 state=states,
             )
             for (scene, text), sample, plan in zip(
