@@ -13,6 +13,7 @@ idle core would give when other work shares the machine (the load average is pri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -24,6 +25,7 @@ import yaml
 from trajtok.config import from_dict
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.step_decoder import generate_steps
 from trajtok.text import CharTokenizer
 from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
@@ -32,12 +34,12 @@ LENGTHS = (250, 500, 1000)
 TEXT = "hello world"
 
 
-def default_model_config(path: Path) -> ModelConfig:
-    if path.is_file():
-        section = (yaml.safe_load(path.read_text()) or {}).get("model")
-        if section:
-            return from_dict(ModelConfig, section, where=f"{path}: model")
-    return ModelConfig()
+def model_config(path: Path | None) -> ModelConfig:
+    """The model section of a training config file (over the defaults), or the default model."""
+    if path is None:
+        return ModelConfig()
+    section = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+    return from_dict(ModelConfig, section, where=f"{path}: model")
 
 
 def build_writer(config: ModelConfig) -> Writer:
@@ -46,7 +48,7 @@ def build_writer(config: ModelConfig) -> Writer:
     torch.manual_seed(0)
     model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
     with torch.no_grad():  # never pick the end step, so every run takes exactly the steps asked for
-        model.heads[0].net[-1].bias[-1] = -1e4
+        model.heads[0].proj.bias[-1] = -1e4
     return Writer(model, tokenizer, text_tokenizer)
 
 
@@ -58,7 +60,7 @@ def steps_per_s(writer: Writer, n_steps: int, use_cache: bool, repeats: int) -> 
     for _ in range(repeats):
         pick = ChannelSampler(model.vocab_sizes, 1, Sampling(0.8), generator=torch.Generator().manual_seed(0))
         wall, cpu = time.perf_counter(), time.process_time()
-        n = sum(1 for _ in model.generate(model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
+        n = sum(1 for _ in generate_steps(model, model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
         best_wall = min(best_wall, time.perf_counter() - wall)
         best_cpu = min(best_cpu, time.process_time() - cpu)
     assert n == n_steps
@@ -77,13 +79,15 @@ def stream_steps_per_s(writer: Writer, n_steps: int, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=Path("configs/handwriting.yaml"))
+    parser.add_argument(
+        "--config", type=Path, help="a training config whose model to time (default: the default model)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = default_model_config(args.config)
-    config.max_steps = max(config.max_steps, max(LENGTHS))
+    config = model_config(args.config)
+    config = dataclasses.replace(config, max_steps=max(config.max_steps, max(LENGTHS) + 1))
     writer = build_writer(config)
     print(f"model: {writer.model.num_parameters():,} parameters, {config}")
     print(f"threads: {args.threads}, load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

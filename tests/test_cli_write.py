@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory):
     )
     model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
     with torch.no_grad():  # never choose the end step, so every phrase runs to its step budget
-        model.heads[0].net[-1].bias[-1] = -50.0
+        model.heads[0].proj.bias[-1] = -50.0
     path = tmp_path_factory.mktemp("run")
     save_checkpoint(
         path / "checkpoints" / "latest.pt",

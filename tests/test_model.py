@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from trajtok.incremental import StepDecoder
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.step_decoder import StepDecoder, generate_steps
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -88,8 +88,10 @@ def test_cached_equals_uncached_and_teacher_forcing(prime_steps):
     text, pad, tokens = batch()
     memory = model.encode(text, pad)
     prime = tokens[:, :prime_steps]
-    cached = torch.stack(list(model.generate(memory, argmax_pick, 20, prime=prime)), dim=1)
-    uncached = torch.stack(list(model.generate(memory, argmax_pick, 20, prime=prime, use_cache=False)), dim=1)
+    cached = torch.stack(list(generate_steps(model, memory, argmax_pick, 20, prime=prime)), dim=1)
+    uncached = torch.stack(
+        list(generate_steps(model, memory, argmax_pick, 20, prime=prime, use_cache=False)), dim=1
+    )
     assert cached.shape == (2, 20, 3)
     assert torch.equal(cached, uncached)
     # the greedy tokens are the argmax of a teacher-forced pass over the same sequence
@@ -134,7 +136,7 @@ def test_generate_beyond_max_steps_is_an_error():
     model = make_model()
     text, pad, _ = batch()
     with pytest.raises(ValueError, match="max_steps"):
-        list(model.generate(model.encode(text, pad), argmax_pick, 41))
+        list(generate_steps(model, model.encode(text, pad), argmax_pick, 41))
 
 
 def test_empty_text_works():

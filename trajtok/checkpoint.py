@@ -26,7 +26,7 @@ from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
 FORMAT = "trajtok-checkpoint"
-VERSION = 2  # 2: GELU with the tanh approximation
+VERSION = 3  # 2: GELU with the tanh approximation; 3: named MLP and head layers (fc, proj, norm)
 SHIPPED_DIR = Path(__file__).parent / "assets" / "handwriting"
 SHIPPED_FILE = "model.pt"
 # Where a run directory keeps its checkpoints, in order of preference.

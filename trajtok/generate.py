@@ -23,6 +23,7 @@ from torch import Tensor
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
+from trajtok.step_decoder import generate_steps
 from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.token_sampler import ChannelSampler, Sampling
@@ -179,7 +180,7 @@ class Writer:
         memory = self.model.encode(ids, pad, state_t)
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)
         budgets_t = torch.tensor(budgets, device=self.device)
-        for t, step in enumerate(self.model.generate(memory, pick, max(budgets), prime=prime_tokens)):
+        for t, step in enumerate(generate_steps(self.model, memory, pick, max(budgets), prime=prime_tokens)):
             yield step
             ended |= self._is_end(step)
             if bool((ended | (budgets_t <= t + 1)).all()):

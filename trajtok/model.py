@@ -1,7 +1,7 @@
 """The conditional stroke transformer: text in, one decoder position per trajectory step out.
 
 Read it top to bottom: config, attention (with a KV cache), encoder and decoder blocks, the model with its
-per-channel heads, and incremental (KV-cached) generation.
+per-channel heads. Generation (one decoder position per step, KV-cached) is in trajtok/step_decoder.py.
 
 Tokens use the tokenizer's factorized layout: `tokens (B, T, C)`, C channels per step (dims first, e.g. dx,
 dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_sizes[c]`.
@@ -20,14 +20,12 @@ dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_siz
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from trajtok.incremental import StepDecoder
 
 
 @dataclass
@@ -37,8 +35,8 @@ class ModelConfig:
     n_enc_layers: int = 2
     n_dec_layers: int = 3
     d_ff: int = 512
-    dropout: float = 0.1
-    max_steps: int = 1024  # decoder positions (trajectory steps incl. the end step)
+    dropout: float = 0.0  # the default run overfits nothing at 6,000 steps; longer runs set 0.1
+    max_steps: int = 512  # decoder positions (trajectory steps incl. the end step)
     max_text: int = 64  # characters
     state_dim: int = 0  # > 0: condition on a state vector (B, S) as an extra memory token
     within_step_ar: bool = True  # False: independent per-channel heads (for comparison)
@@ -147,12 +145,13 @@ def _gelu() -> nn.GELU:
 class MLP(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(d_model, d_ff), _gelu(), nn.Linear(d_ff, d_model), nn.Dropout(dropout)
-        )
+        self.fc = nn.Linear(d_model, d_ff)
+        self.act = _gelu()
+        self.proj = nn.Linear(d_ff, d_model)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        return self.drop(self.proj(self.act(self.fc(x))))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -223,19 +222,17 @@ class Head(nn.Module):
 
     def __init__(self, d_model: int, vocab_size: int):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.LayerNorm(d_model), nn.Linear(d_model, d_model), _gelu(), nn.Linear(d_model, vocab_size)
-        )
+        self.norm = nn.LayerNorm(d_model)
+        self.fc = nn.Linear(d_model, d_model)
+        self.act = _gelu()
+        self.proj = nn.Linear(d_model, vocab_size)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        return self.proj(self.act(self.fc(self.norm(x))))
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The model
-
-# pick(logits (B, V_c), channel c, the step's tokens of channels < c: c tensors (B,)) -> tokens (B,) int64
-Picker = Callable[[Tensor, int, list[Tensor]], Tensor]
 
 
 class StrokeTransformer(nn.Module):
@@ -362,49 +359,6 @@ class StrokeTransformer(nn.Module):
         if not need_attention:
             return ModelOutput(logits)
         return ModelOutput(logits, layers[-1], layers)
-
-    # -- generation ------------------------------------------------------------------------------------
-    @torch.inference_mode()
-    def generate(
-        self,
-        memory: Memory,
-        pick: Picker,
-        n_steps: int,
-        prime: Tensor | None = None,  # (B, P, C) teacher-forced before generating; not yielded
-        use_cache: bool = True,
-    ) -> Iterator[Tensor]:
-        """Yield up to `n_steps` generated steps, each (B, C) int64; the caller stops at its end event.
-
-        With the cache each step runs one decoder position; `use_cache=False` re-runs the whole prefix each
-        step (the baseline the cache is measured against; at temperature 0 both give the same tokens).
-        """
-        b = memory.states.shape[0]
-        inputs = self.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
-        if prime is not None and prime.shape[1] > 0:
-            inputs = torch.cat([inputs, self.embed_steps(prime)], dim=1)
-        if not use_cache:
-            for _ in range(n_steps):
-                hidden, _ = self.decode(inputs, self.new_cache(memory))
-                step = self._pick_step(hidden[:, -1], pick, self.channel_logits)
-                yield step
-                inputs = torch.cat([inputs, self.embed_steps(step[:, None])], dim=1)
-            return
-        cache = self.new_cache(memory, capacity=inputs.shape[1] + n_steps)
-        if inputs.shape[1] > 1:  # the prime in one pass, then one position per step
-            self.decode(inputs[:, :-1], cache)
-        decoder = StepDecoder(self, cache)
-        x = inputs[:, -1]  # (B, d)
-        for _ in range(n_steps):
-            step = self._pick_step(decoder(x), pick, decoder.channel_logits)
-            yield step
-            x = decoder.step_input(step)
-
-    def _pick_step(self, hidden: Tensor, pick: Picker, channel_logits) -> Tensor:
-        """One step's tokens (B, C), channel by channel, from the last hidden state (B, d)."""
-        chosen: list[Tensor] = []
-        for c in range(self.n_channels):
-            chosen.append(pick(channel_logits(hidden, c, chosen), c, chosen))
-        return torch.stack(chosen, dim=1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

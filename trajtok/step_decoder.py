@@ -1,4 +1,7 @@
-"""One-step decoding for generation: the decoder's weights laid out for a single new position.
+"""Generation: the step loop, and one-step decoding with the decoder's weights laid out for a single position.
+
+`generate_steps(model, memory, pick, n_steps)` yields each new step's tokens; `pick` (a
+trajtok.token_sampler.ChannelSampler, or any function of the same form) chooses each channel's token.
 
 At batch 1 and one position a step is latency-bound: about a hundred small tensor ops, each costing
 microseconds of dispatch whatever its size. `StepDecoder` runs the same math as `StrokeTransformer.decode`
@@ -18,14 +21,62 @@ tests/test_model.py checks it against `decode`.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-if TYPE_CHECKING:
-    from trajtok.model import Attention, DecoderCache, StrokeTransformer
+from trajtok.model import Attention, DecoderCache, Memory, StrokeTransformer
+
+# pick(logits (B, V_c), channel c, the step's tokens of channels < c: c tensors (B,)) -> tokens (B,) int64
+Picker = Callable[[Tensor, int, list[Tensor]], Tensor]
+ChannelLogits = Callable[[Tensor, int, list[Tensor]], Tensor]
+
+
+@torch.inference_mode()
+def generate_steps(
+    model: StrokeTransformer,
+    memory: Memory,
+    pick: Picker,
+    n_steps: int,
+    prime: Tensor | None = None,  # (B, P, C) teacher-forced before generating; not yielded
+    use_cache: bool = True,
+) -> Iterator[Tensor]:
+    """Yield up to `n_steps` generated steps, each (B, C) int64; the caller stops at its end event.
+
+    With the cache each step runs one decoder position (`StepDecoder`); `use_cache=False` re-runs the whole
+    prefix through the modules each step (the baseline the cache is measured against; at temperature 0 both
+    give the same tokens).
+    """
+    b = memory.states.shape[0]
+    inputs = model.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
+    if prime is not None and prime.shape[1] > 0:
+        inputs = torch.cat([inputs, model.embed_steps(prime)], dim=1)
+    if not use_cache:
+        for _ in range(n_steps):
+            hidden, _ = model.decode(inputs, model.new_cache(memory))
+            step = pick_step(hidden[:, -1], pick, model.channel_logits, model.n_channels)
+            yield step
+            inputs = torch.cat([inputs, model.embed_steps(step[:, None])], dim=1)
+        return
+    cache = model.new_cache(memory, capacity=inputs.shape[1] + n_steps)
+    if inputs.shape[1] > 1:  # the prime in one pass, then one position per step
+        model.decode(inputs[:, :-1], cache)
+    decoder = StepDecoder(model, cache)
+    x = inputs[:, -1]  # (B, d)
+    for _ in range(n_steps):
+        step = pick_step(decoder(x), pick, decoder.channel_logits, model.n_channels)
+        yield step
+        x = decoder.step_input(step)
+
+
+def pick_step(hidden: Tensor, pick: Picker, channel_logits: ChannelLogits, n_channels: int) -> Tensor:
+    """One step's tokens (B, C), channel by channel, from the last hidden state (B, d)."""
+    chosen: list[Tensor] = []
+    for c in range(n_channels):
+        chosen.append(pick(channel_logits(hidden, c, chosen), c, chosen))
+    return torch.stack(chosen, dim=1)
 
 
 def _transposed(*linears: nn.Linear) -> tuple[Tensor, Tensor]:
@@ -95,14 +146,14 @@ class StepDecoder:
                 *_norm(block.ln_cross),
                 *_folded_cross_attention(block.cross_attn, *cache.cross_kv[i], cache.memory.pad_mask),
                 *_norm(block.ln_mlp),
-                *_transposed(block.mlp.net[0]),
-                *_transposed(block.mlp.net[2]),
+                *_transposed(block.mlp.fc),
+                *_transposed(block.mlp.proj),
             )
             for i, block in enumerate(model.decoder)
         ]
-        self.gelu = model.decoder[0].mlp.net[1].approximate  # "tanh" or "none", as the model was built
+        self.gelu = model.decoder[0].mlp.act.approximate  # "tanh" or "none", as the model was built
         self.norm_out = _norm(model.ln_out)
-        self.heads = [(*_norm(h.net[0]), *_transposed(h.net[1]), *_transposed(h.net[3])) for h in model.heads]
+        self.heads = [(*_norm(h.norm), *_transposed(h.fc), *_transposed(h.proj)) for h in model.heads]
         self.within = None if model.within_embed is None else [e.weight for e in model.within_embed]
 
     def step_input(self, step: Tensor) -> Tensor:
