@@ -1,6 +1,6 @@
 """Generation speed: KV-cached decoding vs recomputing the prefix each step, on one CPU core.
 
-Usage: .venv/bin/python bench/generate.py [--config configs/handwriting.yaml] [--threads 1] [--repeats 3]
+Usage: .venv/bin/python bench/generate.py [--config configs/handwriting-long.yaml] [--threads 1] [--repeats 3]
 
 The model is the default handwriting model (the `model` section of the config when it exists, else
 ModelConfig defaults) with random weights: speed does not depend on the weights. Both paths run the same

@@ -89,7 +89,7 @@ def main() -> None:
         "uniform256_reconstruction_rmse_m": u256.rmse,
         "rmse_ratio_vs_uniform256": a24.rmse / u256.rmse,
         "end_point_drift_m": a24.drift_feedback,
-        "end_point_drift_plain_m": a24.drift_plain,  # without error feedback, as configs/gripper.yaml trains
+        "end_point_drift_plain_m": a24.drift_plain,  # no error feedback, as the gripper task trains
         "uniform256_end_point_drift_m": u256.drift_feedback,
         "uniform256_end_point_drift_plain_m": u256.drift_plain,
         "drift_ratio_vs_uniform256": a24.drift_feedback / u256.drift_feedback,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
-from trajtok.data.hershey import VALIDATION_PHRASES, WRITERS, synthesize, writer_ids
+from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, style_ids, synthesize
 from trajtok.generate import Sampling, Writer
 from trajtok.plot import render_ink
 from trajtok.sample import Sample
@@ -91,7 +91,7 @@ def main() -> int:
     score, reads, extra = score_checkpoint(path, phrases, args.temperature, args.seed, image_dir)
 
     data = (extra.get("train_config") or {}).get("data", {})
-    styles = writer_ids(data.get("styles") or range(len(WRITERS)))
+    styles = style_ids(data.get("styles") or range(len(STYLES)))
     spacing = float(data.get("spacing", 0.0))
     truth_reads = {
         style: [

@@ -22,7 +22,8 @@ import torch
 from trajtok.batching import BatchOrder
 from trajtok.config import load_config
 from trajtok.model import StrokeTransformer
-from trajtok.train import TrainConfig, compute_losses, prepare_data, training_batch
+from trajtok.train import compute_losses, prepare_data, training_batch
+from trajtok.train_config import TrainConfig
 
 WARMUP = 5
 

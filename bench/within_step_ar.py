@@ -41,7 +41,8 @@ from trajtok.config import load_config
 from trajtok.generate import Sampling, Writer
 from trajtok.plot import render_ink
 from trajtok.strokes import integrate
-from trajtok.train import TrainConfig, evaluate, prepare_data, train
+from trajtok.train import evaluate, prepare_data, train
+from trajtok.train_config import TrainConfig
 
 # A small model on short words: minutes per run on a shared 2-core CPU, long enough to tell the heads apart.
 SHORT_RUN = [

@@ -120,9 +120,9 @@ def test_bad_requests_fail_clearly():
 
 
 def test_the_default_styles_are_the_print_writers():
-    """configs/handwriting.yaml names the writers it keeps (data.styles); they must stay the print ones, which
+    """The default config names the writers it keeps (data.styles); they must stay the print ones, which
     OCR reads, whatever the order of STYLES."""
-    from trajtok.train import TrainConfig
+    from trajtok.train_config import TrainConfig
 
     chosen = [hershey.STYLES[i] for i in hershey.style_ids(TrainConfig().data.styles)]
     assert [w.font for w in chosen] == ["futural", "rowmans", "futural"]

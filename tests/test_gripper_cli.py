@@ -9,7 +9,8 @@ from matplotlib.image import imread
 from trajtok.cli import main
 from trajtok.config import load_config
 from trajtok.data.gripper import load_gripper_demos
-from trajtok.train import TrainConfig, train
+from trajtok.train import train
+from trajtok.train_config import TrainConfig
 
 pytest.importorskip("pybullet")
 

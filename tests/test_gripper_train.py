@@ -1,21 +1,19 @@
 """`trajtok train gripper` end to end on a few expert demos: the same loop and model, conditioned on state."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from trajtok.cli import main
-from trajtok.config import load_config
 from trajtok.data.gripper import pickplace_demos, policy_state
 from trajtok.generate import Sampling, Writer
-from trajtok.train import TrainConfig, train
+from trajtok.train import train
+from trajtok.train_config import load_train_config
 
 pytest.importorskip("pybullet")
 from trajtok_sim.pick_place import PickPlaceSim  # noqa: E402
 
-CONFIG = Path(__file__).parents[1] / "configs" / "gripper.yaml"
 TINY = [
     "model.d_model=64",
     "model.d_ff=128",
@@ -65,6 +63,6 @@ def test_sim_pick_reports_model_and_expert(overfit_run, tmp_path, capsys):
 
 def test_state_size_must_match_the_model(tmp_path, monkeypatch):
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
-    config = load_config(TrainConfig, CONFIG, [*TINY, "overfit=2", "steps=1", "model.state_dim=4"])
+    config = load_train_config("gripper", None, [*TINY, "overfit=2", "steps=1", "model.state_dim=4"])
     with pytest.raises(ValueError, match="state_dim"):
         train(config, tmp_path / "run")

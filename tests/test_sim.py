@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from trajtok.cli import main
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import TrajtokError
@@ -143,10 +143,12 @@ def test_frames_are_saved_while_writing(sim, tmp_path):
     assert result.metrics["inked_fraction"] >= 0.98
 
 
-def test_config_file_holds_the_defaults():
-    assert (
-        load_config(WhiteboardConfig, Path(__file__).parents[1] / "configs" / "whiteboard.yaml")
-        == WhiteboardConfig()
+def test_the_printed_config_loads_back_as_the_config(tmp_path, capsys):
+    assert main(["sim", "write", "--print-config", "board.letter_height_m=0.05"]) == 0
+    printed = tmp_path / "whiteboard.yaml"
+    printed.write_text(capsys.readouterr().out)
+    assert load_config(WhiteboardConfig, printed) == load_config(
+        WhiteboardConfig, None, ["board.letter_height_m=0.05"]
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -11,32 +12,32 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from trajtok.batching import BatchOrder, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
-from trajtok.cli.train import TASKS
-from trajtok.config import load_config
+from trajtok.config import load_config, to_dict
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, focal_loss
 from trajtok.model import StrokeTransformer
+from trajtok.runtime import select_device
 from trajtok.strokes import integrate, thin_sample
+from trajtok.tasks import task_file, task_names
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 from trajtok.train import (
-    TASK_SETTINGS,
-    TrainConfig,
     blank_rows,
     compute_losses,
     evaluate,
-    lr_factor,
     prepare_data,
-    select_device,
     train,
     training_batch,
     weights_digest,
 )
+from trajtok.train_config import TrainConfig, load_train_config
+from trajtok.training_state import lr_factor
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -205,16 +206,32 @@ def test_device_selection_takes_what_the_machine_has():
             select_device(kind)
 
 
-def test_default_config_is_configs_handwriting_yaml():
-    assert load_config(TrainConfig, ROOT / "configs" / "handwriting.yaml") == TrainConfig()
+def test_the_handwriting_task_is_the_defaults_and_task_files_hold_only_what_differs():
+    assert load_train_config("handwriting") == TrainConfig()
+    assert task_names() == ["gripper", "handwriting"]
+    for task in task_names():
+        settings = yaml.safe_load(task_file(task).read_text()) or {}
+        defaults = to_dict(TrainConfig())
+        for key, value in settings.items():  # a key restating its default is a second home for the setting
+            if isinstance(value, dict):
+                assert all(defaults[key][k] != v for k, v in value.items()), (task, key)
+            else:
+                assert defaults[key] != value, (task, key)
+    gripper = load_train_config("gripper", None, ["steps=7"])
+    assert gripper.steps == 7 and gripper.model.state_dim == 6 and gripper.data.source == "pickplace"
 
 
-@pytest.mark.parametrize("task", TASKS)
-def test_each_task_config_file_spells_out_its_settings(task):
-    assert tuple(TASK_SETTINGS) == TASKS
-    from_code = load_config(TrainConfig, base=TASK_SETTINGS[task])
-    assert load_config(TrainConfig, ROOT / "configs" / f"{task}.yaml") == from_code
-    assert load_config(TrainConfig, None, ["steps=7"], base=TASK_SETTINGS[task]).steps == 7
+def test_a_config_file_layers_over_the_task_and_the_caller_config_is_not_changed(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("model:\n  d_model: 64\n")
+    layered = load_train_config("gripper", extra)
+    assert layered.model.d_model == 64 and layered.model.state_dim == 6  # sections merge key by key
+    config = tiny("overfit=2", "steps=2", "model.dropout=0.1", "no_text_fraction=0.2")
+    before = copy.deepcopy(config)
+    train(config, tmp_path / "run")
+    assert config == before
+    saved = load_config(TrainConfig, tmp_path / "run" / "config.yaml")
+    assert saved.model.dropout == 0.0 and saved.no_text_fraction == 0.0  # overfitting turns both off
 
 
 def test_bad_config_values_are_config_errors(tmp_path):

@@ -1,6 +1,6 @@
 """Configs: dataclasses hold the defaults, YAML files override them, `key=value` overrides override both.
 
-Nested dataclasses are addressed with dots (`model.n_layers=2`). Values in overrides are parsed as YAML
+Nested dataclasses are addressed with dots (`model.n_dec_layers=2`). Values in overrides are parsed as YAML
 scalars, so `lr=3e-4`, `amp=true` and `phrases=[a, b]` do what they look like.
 """
 
@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,24 +23,17 @@ T = TypeVar("T")
 
 def load_config(
     cls: type[T],
-    path: str | Path | None = None,
+    paths: str | Path | Sequence[str | Path | None] | None = None,
     overrides: list[str] | None = None,
-    base: dict[str, Any] | None = None,
 ) -> T:
-    """Build a `cls` dataclass from its defaults, then `base` (settings in code, e.g. a task's) or a YAML
-    file in its place, then `key=value` overrides."""
-    values: dict[str, Any] = copy.deepcopy(base or {})
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
-        values = loaded
+    """Build a `cls` dataclass from its defaults, then each YAML file of `paths` in turn (a later file's keys
+    win, section by section; None entries are skipped), then `key=value` overrides."""
+    if paths is None or isinstance(paths, (str, Path)):
+        paths = [paths]
+    values: dict[str, Any] = {}
+    files = [Path(path) for path in paths if path is not None]
+    for path in files:
+        _merge(values, _read_yaml(path))
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -51,7 +45,28 @@ def load_config(
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: {part} is not a section")
         node[leaf] = yaml.safe_load(raw) if raw != "" else ""
-    return from_dict(cls, values, where=str(path) if path else "config")
+    return from_dict(cls, values, where=str(files[-1]) if files else "config")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    return loaded
+
+
+def _merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """Deep-merge `values` into `into`: sections merge key by key, anything else replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
 
 
 def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
@@ -66,7 +81,12 @@ def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
     kwargs = {}
     for name, value in values.items():
         kwargs[name] = _coerce(hints[name], value, f"{where}: {name}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as exc:  # a dataclass's own check (__post_init__)
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The training loop for the stroke transformer: data, losses, schedule, checkpoints, resume, DDP.
+"""The training loop for the stroke transformer: data, losses, the loop, validation and samples.
+
+Its parts live beside it: the settings in train_config.py, the device / DDP / autocast in runtime.py, what a
+checkpoint restores (model, optimizer, schedule, RNG) in training_state.py, metrics.jsonl in run_log.py.
 
 `train(config, run_dir)` fills a run directory:
 
@@ -18,120 +21,40 @@ writes the run directory.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import math
-import os
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
 
 from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
-from trajtok.checkpoint import load_checkpoint, save_checkpoint
-from trajtok.config import from_dict, save_config, to_dict
+from trajtok.checkpoint import load_checkpoint
+from trajtok.config import save_config
 from trajtok.data import load_source
-from trajtok.data.hershey import VALIDATION_PHRASES, iter_samples, style_ids
+from trajtok.data.hershey import iter_samples, style_ids
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, channel_losses
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
 from trajtok.plot import plot_attention, render_ink
+from trajtok.run_log import RunLog
+from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import SampleSet
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.train_config import DataConfig, LossConfig, TrainConfig
+from trajtok.training_state import TrainingState
 
 # progress(step, total_steps, metrics): called after every step (rank 0 only); metrics may be empty.
 Progress = Callable[[int, int, dict[str, float]], None]
-
-
-@dataclass
-class DataConfig:
-    source: str = "hershey"  # "hershey" streams the embedded synthetic corpus; else any load_source spec
-    n_train: int = 12000  # training samples, generated once and cycled through in epochs
-    n_val: int = 96  # validation samples (validation loss, best.pt)
-    max_chars: int = 24  # longest text the synthetic corpus writes
-    # hershey writers to keep, by name or style_id (hershey.STYLES); [] = all
-    styles: list[int | str] = field(default_factory=lambda: ["print", "roman-slanted", "print-wide"])
-    spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
-
-
-@dataclass
-class TokenizerConfig:
-    n_bins: int = 24
-    scheme: Literal["adaptive", "uniform", "quantile"] = "adaptive"
-    error_feedback: bool = True
-
-
-@dataclass
-class LossConfig:
-    channel_weights: list[float] = field(
-        default_factory=list
-    )  # one per channel (dx, dy, pen_lift); empty = 1s
-    focal_gamma: float = 2.0  # focal loss exponent on the event channels (0 = cross-entropy)
-    attention_weight: float = 0.2  # cross-attention alignment toward the drawn character (0 = off)
-
-
-@dataclass
-class TrainConfig:
-    seed: int = 0
-    steps: int = 6000
-    batch_size: int = 24
-    lr: float = 2e-3
-    min_lr: float = 1e-4  # the cosine schedule ends here
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    no_text_fraction: float = 0.05  # share of training samples shown with a blank text
-    bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
-    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
-    log_every: int = 10
-    checkpoint_every: int = 500  # validation loss + checkpoints/latest.pt (+ best.pt)
-    sample_every: int = 1500  # sample PNGs + attention heatmaps; 0 = only at the end
-    snapshot_every: int = 1000  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
-    sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
-    overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
-    model: ModelConfig = field(
-        default_factory=lambda: ModelConfig(
-            d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, d_ff=512, dropout=0.0, max_steps=512
-        )
-    )
-    data: DataConfig = field(default_factory=DataConfig)
-    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-
-
-# `trajtok train TASK` starts from TrainConfig's defaults (= configs/handwriting.yaml) plus the task's
-# settings, which configs/<task>.yaml spells out with the reasons (a test keeps the two equal). In code, so
-# an installed trajtok needs no file from the repository.
-TASK_SETTINGS: dict[str, dict] = {
-    "handwriting": {},
-    "gripper": {
-        "threads": 1,
-        "steps": 3000,
-        "batch_size": 32,
-        "lr": 1.0e-3,
-        "min_lr": 5.0e-5,
-        "no_text_fraction": 0.0,
-        "sample_every": 0,
-        "sample_phrases": [],
-        "model": {"dropout": 0.0, "max_steps": 128, "state_dim": 6},
-        "data": {"source": "pickplace", "n_train": 1000, "n_val": 50, "spacing": 0},
-        "tokenizer": {"error_feedback": False},
-        "loss": {"focal_gamma": 0.0, "attention_weight": 0.0},
-    },
-}
 
 
 @dataclass
@@ -145,33 +68,6 @@ class RunSummary:
     n_parameters: int
     n_train: int
     dropped: dict[str, int]
-
-
-def check_config(config: TrainConfig) -> None:
-    """Refuse settings that would fail later or silently do nothing, with the key to fix."""
-    problems = [
-        (config.steps < 1, "steps must be >= 1"),
-        (config.batch_size < 1, "batch_size must be >= 1"),
-        (config.lr <= 0 or config.min_lr < 0, "lr must be > 0 and min_lr >= 0"),
-        (config.warmup_steps < 0, "warmup_steps must be >= 0"),
-        (not 0 <= config.no_text_fraction <= 1, "no_text_fraction must be in [0, 1]"),
-        (config.checkpoint_every < 1, "checkpoint_every must be >= 1"),
-        (config.log_every < 1, "log_every must be >= 1"),
-        (config.sample_every < 0, "sample_every must be >= 0"),
-        (config.snapshot_every < 0, "snapshot_every must be >= 0"),
-        (config.overfit < 0, "overfit must be >= 0"),
-        (config.threads < 0, "threads must be >= 0"),
-        (config.data.n_train < 1 or config.data.n_val < 1, "data.n_train and data.n_val must be >= 1"),
-        (config.loss.focal_gamma < 0, "loss.focal_gamma must be >= 0"),
-        (config.loss.attention_weight < 0, "loss.attention_weight must be >= 0"),
-        (
-            config.model.d_model % config.model.n_heads != 0,
-            "model.d_model must be a multiple of model.n_heads",
-        ),
-    ]
-    for bad, message in problems:
-        if bad:
-            raise ConfigError(f"config: {message}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -275,121 +171,6 @@ def compute_losses(
     return loss, parts
 
 
-def lr_factor(step: int, config: TrainConfig) -> float:
-    """Linear warm-up to 1, then cosine decay to min_lr / lr at the last step."""
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    floor = config.min_lr / config.lr
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def select_device(name: str) -> torch.device:
-    """`auto`: the CUDA GPU, else Apple's MPS, else the CPU; a named device that is not there is an error."""
-    mps = getattr(torch.backends, "mps", None)
-    available = {
-        "cuda": torch.cuda.is_available(),
-        "mps": mps is not None and mps.is_available(),
-        "cpu": True,
-    }
-    if name == "auto":
-        return torch.device(next(kind for kind, present in available.items() if present))
-    if not available.get(name, False):
-        raise ConfigError(
-            f"config: device={name} but this machine has no {name.upper()} device; use device=auto"
-        )
-    return torch.device(name)
-
-
-@dataclass
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device_name: str) -> Distributed:
-    """Join the process group `torchrun` describes in the environment (nccl on GPU, gloo on CPU)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return Distributed()
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        use_nccl = device_name in ("auto", "cuda") and torch.cuda.is_available()
-        dist.init_process_group("nccl" if use_nccl else "gloo")
-    return Distributed(rank, world_size, local_rank)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Run directory
-
-
-def read_config(run_dir: str | Path) -> TrainConfig:
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: not found; --resume needs a run directory made by `trajtok train`")
-    import yaml
-
-    return from_dict(TrainConfig, yaml.safe_load(path.read_text()) or {}, where=str(path))
-
-
-def _rng_states() -> dict[str, Any]:
-    np_state = np.random.get_state()
-    states = {
-        "python": random.getstate(),
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].copy()), *np_state[2:]],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _set_rng_states(states: dict[str, Any]) -> None:
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, *rest = states["numpy"]
-    np.random.set_state((name, keys.numpy(), *rest))
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def _step_seed(seed: int, step: int, rank: int) -> int:
-    return int(np.random.default_rng([seed, step, rank, 7]).integers(2**62))
-
-
-def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with path.open("a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metrics of steps after `step` (a killed run's last steps, which the resumed run redoes) and any
-    line the kill tore."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a line torn by the kill
-            continue
-        if record.get("step", 0) <= step:
-            kept.append(line)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # The loop
 
@@ -398,177 +179,154 @@ def train(
     config: TrainConfig, run_dir: str | Path, resume: bool = False, progress: Progress | None = None
 ) -> RunSummary:
     """Train (or with `resume`, continue training) into `run_dir`; returns the run's summary."""
-    check_config(config)
     started = time.monotonic()
+    if config.overfit:  # a copy: the caller's config stays as it was
+        model = dataclasses.replace(config.model, dropout=0.0)
+        config = dataclasses.replace(config, no_text_fraction=0.0, model=model)
     run_dir = Path(run_dir)
     latest = run_dir / "checkpoints" / "latest.pt"
+    _check_run_dir(run_dir, latest, resume)
+    runtime = setup_runtime(config.device, config.threads, config.bf16)
+    is_main = runtime.ddp.is_main
+    ckpt = load_checkpoint(latest) if resume else None
+    data = prepare_data(config, tokenizer=ckpt.tokenizer if ckpt else None)
+    log = RunLog(run_dir / "metrics.jsonl", enabled=is_main)
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config.yaml")
+        data.tokenizer.save(run_dir / "tokenizer.json")
+
+    facts = {"max_steps_per_char": data.max_steps_per_char}
+    state = TrainingState(config, data.tokenizer, data.text_tokenizer, facts, started)
+    if ckpt is not None:
+        state.restore(ckpt)
+        if is_main:
+            for torn in latest.parent.glob(".*.tmp"):  # a checkpoint write the kill interrupted
+                torn.unlink()
+            log.resumed(state.step, state.past_seconds)
+    state.model.to(runtime.device)
+    net = runtime.wrap(state.model)
+    order = BatchOrder(
+        data.train.lengths, min(config.batch_size, len(data.train)), config.seed, config.bucket_batches
+    )
+    window = LossWindow()
+    val_loss = math.nan
+    if progress and is_main:
+        progress(state.step, config.steps, {})
+    state.model.train()
+    while state.step < config.steps:
+        loss, parts, grad_norm = train_step(net, state, data, order, runtime, config)
+        step = state.step
+        window.add(loss)
+        if step % config.log_every == 0 or step == config.steps:
+            lr = state.scheduler.get_last_lr()[0]
+            log.write(
+                "train", step, **window.close(), **parts, lr=lr, grad_norm=grad_norm, seconds=state.seconds()
+            )
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            val_loss, val_parts = evaluate(
+                state.model, data.val, data.tokenizer, runtime.device, runtime.autocast
+            )
+            is_best = val_loss < state.best_val
+            state.best_val = min(state.best_val, val_loss)
+            if is_main:
+                log.write("val", step, val_loss=val_loss, **val_parts, seconds=state.seconds())
+                state.save(run_dir / "checkpoints" / "latest.pt")
+                if is_best:
+                    state.save(run_dir / "checkpoints" / "best.pt", resumable=False)
+        if is_main and config.snapshot_every and step % config.snapshot_every == 0:
+            state.save(run_dir / "checkpoints" / f"step{step:06d}.pt", resumable=False)
+        if is_main and ((config.sample_every and step % config.sample_every == 0) or step == config.steps):
+            write_samples(state.model, data, config, runtime.device, run_dir, step)
+            state.model.train()
+        if progress and is_main:
+            progress(step, config.steps, {"loss": loss, "val_loss": val_loss})
+
+    if math.isnan(val_loss):  # resumed a finished run: nothing trained, still report where it stands
+        val_loss, _ = evaluate(state.model, data.val, data.tokenizer, runtime.device, runtime.autocast)
+    check_replicas(state.model, runtime.ddp, log, state.step)
+    return RunSummary(
+        run_dir=str(run_dir),
+        step=state.step,
+        train_loss=window.last_mean,
+        val_loss=val_loss,
+        best_val_loss=state.best_val,
+        train_seconds=state.seconds(),
+        n_parameters=state.model.num_parameters(),
+        n_train=len(data.train),
+        dropped=data.train.dropped,
+    )
+
+
+def _check_run_dir(run_dir: Path, latest: Path, resume: bool) -> None:
     if resume and not latest.is_file():
         raise CheckpointError(f"{latest}: no checkpoint to resume from")
     if not resume and latest.is_file():
         raise ConfigError(
             f"{run_dir} already holds a run; resume it with --resume or choose another --run-dir"
         )
-    if config.overfit:
-        config.no_text_fraction = 0.0
-        config.model.dropout = 0.0
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    ddp = init_distributed(config.device)
-    device = select_device(config.device)
-    if device.type == "cuda":
-        device = torch.device("cuda", ddp.local_rank)
-        torch.cuda.set_device(device)
-    autocast = torch.autocast(
-        device.type, dtype=torch.bfloat16, enabled=config.bf16 and device.type == "cuda"
-    )
 
-    ckpt = load_checkpoint(latest) if resume else None
-    data = prepare_data(config, tokenizer=ckpt.tokenizer if ckpt else None)
-    if ddp.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, run_dir / "config.yaml")
-        data.tokenizer.save(run_dir / "tokenizer.json")
+def train_step(
+    net: torch.nn.Module,
+    state: TrainingState,
+    data: TrainingData,
+    order: BatchOrder,
+    runtime: Runtime,
+    config: TrainConfig,
+) -> tuple[float, dict[str, float], float]:
+    """One optimizer step on this rank's batch; returns (loss, its parts, gradient norm) and advances `state`.
 
-    torch.manual_seed(config.seed)
-    model = StrokeTransformer(config.model, data.text_tokenizer.vocab_size, data.tokenizer.vocab_sizes)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr,
-        betas=(0.9, 0.98),
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
-    step, best_val, past_seconds = 0, math.inf, 0.0
-    if ckpt is not None:
-        if ckpt.model_config != config.model:
-            raise CheckpointError(f"{latest}: its model config differs from {run_dir}/config.yaml")
-        model.load_state_dict(ckpt.model.state_dict())
-        optimizer.load_state_dict(ckpt.extra["optimizer"])
-        scheduler.load_state_dict(ckpt.extra["scheduler"])
-        step, best_val = int(ckpt.extra["step"]), float(ckpt.extra["best_val_loss"])
-        past_seconds = float(ckpt.extra["train_seconds"])
-        _set_rng_states(ckpt.extra["rng"])
-        if ddp.is_main:
-            for torn in latest.parent.glob(".*.tmp"):  # a checkpoint write the kill interrupted
-                torn.unlink()
-            _truncate_metrics(run_dir / "metrics.jsonl", step)
-            _append_jsonl(
-                run_dir / "metrics.jsonl", {"kind": "resume", "step": step, "seconds": past_seconds}
-            )
-    model.to(device)
-    net = (
-        DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        if (ddp.enabled)
-        else model
-    )
+    Dropout and the batch are functions of (seed, step, rank), so a resumed run draws what an unbroken one
+    would."""
+    ddp = runtime.ddp
+    torch.manual_seed(_step_seed(config.seed, state.step, ddp.rank))
+    k = state.step * ddp.world_size + ddp.rank  # this rank's global batch number
+    batch = {
+        key: value.to(runtime.device) for key, value in training_batch(k, data.train, order, config).items()
+    }
+    with runtime.autocast:
+        loss, parts = compute_losses(net, batch, config.loss, data.tokenizer)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(state.model.parameters(), config.grad_clip)
+    state.optimizer.step()
+    state.scheduler.step()
+    state.step += 1
+    return loss.item(), {key: value.item() for key, value in parts.items()}, float(grad_norm)
 
-    order = BatchOrder(
-        data.train.lengths, min(config.batch_size, len(data.train)), config.seed, config.bucket_batches
-    )
-    metrics_path = run_dir / "metrics.jsonl"
-    train_loss = val_loss = math.nan  # of the last logging window / validation
-    window: list[float] = []
-    window_start = time.monotonic()
 
-    def seconds() -> float:
-        return past_seconds + time.monotonic() - started
+class LossWindow:
+    """The training losses since the last log line: their mean, and the steps/s over the window."""
 
-    def checkpoint(name: str, resumable: bool = True) -> None:
-        extra = {
-            "step": step,
-            "best_val_loss": best_val,
-            "train_seconds": seconds(),
-            "train_config": to_dict(config),
-            "max_steps_per_char": data.max_steps_per_char,
-        }
-        if resumable:
-            extra |= {
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": _rng_states(),
-            }
-        save_checkpoint(
-            run_dir / "checkpoints" / name, model, data.tokenizer, data.text_tokenizer, config.model, extra
-        )
+    def __init__(self):
+        self.losses: list[float] = []
+        self.started = time.monotonic()
+        self.last_mean = math.nan
 
-    if progress and ddp.is_main:
-        progress(step, config.steps, {})
-    model.train()
-    while step < config.steps:
-        torch.manual_seed(_step_seed(config.seed, step, ddp.rank))  # dropout: a function of the step
-        k = step * ddp.world_size + ddp.rank  # this rank's global batch number
-        batch = {key: value.to(device) for key, value in training_batch(k, data.train, order, config).items()}
-        with autocast:
-            loss, parts = compute_losses(net, batch, config.loss, data.tokenizer)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        window.append(loss.item())
+    def add(self, loss: float) -> None:
+        self.losses.append(loss)
 
-        if ddp.is_main and (step % config.log_every == 0 or step == config.steps):
-            now = time.monotonic()
-            train_loss = float(np.mean(window))
-            record = {
-                "kind": "train",
-                "step": step,
-                "loss": train_loss,
-                **{key: value.item() for key, value in parts.items()},
-                "lr": scheduler.get_last_lr()[0],
-                "grad_norm": float(grad_norm),
-                "steps_per_s": len(window) / max(now - window_start, 1e-9),
-                "seconds": seconds(),
-            }
-            _append_jsonl(metrics_path, record)
-            window, window_start = [], now
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            val_loss, val_parts = evaluate(model, data.val, data.tokenizer, device, autocast)
-            is_best = val_loss < best_val
-            best_val = min(best_val, val_loss)
-            if ddp.is_main:
-                _append_jsonl(
-                    metrics_path,
-                    {"kind": "val", "step": step, "val_loss": val_loss, **val_parts, "seconds": seconds()},
-                )
-                checkpoint("latest.pt")
-                if is_best:
-                    checkpoint("best.pt", resumable=False)
-        if ddp.is_main and config.snapshot_every and step % config.snapshot_every == 0:
-            checkpoint(f"step{step:06d}.pt", resumable=False)
-        if ddp.is_main and (
-            (config.sample_every and step % config.sample_every == 0) or step == config.steps
-        ):
-            write_samples(model, data, config, device, run_dir, step)
-            model.train()
-        if progress and ddp.is_main:
-            progress(step, config.steps, {"loss": loss.item(), "val_loss": val_loss})
+    def close(self) -> dict[str, float]:
+        now = time.monotonic()
+        self.last_mean = float(np.mean(self.losses))
+        figures = {"loss": self.last_mean, "steps_per_s": len(self.losses) / max(now - self.started, 1e-9)}
+        self.losses, self.started = [], now
+        return figures
 
-    if math.isnan(val_loss):  # resumed a finished run: nothing trained, still report where it stands
-        val_loss, _ = evaluate(model, data.val, data.tokenizer, device, autocast)
-    if ddp.enabled:  # DDP keeps replicas in step; check it, and leave the digests in the metrics
-        digests: list[str | None] = [None] * ddp.world_size
-        dist.all_gather_object(digests, weights_digest(model))
-        if ddp.is_main:
-            _append_jsonl(
-                metrics_path,
-                {"kind": "ddp", "step": step, "world_size": ddp.world_size, "weight_digests": digests},
-            )
-        dist.barrier()
-    return RunSummary(
-        run_dir=str(run_dir),
-        step=step,
-        train_loss=train_loss,
-        val_loss=val_loss,
-        best_val_loss=best_val,
-        train_seconds=seconds(),
-        n_parameters=model.num_parameters(),
-        n_train=len(data.train),
-        dropped=data.train.dropped,
-    )
+
+def check_replicas(model: torch.nn.Module, ddp: Distributed, log: RunLog, step: int) -> None:
+    """Under DDP the replicas must hold bit-identical weights: gather their digests into the metrics."""
+    if not ddp.enabled:
+        return
+    digests: list[str | None] = [None] * ddp.world_size
+    dist.all_gather_object(digests, weights_digest(model))
+    log.write("ddp", step, world_size=ddp.world_size, weight_digests=digests)
+    dist.barrier()
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    return int(np.random.default_rng([seed, step, rank, 7]).integers(2**62))
 
 
 def training_batch(

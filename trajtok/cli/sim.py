@@ -18,8 +18,8 @@ WRITE_HELP = """A simulated Franka Panda writes on a whiteboard (PyBullet, DIREC
 
 Strokes come from --strokes (the .npz `trajtok write` saves: `points` (T, 3) [x, y, pen_lift]), from
 --synthetic (the built-in Hershey corpus, no model needed), or else from the model (--checkpoint, default the
-shipped one). Settings: --config YAML (see configs/whiteboard.yaml) and key=value overrides after the text,
-e.g. board.letter_height_m=0.05 board.fit=scale.
+shipped one). Settings: the defaults in code (--print-config shows them), then --config YAML, then key=value
+overrides after the text, e.g. board.letter_height_m=0.05 board.fit=scale.
 
 Files written (OUT = --out):
   OUT                 the board as a picture (grey, 255 = clean)
@@ -49,6 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--temperature", type=float, default=0.8, help="model sampling (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="model / synthetic seed (default: %(default)s)")
     p.add_argument("--config", metavar="YAML", help="whiteboard config (default: the defaults in code)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     p.add_argument("--out", default="out/board.png", help="board picture to write (default: %(default)s)")
     p.add_argument("--frames", metavar="DIR", help="save snapshots while writing into DIR")
     p.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI")
@@ -73,15 +74,19 @@ def register(subparsers) -> None:
 
 
 def run_write(args: argparse.Namespace) -> int:
+    import yaml
     from tqdm import tqdm
 
-    from trajtok.config import load_config
+    from trajtok.config import load_config, to_dict
     from trajtok.waypoints import plan_waypoints
     from trajtok_sim.ocr import character_error_rate, read_board
     from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result
 
     text, overrides = split_text_and_overrides(args.words)
     config = load_config(WhiteboardConfig, args.config, overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
+        return 0
     if args.strokes:
         points, stored_text = load_strokes(args.strokes)
         text = text or stored_text

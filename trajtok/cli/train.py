@@ -9,17 +9,18 @@ import time
 from pathlib import Path
 
 from trajtok.cli import allow_intermixed
+from trajtok.tasks import task_names
 
-TASKS = ("handwriting", "gripper")  # = trajtok.train.TASK_SETTINGS (not imported here: it loads torch)
 HELP = """Train the text-conditioned stroke transformer.
 
-Settings: the defaults in code (the same as configs/handwriting.yaml), then --config FILE, then key=value
-overrides (nested keys with dots: model.d_model=192 data.n_train=4000 loss.attention_weight=0).
+Settings: the defaults in code (trajtok/train_config.py, the model's in trajtok/model.py), then the task's
+file (trajtok/tasks/TASK.yaml: only what differs), then --config FILE, then key=value overrides (nested keys
+with dots: model.d_model=192 data.n_train=4000 loss.attention_weight=0). --print-config prints the result.
 The run directory gets config.yaml, tokenizer.json, metrics.jsonl, checkpoints/latest.pt + best.pt
 (+ stepNNNNNN.pt snapshots), samples/*.png and attention/*.png. --resume RUN_DIR continues a stopped
 run exactly where its last checkpoint left it (its config.yaml, plus overrides such as steps=N to go on).
 Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
-`trajtok train gripper` starts from the gripper settings (the same as configs/gripper.yaml): pick-and-place
+`trajtok train gripper` starts from the gripper settings (trajtok/tasks/gripper.yaml): pick-and-place
 demos, conditioned on the instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint
 RUN_DIR`).
 """
@@ -32,7 +33,7 @@ def register(subparsers) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("task", choices=TASKS, help="what to train")
+    p.add_argument("task", choices=task_names(), help="what to train")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--config", metavar="FILE", help="YAML config (default: the defaults in code)")
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<task>-<time>)")
@@ -40,14 +41,18 @@ def register(subparsers) -> None:
         "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint"
     )
     p.add_argument("--overfit", type=int, metavar="N", help="train on N fixed samples (debugging)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     p.set_defaults(func=run)
     allow_intermixed(p)  # key=value overrides may also come after the options
 
 
 def run(args: argparse.Namespace) -> int:
-    from trajtok.config import load_config
+    import yaml
+
+    from trajtok.config import load_config, to_dict
     from trajtok.errors import ConfigError
-    from trajtok.train import TASK_SETTINGS, TrainConfig, train
+    from trajtok.train import train
+    from trajtok.train_config import TrainConfig, load_train_config
 
     overrides = list(args.overrides) + ([f"overfit={args.overfit}"] if args.overfit is not None else [])
     if args.resume:
@@ -58,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         config = load_config(TrainConfig, run_dir / "config.yaml", overrides)
     else:
-        config = load_config(TrainConfig, args.config, overrides, base=TASK_SETTINGS[args.task])
+        config = load_train_config(args.task, args.config, overrides)
         run_dir = Path(args.run_dir or f"runs/{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
+        return 0
     is_main = int(os.environ.get("RANK", "0")) == 0
     bar = ProgressBar() if is_main else None
     try:

@@ -1,0 +1,124 @@
+"""The training settings: one dataclass per section, their defaults (the default handwriting run) and their
+checks. `load_train_config` layers them: these defaults, then the task's file (trajtok/tasks/TASK.yaml, only
+what differs), then --config FILE, then key=value overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from trajtok.config import load_config
+from trajtok.data.texts import VALIDATION_PHRASES
+from trajtok.errors import ConfigError
+from trajtok.model import ModelConfig
+from trajtok.tasks import task_file
+
+
+def _require(checks: list[tuple[bool, str]]) -> None:
+    """Refuse the first setting that would fail later or silently do nothing, naming the key to fix."""
+    for bad, message in checks:
+        if bad:
+            raise ConfigError(f"config: {message}")
+
+
+@dataclass
+class DataConfig:
+    source: str = "hershey"  # "hershey" streams the embedded synthetic corpus; else any load_source spec
+    n_train: int = 12000  # training samples, generated once (~1 min) and cycled through in epochs
+    n_val: int = 96  # validation samples (validation loss, best.pt)
+    max_chars: int = 24  # longest text the synthetic corpus writes
+    # hershey writers to keep, by name or style_id (hershey.STYLES); [] = all. The print ones: what OCR reads.
+    styles: list[int | str] = field(default_factory=lambda: ["print", "roman-slanted", "print-wide"])
+    spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
+
+    def __post_init__(self) -> None:
+        _require(
+            [
+                (self.n_train < 1 or self.n_val < 1, "data.n_train and data.n_val must be >= 1"),
+                (self.max_chars < 1, "data.max_chars must be >= 1"),
+                (self.spacing < 0, "data.spacing must be >= 0"),
+            ]
+        )
+
+
+@dataclass
+class TokenizerConfig:
+    n_bins: int = 24
+    scheme: Literal["adaptive", "uniform", "quantile"] = "adaptive"
+    error_feedback: bool = True
+
+    def __post_init__(self) -> None:
+        _require([(self.n_bins < 2, "tokenizer.n_bins must be >= 2")])
+
+
+@dataclass
+class LossConfig:
+    channel_weights: list[float] = field(default_factory=list)  # one per channel (dx, dy, pen_lift); [] = 1s
+    focal_gamma: float = 2.0  # focal loss exponent on the event channels (0 = cross-entropy)
+    attention_weight: float = 0.2  # cross-attention alignment toward the drawn character (0 = off)
+
+    def __post_init__(self) -> None:
+        _require(
+            [
+                (self.focal_gamma < 0, "loss.focal_gamma must be >= 0"),
+                (self.attention_weight < 0, "loss.attention_weight must be >= 0"),
+            ]
+        )
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 6000
+    batch_size: int = 24
+    lr: float = 2e-3
+    min_lr: float = 1e-4  # the cosine schedule ends here
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    no_text_fraction: float = 0.05  # share of training samples shown with a blank text
+    bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: cuda, then mps, then cpu
+    bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
+    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
+    log_every: int = 10
+    checkpoint_every: int = 500  # validation loss + checkpoints/latest.pt (+ best.pt)
+    sample_every: int = 1500  # sample PNGs + attention heatmaps; 0 = only at the end
+    snapshot_every: int = 1000  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
+    sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
+    overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self) -> None:
+        _require(
+            [
+                (self.steps < 1, "steps must be >= 1"),
+                (self.batch_size < 1, "batch_size must be >= 1"),
+                (self.lr <= 0 or self.min_lr < 0, "lr must be > 0 and min_lr >= 0"),
+                (self.warmup_steps < 0, "warmup_steps must be >= 0"),
+                (not 0 <= self.no_text_fraction <= 1, "no_text_fraction must be in [0, 1]"),
+                (self.checkpoint_every < 1, "checkpoint_every must be >= 1"),
+                (self.log_every < 1, "log_every must be >= 1"),
+                (self.sample_every < 0, "sample_every must be >= 0"),
+                (self.snapshot_every < 0, "snapshot_every must be >= 0"),
+                (self.overfit < 0, "overfit must be >= 0"),
+                (self.threads < 0, "threads must be >= 0"),
+                (self.bucket_batches < 1, "bucket_batches must be >= 1"),
+                (
+                    self.model.d_model % self.model.n_heads != 0,
+                    "model.d_model must be a multiple of model.n_heads",
+                ),
+            ]
+        )
+
+
+def load_train_config(
+    task: str = "handwriting", path: str | Path | None = None, overrides: list[str] | None = None
+) -> TrainConfig:
+    """The defaults, then `trajtok/tasks/{task}.yaml`, then the file at `path`, then `key=value` overrides."""
+    return load_config(TrainConfig, [task_file(task), path], overrides)
