@@ -10,7 +10,7 @@ import ros_support
 from scipy.ndimage import distance_transform_edt
 from std_msgs.msg import String
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 START_S = 90
 DONE_S = 120

@@ -15,9 +15,9 @@ from rclpy.parameter_client import AsyncParameterClient
 from std_msgs.msg import String
 from visualization_msgs.msg import Marker
 
+from trajtok.board import BoardConfig
 from trajtok.data.hershey import synthesize
 from trajtok.strokes import integrate, split_strokes
-from trajtok.waypoints import BoardConfig
 
 START_S = 90  # a cold start imports torch and loads the model; CI machines can be slow
 DONE_S = 90

@@ -9,12 +9,14 @@ import shutil
 import numpy as np
 import pytest
 
+from trajtok.board import BoardConfig
 from trajtok.cli import main
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import TrajtokError
+from trajtok.motion_profile import Waypoints
 from trajtok.strokes import integrate, join_strokes
-from trajtok.waypoints import BoardConfig, Waypoints, plan_waypoints
+from trajtok.waypoints import plan_waypoints
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics
 from trajtok_sim.ocr import character_error_rate, read_board

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trajtok.board import BoardConfig
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
+from trajtok.motion_profile import Waypoints
 from trajtok.strokes import integrate, join_strokes, split_strokes
-from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints, plan_waypoints
+from trajtok.waypoints import WaypointPlanner, plan_waypoints
 
 SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
 ZIGZAG = np.array([[1.5 + 0.3 * i, i % 2] for i in range(8)], dtype=float)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.image import imsave
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 
 class BoardCanvas:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 
 def writing_metrics(

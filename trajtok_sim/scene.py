@@ -16,7 +16,7 @@ import numpy as np
 import pybullet
 import pybullet_data
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 ASSETS = Path(__file__).parent / "assets"
 PANDA_DIR = Path(pybullet_data.getDataPath()) / "franka_panda"

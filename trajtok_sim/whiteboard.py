@@ -23,9 +23,10 @@ import numpy as np
 import pybullet
 from matplotlib.image import imsave
 
+from trajtok.board import BoardConfig
 from trajtok.errors import TrajtokError
+from trajtok.motion_profile import Waypoints
 from trajtok.plot import plot_tracking
-from trajtok.waypoints import BoardConfig, Waypoints
 from trajtok_sim.ik import PenIK
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics

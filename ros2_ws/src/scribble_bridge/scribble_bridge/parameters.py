@@ -1,6 +1,6 @@
 """The nodes' ROS parameters: each declared with a description and a range; the board ones map to BoardConfig.
 
-Defaults come from `trajtok.waypoints.BoardConfig`, so the node, the simulator and the CLI agree. An update
+Defaults come from `trajtok.board.BoardConfig`, so the node, the simulator and the CLI agree. An update
 that leaves the range, or that BoardConfig refuses as a whole (a write speed above the speed limit, say),
 is rejected with the reason and changes nothing.
 """
@@ -14,7 +14,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 _BOARD_DEFAULTS = BoardConfig()
 

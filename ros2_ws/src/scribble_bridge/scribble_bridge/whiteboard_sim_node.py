@@ -30,7 +30,7 @@ from std_msgs.msg import String
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STATUS_LIVE, STREAM
-from trajtok.waypoints import Waypoints
+from trajtok.motion_profile import Waypoints
 from trajtok_sim.scene import ARM_JOINTS
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 

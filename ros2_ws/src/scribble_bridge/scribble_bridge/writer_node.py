@@ -31,8 +31,10 @@ from scribble_bridge import messages, parameters
 from scribble_bridge.pacing import StreamEnd, StreamTiming, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STREAM
+from trajtok.board import BoardConfig
 from trajtok.generate import Sampling, Writer
-from trajtok.waypoints import BoardConfig, WaypointPlanner, Waypoints
+from trajtok.motion_profile import Waypoints
+from trajtok.waypoints import WaypointPlanner
 
 WRITER_PARAMS = (
     ParamSpec("checkpoint", "", "model checkpoint: a .pt file or a run directory; '' = the shipped model",

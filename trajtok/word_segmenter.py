@@ -1,0 +1,103 @@
+"""Where words begin in a stream of strokes, decided as soon as the strokes allow (for line wrapping).
+
+A stroke starts a new word if it and the next strokes (WORD_LOOKAHEAD in all) all lie right of the word so
+far by more than `word_gap`, a blank column (checking only the stroke itself would split words before letters
+drawn right to left, like a, d, q). One point left of the column settles it (it continues the word); a new
+word needs all those strokes complete, or the end of input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+WORD_LOOKAHEAD = 3  # strokes looked at past a pen-up jump to decide whether it is a gap between words
+
+
+class WordSegmenter:
+    """Feed points with `add_point`; `strokes` are the closed strokes (N_i, 2), `open_stroke` the points of
+    the one being received, `word_starts` the first stroke of each word decided so far (strokes before
+    `n_segmented` have a known word)."""
+
+    def __init__(self, wrap: bool, word_gap: float):
+        self.wrap = wrap  # without wrapping, where words end changes nothing: one word
+        self.word_gap = word_gap
+        self.strokes: list[np.ndarray] = []
+        self.open_stroke: list[np.ndarray] = []
+        self.word_starts = [0]
+        self.n_segmented = 0
+        self.done = False  # no more input
+        self._x_min: list[float] = []
+        self._x_max: list[float] = []
+        self._open_x_min = math.inf
+        self._word_max_x = -math.inf  # rightmost x of the current word's strokes before _n_max_counted
+        self._n_max_counted = 0
+
+    @property
+    def n_strokes(self) -> int:
+        return len(self.strokes) + bool(self.open_stroke)
+
+    def add_point(self, xy: np.ndarray, lift: bool) -> None:
+        self.open_stroke.append(xy)
+        self._open_x_min = min(self._open_x_min, float(xy[0]))
+        if lift:
+            self._close_stroke()
+        self._segment()
+
+    def finish(self) -> None:
+        """End of input: the open stroke closes and every stroke gets its word."""
+        self.done = True
+        if self.open_stroke:
+            self._close_stroke()
+        self._segment()
+
+    def word_extent(self, word: int) -> tuple[float, float] | None:
+        """(x_min, x_max) of `word`'s strokes, or None while where it ends is not known yet."""
+        start = self.word_starts[word]
+        if word + 1 < len(self.word_starts):
+            end = self.word_starts[word + 1]
+        elif self.done:
+            end = len(self.strokes)
+        else:
+            return None
+        return min(self._x_min[start:end]), max(self._x_max[start:end])
+
+    def word_strokes(self, word: int) -> list[np.ndarray]:
+        end = self.word_starts[word + 1] if word + 1 < len(self.word_starts) else None
+        return self.strokes[self.word_starts[word] : end]
+
+    def _close_stroke(self) -> None:
+        stroke = np.array(self.open_stroke)
+        self.strokes.append(stroke)
+        self._x_min.append(float(stroke[:, 0].min()))
+        self._x_max.append(float(stroke[:, 0].max()))
+        self.open_stroke, self._open_x_min = [], math.inf
+
+    def _segment(self) -> None:
+        """Decide, stroke by stroke, whether each starts a new word, as soon as the input allows."""
+        while self.n_segmented < self.n_strokes:
+            k = self.n_segmented
+            starts_word = k > 0 and self._starts_word(k)
+            if starts_word is None:
+                return
+            if starts_word:
+                self.word_starts.append(k)
+                self._word_max_x, self._n_max_counted = -math.inf, k
+            self.n_segmented += 1
+
+    def _starts_word(self, k: int) -> bool | None:
+        """Whether stroke k starts a new word; None while that is still open."""
+        if not self.wrap:
+            return False
+        while self._n_max_counted < k:
+            self._word_max_x = max(self._word_max_x, self._x_max[self._n_max_counted])
+            self._n_max_counted += 1
+        column = self._word_max_x + self.word_gap
+        following = range(k, min(k + WORD_LOOKAHEAD, self.n_strokes))
+        x_mins = [self._x_min[j] if j < len(self.strokes) else self._open_x_min for j in following]
+        if min(x_mins) <= column:
+            return False
+        if self.done or (len(x_mins) == WORD_LOOKAHEAD and following[-1] < len(self.strokes)):
+            return True
+        return None
