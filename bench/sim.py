@@ -11,15 +11,20 @@ Baselines measured in the same run:
 - ocr_cer_ideal: Tesseract on the commanded strokes painted straight onto a board image (no robot), so the
   robot's share of the reading errors is ocr_cer - ocr_cer_ideal;
 - physics_realtime_factor: the same scene stepped with the motors holding still (no IK, ink or logging),
-  the ceiling for realtime_factor.
+  the ceiling for realtime_factor;
+- the polyline: the same strokes written with `board.smooth=False` (straight segments between the points, as
+  before smoothing), for smoothness (`turning_deg_per_mm`: RMS turning per mm of the commanded pen-down
+  path, trajtok.strokes.turning_deg_per_mm; lower is smoother) and board OCR side by side.
 Last line: JSON with tracking_rmse_mm, inked_fraction, spurious_ink_fraction, realtime_factor, ocr_cer
-(pooled over the ground-truth phrases) and the model_* figures when a model ran (model strokes that do not
-fit the board are refused, reported and counted in model_refused).
+(pooled over the ground-truth phrases), turning_deg_per_mm / turning_deg_per_mm_polyline (the model's
+strokes, else the ground truth's), and the model_* (and model_polyline_*) figures when a model ran (model
+strokes that do not fit the board are refused, reported and counted in model_refused).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -29,7 +34,7 @@ import numpy as np
 import pybullet
 
 from trajtok.data.hershey import synthesize
-from trajtok.strokes import integrate
+from trajtok.strokes import integrate, turning_deg_per_mm
 from trajtok.waypoints import plan_waypoints
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.ocr import character_error_rate, read_board
@@ -66,9 +71,9 @@ def model_writer(checkpoint: str | None):
     return write, ""
 
 
-def ideal_cer(sim: WhiteboardSim, points: np.ndarray, text: str, x_height_px: float) -> float:
+def ideal_cer(sim: WhiteboardSim, board, points: np.ndarray, text: str, x_height_px: float) -> float:
     """Tesseract on the commanded pen-down path painted directly (what a perfect robot would leave)."""
-    board, cfg = sim.board, sim.config
+    cfg = sim.config
     waypoints = plan_waypoints(points, board, resample=False)
     canvas = BoardCanvas(board, cfg.image_px_per_m, cfg.pen_width_m)
     uv = board.to_board(waypoints.xyz_m)[:, :2]
@@ -88,13 +93,24 @@ def physics_realtime_factor(sim: WhiteboardSim, seconds: float = 10.0) -> float:
     return seconds / (time.perf_counter() - start)
 
 
-def write_phrases(sim, phrases, strokes_for, out_dir: Path, tag: str) -> list[dict]:
-    x_height_px = sim.board.letter_height_m * sim.config.image_px_per_m
+def path_turning(board, points: np.ndarray) -> tuple[float, float]:
+    """(summed squared turning, in (degrees per mm)^2 times mm of ink; mm of ink) of the commanded pen-down
+    path, so phrases pool by ink length."""
+    vertices = plan_waypoints(points, board, resample=False)
+    uv_mm = board.to_board(vertices.xyz_m)[:, :2] * 1000.0
+    runs = np.split(np.arange(len(uv_mm)), np.flatnonzero(np.diff(vertices.pen_down.astype(int))) + 1)
+    strokes = [uv_mm[run] for run in runs if vertices.pen_down[run[0]] and len(run) > 1]
+    ink_mm = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in strokes)
+    return turning_deg_per_mm(strokes, 1.0) ** 2 * ink_mm, ink_mm
+
+
+def write_phrases(sim, board, phrases, strokes_for, out_dir: Path, tag: str) -> list[dict]:
+    x_height_px = board.letter_height_m * sim.config.image_px_per_m
     rows = []
     for i, text in enumerate(phrases):
         points = strokes_for(text)
         try:
-            waypoints = plan_waypoints(points, sim.board)
+            waypoints = plan_waypoints(points, board)
         except ValueError as exc:  # e.g. a model's strokes that run off the board: say so, count it
             print(f"{tag:>5} {text!r:24} refused: {exc}", flush=True)
             continue
@@ -102,13 +118,15 @@ def write_phrases(sim, phrases, strokes_for, out_dir: Path, tag: str) -> list[di
         m = result.metrics
         m["ocr_text"] = read_board(result.board_image, x_height_px)
         m["ocr_cer"] = character_error_rate(text, m["ocr_text"])
-        m["ocr_cer_ideal"] = ideal_cer(sim, points, text, x_height_px)
-        save_result(result, out_dir / f"{tag}_{i}.png", sim.board, title=f"{tag}: {text}")
+        m["ocr_cer_ideal"] = ideal_cer(sim, board, points, text, x_height_px)
+        m["turning_sq_ink"], m["turning_ink_mm"] = path_turning(board, points)
+        save_result(result, out_dir / f"{tag}_{i}.png", board, title=f"{tag}: {text}")
         print(
             f"{tag:>5} {text!r:24} rmse {m['tracking_rmse_mm']:.3f} mm (max {m['tracking_max_mm']:.3f})  "
             f"inked {m['inked_fraction']:.4f}  spurious {m['spurious_ink_fraction']:.4f}  "
             f"RTF {m['realtime_factor']:5.1f}  sim {m['duration_s']:5.1f} s  "
-            f"OCR {m['ocr_text']!r} CER {m['ocr_cer']:.3f} (ideal {m['ocr_cer_ideal']:.3f})",
+            f"OCR {m['ocr_text']!r} CER {m['ocr_cer']:.3f} (ideal {m['ocr_cer_ideal']:.3f})  "
+            f"turning {math.sqrt(m['turning_sq_ink'] / m['turning_ink_mm']):.2f} deg/mm",
             flush=True,
         )
         rows.append({"text": text, **m})
@@ -130,6 +148,9 @@ def pooled(rows: list[dict], n_phrases: int) -> dict:
         "ocr_cer": sum(r["ocr_cer"] * len(r["text"]) for r in rows) / chars,
         "ocr_cer_ideal": sum(r["ocr_cer_ideal"] * len(r["text"]) for r in rows) / chars,
         "max_tip_force_n": max(r["max_tip_force_n"] for r in rows),
+        "turning_deg_per_mm": math.sqrt(
+            sum(r["turning_sq_ink"] for r in rows) / sum(r["turning_ink_mm"] for r in rows)
+        ),
         "refused": n_phrases - len(rows),
     }
 
@@ -154,16 +175,40 @@ def main() -> None:
             f"{board.write_speed_mps} m/s, physics {config.physics_hz:.0f} Hz, "
             f"control {board.control_rate_hz:.0f} Hz; boards in {out_dir}/"
         )
+        polyline = dataclasses.replace(board, smooth=False)
         physics_rtf = physics_realtime_factor(sim)
-        truth = pooled(write_phrases(sim, args.phrases, ground_truth, out_dir, "truth"), len(args.phrases))
+        n = len(args.phrases)
+        truth = pooled(write_phrases(sim, board, args.phrases, ground_truth, out_dir, "truth"), n)
+        truth_polyline = pooled(
+            write_phrases(sim, polyline, args.phrases, ground_truth, out_dir, "truth-p"), n
+        )
+        smooth_turning, polyline_turning = (
+            truth.pop("turning_deg_per_mm"),
+            truth_polyline.pop("turning_deg_per_mm"),
+        )
         figures = {**truth, "physics_realtime_factor": physics_rtf}
+        figures |= {f"polyline_{k}": v for k, v in truth_polyline.items()}
+        figures |= {
+            "truth_turning_deg_per_mm": smooth_turning,
+            "truth_turning_deg_per_mm_polyline": polyline_turning,
+        }
         write_model, why_not = model_writer(args.checkpoint)
         if write_model is None:
             print(f"model: skipped, no checkpoint loads ({why_not})")
         else:
-            model_rows = write_phrases(sim, args.phrases, write_model, out_dir, "model")
-            if model_rows:
-                figures.update({f"model_{k}": v for k, v in pooled(model_rows, len(args.phrases)).items()})
+            strokes = {text: write_model(text) for text in args.phrases}  # the same strokes both ways
+            model = pooled(write_phrases(sim, board, args.phrases, strokes.get, out_dir, "model"), n)
+            model_polyline = pooled(
+                write_phrases(sim, polyline, args.phrases, strokes.get, out_dir, "model-p"), n
+            )
+            figures |= {f"model_{k}": v for k, v in model.items()}
+            figures |= {f"model_polyline_{k}": v for k, v in model_polyline.items()}
+            smooth_turning, polyline_turning = (
+                model["turning_deg_per_mm"],
+                model_polyline["turning_deg_per_mm"],
+            )
+        figures["turning_deg_per_mm"] = smooth_turning
+        figures["turning_deg_per_mm_polyline"] = polyline_turning
 
     print(
         f"ground truth, pooled: tracking RMSE {truth['tracking_rmse_mm']:.3f} mm (target <= 1), inked "
@@ -171,6 +216,11 @@ def main() -> None:
         f"RTF {truth['realtime_factor']:.1f} (>= 10; {truth['realtime_factor'] / physics_rtf:.2f} of the "
         f"bare-physics {physics_rtf:.0f}x), OCR CER {truth['ocr_cer']:.3f} (<= 0.1; ideal strokes "
         f"{truth['ocr_cer_ideal']:.3f})"
+    )
+    print(
+        f"smoothness of the {'model' if write_model else 'ground truth'} strokes: "
+        f"{smooth_turning:.2f} deg/mm "
+        f"smoothed vs {polyline_turning:.2f} as a polyline ({smooth_turning / polyline_turning:.2f}x)"
     )
     print(json.dumps({k: round(v, 5) for k, v in figures.items()}))
 

@@ -92,13 +92,24 @@ def test_slower_limits_give_a_slower_plan(board):
 
 
 def test_the_path_follows_the_strokes_at_the_letter_height(board):
-    wp = plan_waypoints(shapes(), board, resample=False)
-    down = board.to_board(wp.xyz_m[wp.pen_down])[:, :2]
+    polyline = BoardConfig(smooth=False)
+    wp = plan_waypoints(shapes(), polyline, resample=False)
+    down = polyline.to_board(wp.xyz_m[wp.pen_down])[:, :2]
     square = down[: len(SQUARE)]
-    side = board.letter_height_m
+    side = polyline.letter_height_m
     np.testing.assert_allclose(square - square[0], SQUARE * side, atol=1e-12)
-    start_u, start_v = board.first_baseline_uv_m(board.letter_height_m)
+    start_u, start_v = polyline.first_baseline_uv_m(polyline.letter_height_m)
     np.testing.assert_allclose(square[0], [start_u, start_v], atol=1e-12)
+    # Smoothed (the default), the pen passes through every corner in turn on a rounder, denser path.
+    smooth = plan_waypoints(shapes(), board, resample=False)
+    first_stroke = board.to_board(
+        smooth.xyz_m[: np.flatnonzero(np.diff(smooth.pen_down.astype(int)) < 0)[0] + 1]
+    )
+    first_stroke = first_stroke[smooth.pen_down[: len(first_stroke)], :2]
+    corners = square[0] + SQUARE * side
+    hits = [int(np.argmin(np.linalg.norm(first_stroke - corner, axis=1))) for corner in corners]
+    assert all(np.linalg.norm(first_stroke[h] - c) < 1e-9 for h, c in zip(hits, corners, strict=True))
+    assert hits[:-1] == sorted(hits[:-1]) and len(first_stroke) > 4 * len(SQUARE)  # SQUARE closes on itself
 
 
 def test_a_dot_is_held_on_the_board(board):
@@ -106,7 +117,8 @@ def test_a_dot_is_held_on_the_board(board):
     assert wp.pen_down.sum() >= round(board.dot_dwell_s * board.control_rate_hz)
 
 
-def test_long_text_wraps_between_words_not_inside_them(board):
+def test_long_text_wraps_between_words_not_inside_them():
+    board = BoardConfig(smooth=False)  # the layout on the strokes' own points
     word = [SQUARE, SQUARE + [1.5, 0]]  # a two-letter word, 2.5 units wide
     strokes = [s + [4.0 * i, 0] for i in range(8) for s in word]  # 8 words, 1.5 units apart: 30 units
     wp = plan_waypoints(join_strokes(strokes), board, resample=False)
@@ -149,7 +161,7 @@ def test_out_of_reach_is_refused():
     ids=["board", "reach"],
 )
 def test_scale_to_fit(config):
-    board = BoardConfig(fit="scale", **config)
+    board = BoardConfig(fit="scale", smooth=False, **config)  # the layout on the strokes' own points
     wp = plan_waypoints(shapes(), board, resample=False)
     down = board.to_board(wp.xyz_m[wp.pen_down])
     u_min, u_max, v_min, v_max = board.writable_uv_m()

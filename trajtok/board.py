@@ -44,6 +44,9 @@ class BoardConfig:
     reach_center_m: tuple[float, float, float] = (0.0, 0.0, 0.333)  # the arm's shoulder, world
     reach_max_m: float = 0.78  # waypoints farther than this from the shoulder are out of reach
     fit: Literal["error", "scale"] = "error"
+    smooth: bool = (
+        True  # pen-down strokes follow the Catmull-Rom curve through their points (False: polyline)
+    )
 
     def __post_init__(self) -> None:
         positive = [

@@ -22,6 +22,13 @@ from torch import Tensor
 
 from trajtok.checkpoint import load_checkpoint
 from trajtok.model import StrokeTransformer
+from trajtok.phrase_layout import (
+    FOLLOWS_TEXT_ACCURACY,
+    AttentionTrack,
+    WordSpacer,
+    last_character,
+    space_words,
+)
 from trajtok.sample import Sample
 from trajtok.step_decoder import generate_steps
 from trajtok.strokes import thin_sample
@@ -43,9 +50,15 @@ class Writer:
         device: str | torch.device = "cpu",
         max_steps_per_char: float = DEFAULT_STEPS_PER_CHAR,
         prime_spacing: float = 0.0,
+        follows_text: bool = False,
+        min_word_gap: float = 0.0,
     ):
         """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes are
-        thinned the same way so their steps look like what the model learned (0 = use them as given)."""
+        thinned the same way so their steps look like what the model learned (0 = use them as given).
+        `follows_text`: the model's cross-attention follows the character being drawn (the checkpoint's
+        measured `attention_accuracy` reaches FOLLOWS_TEXT_ACCURACY), so a phrase may end only once its last
+        character has been written (trajtok.phrase_layout); then
+        `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank."""
         if tuple(tokenizer.vocab_sizes) != model.vocab_sizes:
             raise ValueError(
                 f"tokenizer vocab sizes {tokenizer.vocab_sizes} do not fit the model {model.vocab_sizes}"
@@ -56,6 +69,8 @@ class Writer:
         self.text_tokenizer = text_tokenizer
         self.max_steps_per_char = float(max_steps_per_char)
         self.prime_spacing = float(prime_spacing)
+        self.follows_text = bool(follows_text)
+        self.min_word_gap = float(min_word_gap) if follows_text else 0.0
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
 
     @classmethod
@@ -63,8 +78,20 @@ class Writer:
         """A run directory, a .pt file, or None for the shipped model."""
         ckpt = load_checkpoint(path, map_location=device)
         steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
-        spacing = ckpt.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0)
-        return cls(ckpt.model, ckpt.tokenizer, ckpt.text_tokenizer, device, steps_per_char, spacing)
+        train_config = ckpt.extra.get("train_config", {})
+        spacing = train_config.get("data", {}).get("spacing", 0.0)
+        follows_text = ckpt.extra.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
+        gap = ckpt.extra.get("min_word_gap", 0.0)
+        return cls(
+            ckpt.model,
+            ckpt.tokenizer,
+            ckpt.text_tokenizer,
+            device,
+            steps_per_char,
+            spacing,
+            follows_text,
+            gap,
+        )
 
     # -- public API ------------------------------------------------------------------------------------
     def write(
@@ -84,7 +111,8 @@ class Writer:
         if not texts:
             return []
         prime = self._thinned(prime)
-        steps = list(self._generate(texts, sampling, prime, state))
+        track = self._track(texts, prime)
+        steps = list(self._generate(texts, sampling, prime, state, track))
         tokens = torch.stack(steps, dim=1).cpu().numpy()  # (B, T, C)
         states = (
             [None] * len(texts)
@@ -95,7 +123,11 @@ class Writer:
         for i, text in enumerate(texts):
             row = tokens[i, : self._budget(text, sampling.max_steps, prime)]
             deltas, events = self.tokenizer.decode(row)  # stops at the first end step
-            samples.append(Sample(deltas, events, text=text, state=states[i]))
+            sample = Sample(deltas, events, text=text, state=states[i])
+            if self.min_word_gap:
+                focus = track.row(i)[: len(sample)]
+                sample = space_words(sample, focus, self._blanks(text, prime), self.min_word_gap)
+            samples.append(sample)
         return samples
 
     def stream(
@@ -108,11 +140,19 @@ class Writer:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
         prime = self._thinned(prime)
         end_id = int(self.end_ids[0])
-        for step in self._generate([text], sampling, prime, state):
+        track = self._track([text], prime)
+        spacer = WordSpacer(self._blanks(text, prime), self.min_word_gap) if self.min_word_gap else None
+        for step in self._generate([text], sampling, prime, state, track):
             ids = step[0].tolist()
             if ids[0] == end_id:
-                return
-            yield self.tokenizer.decode_step(ids)
+                break
+            deltas, events = self.tokenizer.decode_step(ids)
+            if spacer is None:
+                yield deltas, events
+            else:
+                yield from spacer.add(deltas, events, int(track.focus[-1][0]))
+        if spacer is not None:
+            yield from spacer.flush()
 
     @torch.no_grad()
     def attention(self, sample: Sample, prime: Sample | None = None) -> np.ndarray:
@@ -156,7 +196,21 @@ class Writer:
             raise ValueError(f"text {long!r} has {len(long)} characters; this model reads at most {max_text}")
         return torch.as_tensor(ids, device=self.device), torch.as_tensor(pad, device=self.device)
 
-    def _generate(self, texts, sampling: Sampling, prime, state) -> Iterator[Tensor]:
+    def _track(self, texts: list[str], prime: Sample | None) -> AttentionTrack | None:
+        """The attention track and end gate of a batch, for models whose attention follows the text."""
+        if not self.follows_text:
+            return None
+        offset = 0 if prime is None else len(prime.text) + 1
+        last = [last_character(t) + offset if last_character(t) >= 0 else -1 for t in texts]
+        return AttentionTrack(last, self.device)
+
+    @staticmethod
+    def _blanks(text: str, prime: Sample | None) -> list[int]:
+        """Indices of the phrase's blanks in the text the model reads."""
+        offset = 0 if prime is None else len(prime.text) + 1
+        return [offset + i for i, ch in enumerate(text) if ch == " "]
+
+    def _generate(self, texts, sampling: Sampling, prime, state, track=None) -> Iterator[Tensor]:
         """Yield step tokens (B, C) until every phrase has ended or used its budget."""
         if not texts:
             return
@@ -180,7 +234,8 @@ class Writer:
         memory = self.model.encode(ids, pad, state_t)
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)
         budgets_t = torch.tensor(budgets, device=self.device)
-        for t, step in enumerate(generate_steps(self.model, memory, pick, max(budgets), prime=prime_tokens)):
+        steps = generate_steps(self.model, memory, pick, max(budgets), prime=prime_tokens, end_allowed=track)
+        for t, step in enumerate(steps):
             yield step
             ended |= self._is_end(step)
             if bool((ended | (budgets_t <= t + 1)).all()):

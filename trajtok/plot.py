@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from trajtok.strokes import split_strokes
+from trajtok.strokes import smooth_stroke, split_strokes
 
 
 def render_ink(
@@ -17,8 +17,10 @@ def render_ink(
     line_width: float = 2.0,
     margin: float = 0.4,
     max_px: int = 4000,
+    smooth: bool = True,
 ) -> Path:
     """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page: no axes or titles.
+    Each stroke is drawn as the smooth curve through its points (`smooth=False`: the polyline).
 
     The format follows the suffix (.png, .svg, ...). The image size follows the ink's extent in handwriting
     units (`px_per_unit` pixels per x-height, `margin` units around, at most `max_px` a side).
@@ -35,6 +37,7 @@ def render_ink(
     ax.set_axis_off()
     for stroke in strokes:
         style = "-" if len(stroke) > 1 else "."
+        stroke = smooth_stroke(stroke) if smooth else stroke
         ax.plot(stroke[:, 0], stroke[:, 1], style, color="black", lw=line_width, ms=line_width * 1.5)
         ax.lines[-1].set_solid_capstyle("round")
     ax.set_xlim(low[0], high[0])
@@ -114,8 +117,9 @@ def plot_bin_histograms(
 
 
 def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: str = "") -> Path:
-    """Handwriting samples in a grid, each titled with its text (and style id): pen-down strokes in ink with
-    their sampled points as small dots, pen-up travel as faint dashed lines, all at one scale (x-heights).
+    """Handwriting samples in a grid, each titled with its text (and style id): pen-down strokes in ink (the
+    smooth curve through their points) with the sampled points as small dots, pen-up travel as faint dashed
+    lines, all at one scale (x-heights).
 
     samples: trajtok.sample.Sample objects with deltas (T, 2) and events (T, 1) pen_lift.
     """
@@ -135,7 +139,8 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
         for i in ends:  # pen-up travel: last point of a stroke to the first of the next
             ax.plot(p[i : i + 2, 0], p[i : i + 2, 1], "--", color="tab:red", lw=0.6, alpha=0.4)
         for stroke in split_strokes(p):
-            ax.plot(stroke[:, 0], stroke[:, 1], "-", color="black", lw=1.4, solid_capstyle="round")
+            curve = smooth_stroke(stroke)
+            ax.plot(curve[:, 0], curve[:, 1], "-", color="black", lw=1.4, solid_capstyle="round")
             ax.plot(stroke[:, 0], stroke[:, 1], ".", color="tab:blue", ms=1.6)
         label = repr(sample.text) + ("" if sample.style_id is None else f"  style {sample.style_id}")
         ax.set_title(f"{label}  ({len(p)} points, {len(ends) + 1 if len(p) else 0} strokes)", fontsize=8)

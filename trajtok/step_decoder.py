@@ -32,6 +32,7 @@ from trajtok.model import Attention, DecoderCache, Memory, StrokeTransformer
 # pick(logits (B, V_c), channel c, the step's tokens of channels < c: c tensors (B,)) -> tokens (B,) int64
 Picker = Callable[[Tensor, int, list[Tensor]], Tensor]
 ChannelLogits = Callable[[Tensor, int, list[Tensor]], Tensor]
+EndGate = Callable[[Tensor], Tensor]  # text attention (B, L) -> (B,) bool: may end now
 
 
 @torch.inference_mode()
@@ -42,21 +43,28 @@ def generate_steps(
     n_steps: int,
     prime: Tensor | None = None,  # (B, P, C) teacher-forced before generating; not yielded
     use_cache: bool = True,
+    end_allowed: EndGate | None = None,
 ) -> Iterator[Tensor]:
     """Yield up to `n_steps` generated steps, each (B, C) int64; the caller stops at its end event.
 
     With the cache each step runs one decoder position (`StepDecoder`); `use_cache=False` re-runs the whole
     prefix through the modules each step (the baseline the cache is measured against; at temperature 0 both
-    give the same tokens).
+    give the same tokens). `end_allowed(text attention (B, L))` -> (B,) bool: which rows may take the end
+    step now, given the step's last-layer cross-attention over the text (head mean); the others' end id is
+    masked before channel 0 is picked.
     """
     b = memory.states.shape[0]
     inputs = model.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
     if prime is not None and prime.shape[1] > 0:
         inputs = torch.cat([inputs, model.embed_steps(prime)], dim=1)
+    end_id = model.vocab_sizes[0] - 1
     if not use_cache:
         for _ in range(n_steps):
-            hidden, _ = model.decode(inputs, model.new_cache(memory))
-            step = pick_step(hidden[:, -1], pick, model.channel_logits, model.n_channels)
+            hidden, layers = model.decode(
+                inputs, model.new_cache(memory), need_attention=end_allowed is not None
+            )
+            gated = pick if end_allowed is None else _gate(pick, end_allowed(layers[-1][:, -1]), end_id)
+            step = pick_step(hidden[:, -1], gated, model.channel_logits, model.n_channels)
             yield step
             inputs = torch.cat([inputs, model.embed_steps(step[:, None])], dim=1)
         return
@@ -66,9 +74,25 @@ def generate_steps(
     decoder = StepDecoder(model, cache)
     x = inputs[:, -1]  # (B, d)
     for _ in range(n_steps):
-        step = pick_step(decoder(x), pick, decoder.channel_logits, model.n_channels)
+        hidden = decoder(x)
+        gated = pick if end_allowed is None else _gate(pick, end_allowed(decoder.text_attention), end_id)
+        step = pick_step(hidden, gated, decoder.channel_logits, model.n_channels)
         yield step
         x = decoder.step_input(step)
+
+
+def _gate(pick: Picker, allowed: Tensor, end_id: int) -> Picker:
+    """`pick` with channel 0's end id masked in the rows not `allowed` (B,) to end."""
+    if bool(allowed.all()):
+        return pick
+
+    def gated(logits: Tensor, c: int, chosen: list[Tensor]) -> Tensor:
+        if c == 0:
+            logits = logits.clone()
+            logits[~allowed, end_id] = float("-inf")
+        return pick(logits, c, chosen)
+
+    return gated
 
 
 def pick_step(hidden: Tensor, pick: Picker, channel_logits: ChannelLogits, n_channels: int) -> Tensor:
@@ -131,6 +155,8 @@ class StepDecoder:
         self.cache = cache
         self.n_heads = model.config.n_heads
         self.n_memory = cache.memory.states.shape[1]
+        self.n_prefix = cache.memory.n_prefix
+        self.text_attention: Tensor | None = None  # (B, L) the last step's last-layer attention, head mean
         self.limit = min(cache.capacity, model.config.max_steps)
         self.positions = model.step_pos.weight
         self.step_table = torch.cat([embed.weight for embed in model.step_embed])  # (sum V_c, d)
@@ -187,6 +213,7 @@ class StepDecoder:
             hidden = torch.addmm(mlp1_b, F.layer_norm(x, shape, ln3_w, ln3_b), mlp1_w)
             x = x + torch.addmm(mlp2_b, F.gelu(hidden, approximate=gelu), mlp2_w)
         self.cache.length = t + 1
+        self.text_attention = probs.view(b, h, m)[:, :, self.n_prefix :].mean(1)
         return F.layer_norm(x, shape, *self.norm_out)
 
     def channel_logits(self, hidden: Tensor, c: int, chosen: list[Tensor]) -> Tensor:

@@ -43,6 +43,7 @@ from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import StrokeTransformer
+from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
 from trajtok.plot import plot_attention, render_ink
 from trajtok.run_log import RunLog
 from trajtok.runtime import Distributed, Runtime, setup_runtime
@@ -81,6 +82,7 @@ class TrainingData:
     tokenizer: TrajectoryTokenizer
     text_tokenizer: CharTokenizer
     max_steps_per_char: float  # generation budget the checkpoint records for Writer
+    min_word_gap: float  # the gap Writer keeps at blanks: the training data's 25th percentile (0: unknown)
 
 
 def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
@@ -135,7 +137,10 @@ def prepare_data(config: TrainConfig, tokenizer: TrajectoryTokenizer | None = No
             f"(dropped {train.dropped}); raise model.max_steps or data.spacing"
         )
     per_char = [len(s) / max(1, len(s.text)) for s in train_samples if s.text]
-    return TrainingData(train, val, tokenizer, text_tokenizer, 1.5 * float(np.percentile(per_char, 99)))
+    steps_per_char = 1.5 * float(np.percentile(per_char, 99))
+    gaps = [gap for s in train_samples for gap in word_gaps(s)]
+    min_word_gap = float(np.percentile(gaps, 25)) if gaps else 0.0
+    return TrainingData(train, val, tokenizer, text_tokenizer, steps_per_char, min_word_gap)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -196,7 +201,7 @@ def train(
         save_config(config, run_dir / "config.yaml")
         data.tokenizer.save(run_dir / "tokenizer.json")
 
-    facts = {"max_steps_per_char": data.max_steps_per_char}
+    facts = {"max_steps_per_char": data.max_steps_per_char, "min_word_gap": data.min_word_gap}
     state = TrainingState(config, data.tokenizer, data.text_tokenizer, facts, started)
     if ckpt is not None:
         state.restore(ckpt)
@@ -229,6 +234,11 @@ def train(
             )
             is_best = val_loss < state.best_val
             state.best_val = min(state.best_val, val_loss)
+            accuracy = attention_accuracy(state.model, data.val, runtime.device, runtime.autocast)
+            if (
+                accuracy is not None
+            ):  # Writer trusts the attention to tell where the phrase is (phrase_layout)
+                state.facts["attention_accuracy"] = val_parts["val_attention_accuracy"] = accuracy
             if is_main:
                 log.write("val", step, val_loss=val_loss, **val_parts, seconds=state.seconds())
                 state.save(run_dir / "checkpoints" / "latest.pt")
@@ -237,7 +247,7 @@ def train(
         if is_main and config.snapshot_every and step % config.snapshot_every == 0:
             state.save(run_dir / "checkpoints" / f"step{step:06d}.pt", resumable=False)
         if is_main and ((config.sample_every and step % config.sample_every == 0) or step == config.steps):
-            write_samples(state.model, data, config, runtime.device, run_dir, step)
+            write_samples(state.model, data, config, runtime.device, run_dir, step, state.facts)
             state.model.train()
         if progress and is_main:
             progress(step, config.steps, {"loss": loss, "val_loss": val_loss})
@@ -382,6 +392,40 @@ def evaluate(
     return sum(parts.values()), parts
 
 
+@torch.no_grad()
+def attention_accuracy(
+    model: StrokeTransformer,
+    data: EncodedSet,
+    device: torch.device,
+    autocast: torch.autocast,
+    batch_size: int = 32,
+) -> float | None:
+    """Share of the steps whose last-layer cross-attention (head mean) peaks on the character they draw, over
+    the steps whose character is known; None when none is (data without char_index)."""
+    was_training = model.training
+    model.eval()
+    hits = known = 0
+    for start in range(0, len(data), batch_size):
+        rows = range(start, min(start + batch_size, len(data)))
+        batch = {k: v.to(device) for k, v in collate(data, rows).items()}
+        char_index = batch["char_index"]
+        mask = char_index >= 0
+        if not mask.any():
+            continue
+        with autocast:
+            out = model(
+                batch["text_ids"],
+                batch["text_pad_mask"],
+                batch["tokens"],
+                batch.get("state"),
+                need_attention=True,
+            )
+        hits += int((out.attention.argmax(-1) == char_index)[mask].sum())
+        known += int(mask.sum())
+    model.train(was_training)
+    return hits / known if known else None
+
+
 def write_samples(
     model: StrokeTransformer,
     data: TrainingData,
@@ -389,11 +433,22 @@ def write_samples(
     device: torch.device,
     run_dir: Path,
     step: int,
+    facts: dict,
 ) -> None:
     """Greedy handwriting of the fixed validation phrases (PNG each) and their cross-attention heatmaps."""
     if not config.sample_phrases:
         return
-    writer = Writer(model, data.tokenizer, data.text_tokenizer, device, data.max_steps_per_char)
+    follows_text = facts.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
+    writer = Writer(
+        model,
+        data.tokenizer,
+        data.text_tokenizer,
+        device,
+        data.max_steps_per_char,
+        0.0,
+        follows_text,
+        data.min_word_gap,
+    )
     written = writer.write(config.sample_phrases, Sampling(temperature=0.0))
     for i, sample in enumerate(written):
         render_ink(

@@ -7,7 +7,8 @@ simulator. The plan, in order of the moves the pen makes:
 - layout: words go on lines from the start point; a word that would cross the right margin wraps to the next
   line. Points that leave the writable area (board minus margins) or the arm's reach are refused with a
   ValueError, or everything shrinks to fit (`fit="scale"`);
-- moves: approach (descend along the board normal onto the first stroke), each stroke on the surface, a lift
+- moves: approach (descend along the board normal onto the first stroke), each stroke on the surface (the
+  smooth curve through its points, `smooth=True`), a lift
   along the normal by the pen-up clearance, a lifted travel to the next stroke, a descent, ..., and a retract;
 - timing: trajtok.motion_profile (rest-to-rest moves within the speed and acceleration limits).
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from trajtok.board import BoardConfig
 from trajtok.motion_profile import MoveTimer, Waypoints
+from trajtok.strokes import SMOOTH_STEP, smooth_stroke
 from trajtok.word_segmenter import WordSegmenter
 
 SCALE_STEP = 0.95  # fit="scale" shrinks the letter height by this factor until the text fits
@@ -184,8 +186,13 @@ class WaypointPlanner:
         self._pen_uv, self._pen_height_m = uv, 0.0
 
     def _write_body(self, stroke: np.ndarray) -> None:
-        """(N, 2) a whole stroke: the pen-down path, then the lift by the clearance."""
+        """(N, 2) a whole stroke: the pen-down path (the smooth curve through it), then the lift by the
+        clearance."""
         uv = self._layout.place(stroke)
+        if self.board.smooth:  # the curve bulges past its points by a hair at most: keep it on the board
+            curve = smooth_stroke(uv, SMOOTH_STEP * self._layout.h)
+            u_min, u_max, v_min, v_max = self.board.writable_uv_m()
+            uv = np.clip(curve, (u_min, v_min), (u_max, v_max))
         self._check_reach(uv)
         clearance = self.board.pen_up_clearance_m
         self._move(self._on_surface(uv), True)

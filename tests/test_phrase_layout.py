@@ -1,0 +1,140 @@
+"""Whole phrases: the end step waits for the last character, blanks leave gaps, strokes are drawn smooth."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from trajtok.data.hershey import VALIDATION_PHRASES
+from trajtok.generate import Writer
+from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.phrase_layout import FINISH_STEPS, AttentionTrack, WordSpacer, space_words, word_gaps
+from trajtok.sample import Sample
+from trajtok.strokes import smooth_stroke, turning_deg_per_mm
+from trajtok.text import CharTokenizer
+from trajtok.token_sampler import Sampling
+from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.train import load_samples
+from trajtok.train_config import TrainConfig
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def steps_of(strokes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Strokes (absolute (N, 2) points) -> deltas (T, 2) and pen lifts (T, 1)."""
+    points = np.concatenate(strokes)
+    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2))).astype(np.float32)
+    lifts = np.zeros((len(points), 1), bool)
+    lifts[np.cumsum([len(s) for s in strokes]) - 1] = True
+    return deltas, lifts
+
+
+def bar(x: float, height: float = 1.0) -> np.ndarray:
+    return np.array([[x, height], [x, 0.0]], np.float32)
+
+
+def test_the_spacer_moves_close_words_apart_whole_and_leaves_far_ones():
+    text = "ab cd ef"  # blanks at 2 and 5
+    strokes = [bar(0.0), bar(0.5), bar(0.7), bar(1.2), bar(4.0), bar(4.5)]  # "cd" too close, "ef" far
+    focus = [0, 0, 1, 1, 3, 3, 4, 4, 6, 6, 7, 7]
+    deltas, lifts = steps_of(strokes)
+    spaced = space_words(Sample(deltas, lifts, text=text), np.array(focus), [2, 5], min_gap=0.8)
+    x = np.cumsum(spaced.deltas[:, 0])
+    assert x[4] == pytest.approx(0.5 + 0.8) and x[6] == pytest.approx(1.2 + 0.6)  # moved as a whole
+    assert x[8] == pytest.approx(4.6) and x[10] == pytest.approx(5.1)  # the rest of the line follows
+    np.testing.assert_array_equal(spaced.deltas[:, 1], deltas[:, 1])  # only the travel into a word changes
+    changed = np.flatnonzero(~np.isclose(spaced.deltas[:, 0], deltas[:, 0]))
+    assert changed.tolist() == [4]  # "ef" was far enough already
+    gaps = word_gaps(dataclasses.replace(spaced, char_index=np.array(focus, np.int32)))
+    assert min(gaps) == pytest.approx(0.8)
+
+
+def test_the_spacer_lets_the_last_words_dot_through_and_streams_what_it_writes_whole():
+    text = "li ab"  # the dot of the i comes after the word, attending the blank
+    dot = np.array([[0.45, 1.4]], np.float32)
+    strokes = [bar(0.0), bar(0.5), dot, bar(0.9), bar(1.3)]
+    focus = [0, 0, 1, 1, 2, 3, 3, 4, 4]
+    deltas, lifts = steps_of(strokes)
+    spacer = WordSpacer([2], min_gap=0.8)
+    streamed = [s for d, e, f in zip(deltas, lifts, focus, strict=True) for s in spacer.add(d, e, f)]
+    streamed += list(spacer.flush())
+    x = np.cumsum([d[0] for d, _ in streamed])
+    assert x[4] == pytest.approx(0.45)  # the dot stays over its i
+    assert x[5] == pytest.approx(0.5 + 0.8)  # the next word keeps the gap from the i, not from the dot
+    whole = space_words(Sample(deltas, lifts, text=text), np.array(focus), [2], 0.8)
+    np.testing.assert_allclose(np.stack([d for d, _ in streamed]), whole.deltas)
+
+
+def test_the_end_waits_until_the_last_character_has_been_attended():
+    track = AttentionTrack([3, -1], torch.device("cpu"))
+    on_first, on_last = torch.eye(4)[[0, 0]], torch.eye(4)[[3, 3]]
+    assert track(on_first).tolist() == [False, True]  # no text: never gated
+    allowed = [track(on_last)[0].item() for _ in range(FINISH_STEPS + 1)]
+    assert allowed == [False] * FINISH_STEPS + [True]
+    assert track.row(0).tolist() == [0] + [3] * (FINISH_STEPS + 1)
+
+
+@pytest.fixture(scope="module")
+def eager_writer():
+    """A tiny untrained model whose end logit always wins: it would end every phrase at once."""
+    torch.manual_seed(0)
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=8).fit([np.random.randn(300, 2)])
+    config = ModelConfig(d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1, d_ff=64, max_steps=200)
+    model = StrokeTransformer(config, CharTokenizer().vocab_size, tokenizer.vocab_sizes)
+    with torch.no_grad():
+        model.heads[0].proj.bias[-1] = 50.0
+    return model, tokenizer
+
+
+def test_a_model_that_follows_the_text_cannot_end_before_its_last_character(eager_writer):
+    model, tokenizer = eager_writer
+    plain = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=50)
+    assert len(plain.write("ab", Sampling(temperature=0))[0]) == 0  # ends at once
+    gated = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=50, follows_text=True)
+    sample = gated.write("ab", Sampling(temperature=0))[0]
+    focus = gated.attention(sample).argmax(1)
+    assert len(sample) >= FINISH_STEPS and (focus >= 1).sum() >= FINISH_STEPS or len(sample) == 100
+    streamed = list(gated.stream("ab", Sampling(temperature=0)))
+    assert len(streamed) == len(sample)
+
+
+@pytest.fixture(scope="module")
+def shipped_phrases():
+    writer = Writer.from_checkpoint(None)
+    written = [s for t in (0.0, 0.5) for s in writer.write(list(VALIDATION_PHRASES), Sampling(t, seed=0))]
+    return writer, written
+
+
+def test_every_blank_of_the_validation_phrases_leaves_a_gap_like_the_data(shipped_phrases):
+    writer, written = shipped_phrases
+    data = load_samples(TrainConfig().data, "train", 600, 0).samples
+    p10 = np.percentile([g for s in data for g in word_gaps(s)], 10)
+    assert writer.min_word_gap > p10  # what the checkpoint keeps: the data's 25th percentile
+    gaps = []
+    for sample in written:  # which character each step drew: the one it attended
+        char_index = writer.attention(sample).argmax(1).astype(np.int32)
+        gaps += word_gaps(dataclasses.replace(sample, char_index=char_index))
+    assert len(gaps) == 2 * sum(p.count(" ") for p in VALIDATION_PHRASES)
+    assert min(gaps) >= p10
+
+
+def test_no_validation_phrase_ends_before_its_last_letter_is_written(shipped_phrases):
+    writer, written = shipped_phrases
+    for sample in written:
+        focus = writer.attention(sample).argmax(1)
+        last = len(sample.text.rstrip()) - 1
+        assert (focus >= last).sum() >= FINISH_STEPS, sample.text
+        assert sample.events[-1, 0], sample.text  # the last stroke is finished: the pen lifted
+
+
+def test_smooth_strokes_pass_through_every_point_and_turn_less():
+    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0.2]], np.float64)
+    curve = smooth_stroke(corners)
+    assert curve.dtype == np.float64 and len(curve) > 10 * len(corners)
+    for point in corners:
+        assert np.linalg.norm(curve - point, axis=1).min() < 1e-12
+    assert turning_deg_per_mm([curve], 10.0) < 0.5 * turning_deg_per_mm([corners], 10.0)
+    assert smooth_stroke(corners[:2]).shape == (2, 2)  # two points: the segment itself

@@ -1,0 +1,162 @@
+"""Whole phrases from a model whose cross-attention follows the text: no letter dropped at the end, a visible
+gap at every blank.
+
+Both rules read the character each step attends to most (the last decoder layer's cross-attention, head
+mean), which the attention-alignment loss trains to be the character being drawn:
+- `AttentionTrack` records it per step and gates the end step: a phrase may end only once `FINISH_STEPS`
+  steps have attended its last character (every validation phrase of the shipped model spends 6 or more
+  there), so the end cannot come while the last letter is still due;
+- `WordSpacer` moves each word that follows a blank to the right, as a whole, when its ink would come
+  closer than `min_gap` (handwriting units) to the ink of the word before. Only the pen-up travel into the
+  word grows; the letters are the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from trajtok.sample import Sample
+
+FINISH_STEPS = 4  # steps attending the last character before the end step is allowed
+# The rules apply to a model whose attention peaks on the character being drawn on at least this share of
+# validation steps (the trainer measures it: `attention_accuracy` in the checkpoint; the shipped model 0.97).
+FOLLOWS_TEXT_ACCURACY = 0.9
+DOT_SIZE = 0.3  # a held stroke smaller than this that starts left of the word's right edge is its dot
+
+
+class AttentionTrack:
+    """Per-step attention focus of a batch of phrases, and the end gate (`generate_steps(end_allowed=...)`).
+
+    `last_index` (B,): each phrase's last non-blank character in the text the model reads (-1: no text, never
+    gated)."""
+
+    def __init__(self, last_index: list[int], device: torch.device):
+        self.last_index = torch.tensor(last_index, device=device)
+        self.on_last = torch.zeros(len(last_index), dtype=torch.long, device=device)
+        self.focus: list[Tensor] = []  # per step (B,) the attended character
+
+    def __call__(self, attention: Tensor) -> Tensor:  # (B, L) -> (B,) may end now
+        focus = attention.argmax(-1)
+        self.focus.append(focus)
+        allowed = (self.on_last >= FINISH_STEPS) | (self.last_index < 0)
+        self.on_last += focus >= self.last_index
+        return allowed
+
+    def row(self, i: int) -> np.ndarray:
+        """(T,) the attended character of phrase i at every generated step."""
+        if not self.focus:
+            return np.zeros(0, dtype=np.int64)
+        return torch.stack(self.focus, dim=1)[i].cpu().numpy()
+
+
+def last_character(text: str) -> int:
+    """Index of the last non-blank character of `text`, -1 if it has none."""
+    return len(text.rstrip()) - 1
+
+
+class WordSpacer:
+    """Streams decoded steps `(delta (2,), events (E,))` of one phrase, each with the character it attended,
+    and yields them with every word after a blank kept `min_gap` right of the ink of the word before.
+
+    `blanks`: the indices of the blanks in the text the model reads. A word begins with the first stroke whose
+    attended character lies past a blank the current word has not crossed (the blank itself counts as past:
+    the pen travels to the next word while attending it). Each word after the first is held back until the
+    next one begins (or the phrase ends), so its whole extent is known, then released moved right by what the
+    gap lacks. Generation runs far ahead of any pen, so holding a word costs the writer nothing it would see.
+    A first stroke that is a dot of the word before (smaller than DOT_SIZE, left of its right edge) is let
+    through as part of that word."""
+
+    def __init__(self, blanks: list[int], min_gap: float):
+        self.blanks = np.asarray(sorted(blanks), dtype=np.int64)
+        self.min_gap = float(min_gap)
+        self.x = self.y = 0.0  # pen position after the steps taken in, as written (shifts included)
+        self.word = self.previous_word = 0  # blanks up to the current word, and up to the one before
+        self.edge = -np.inf  # right edge of the ink of the words released so far
+        self.stroke_starts = True  # the next step starts a stroke
+        self.held: list[tuple[np.ndarray, np.ndarray]] = []  # the current word's steps, held
+        self.held_xy: list[tuple[float, float]] = []  # the pen after each held step, unshifted
+        self.held_strokes = 0  # strokes of the held word completed
+
+    def add(
+        self, delta: np.ndarray, events: np.ndarray, focus: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        delta = np.array(delta, dtype=np.float32)
+        starts, self.stroke_starts = self.stroke_starts, bool(events[0])
+        word = int(np.searchsorted(self.blanks, focus, side="right"))  # blanks up to the attended character
+        if starts and word > self.word:  # a new word: the one held so far is complete
+            yield from self._release()
+            self.previous_word, self.word = self.word, word
+        if self.word == 0:  # the first word goes straight out
+            self._advance(delta)
+            self.edge = max(self.edge, self.x)
+            yield delta, events
+            return
+        x0, y0 = self.held_xy[-1] if self.held_xy else (self.x, self.y)
+        self.held.append((delta, events))
+        self.held_xy.append((x0 + float(delta[0]), y0 + float(delta[1])))
+        if self.stroke_starts:
+            self.held_strokes += 1
+            if self.held_strokes == 1 and self._held_is_a_dot():
+                self.word = self.previous_word  # the next stroke may begin the word again
+                yield from self._release(shift=False)
+
+    def flush(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The end of the phrase: release the word still held."""
+        yield from self._release()
+
+    def _held_is_a_dot(self) -> bool:
+        xs, ys = zip(*self.held_xy, strict=True)
+        return max(np.ptp(xs), np.ptp(ys)) < DOT_SIZE and min(xs) < self.edge
+
+    def _advance(self, delta: np.ndarray) -> None:
+        self.x += float(delta[0])
+        self.y += float(delta[1])
+
+    def _release(self, shift: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if not self.held:
+            return
+        xs = [x for x, _ in self.held_xy]
+        move = max(0.0, self.edge + self.min_gap - min(xs)) if shift else 0.0
+        held, self.held, self.held_xy, self.held_strokes = self.held, [], [], 0
+        held[0][0][0] += move  # the pen-up travel into the word
+        for delta, _ in held:
+            self._advance(delta)
+        self.edge = max(self.edge, max(xs) + move)
+        yield from held
+
+
+def space_words(sample: Sample, focus: np.ndarray, blanks: list[int], min_gap: float) -> Sample:
+    """`WordSpacer` over a whole written sample (what streaming yields, step for step)."""
+    spacer = WordSpacer(blanks, min_gap)
+    steps = [
+        s for d, e, f in zip(sample.deltas, sample.events, focus, strict=True) for s in spacer.add(d, e, f)
+    ]
+    steps += list(spacer.flush())
+    if not steps:
+        return sample
+    deltas = np.stack([d for d, _ in steps]).astype(sample.deltas.dtype)
+    return Sample(deltas, sample.events, text=sample.text, style_id=sample.style_id, state=sample.state)
+
+
+def word_gaps(sample: Sample) -> list[float]:
+    """The horizontal gap (handwriting units) between the ink of the words before and after each blank of a
+    sample that knows its characters (`char_index`): left edge of the next word minus right edge of the last.
+    """
+    if sample.char_index is None or not len(sample):
+        return []
+    x = np.cumsum(sample.deltas[:, 0])
+    gaps = []
+    text = sample.text
+    for blank in (i for i, ch in enumerate(text) if ch == " "):
+        before_start = text.rfind(" ", 0, blank) + 1
+        after_end = text.find(" ", blank + 1)
+        after_end = len(text) if after_end < 0 else after_end
+        before = (sample.char_index >= before_start) & (sample.char_index < blank)
+        after = (sample.char_index > blank) & (sample.char_index < after_end)
+        if before.any() and after.any():
+            gaps.append(float(x[after].min() - x[before].max()))
+    return gaps
