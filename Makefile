@@ -29,8 +29,8 @@ demo: setup
 	@mkdir -p $(OUT)
 	$(BIN)/trajtok data list
 	$(BIN)/trajtok data show hershey --n 8 --out $(OUT)/data_grid.png
-	$(BIN)/trajtok tokenizer fit --source hershey --out $(OUT)/tokenizer.json
-	$(BIN)/trajtok tokenizer stats $(OUT)/tokenizer.json --source hershey --png $(OUT)/bins.png
+	$(BIN)/trajtok tokenizer fit hershey --out $(OUT)/tokenizer.json
+	$(BIN)/trajtok tokenizer stats $(OUT)/tokenizer.json hershey --png $(OUT)/bins.png
 ifeq ($(QUICK),)
 	@if [ -f $(RUN)/checkpoints/latest.pt ]; then $(BIN)/trajtok train handwriting --resume $(RUN); \
 	 else $(BIN)/trajtok train handwriting --run-dir $(RUN); fi

@@ -21,8 +21,8 @@ import importlib.util
 import json
 from pathlib import Path
 
-from trajtok.data.gripper import pickplace_demos
 from trajtok.tokenizer import TrajectoryTokenizer, measure
+from trajtok_sim.demos import pickplace_demos, scene_of
 from trajtok_sim.pick_place import PickPlaceSim
 
 
@@ -40,7 +40,7 @@ def replay_success(tokenizer, demos, sim, error_feedback=True) -> float:
     for i in range(len(demos)):
         tokens = tokenizer.encode(demos.deltas[i], demos.gripper[i][:, None], error_feedback=error_feedback)
         deltas, events = tokenizer.decode(tokens)
-        successes += sim.run(demos.scene(i), deltas, events[:, 0]).success
+        successes += sim.run(scene_of(demos, i), deltas, events[:, 0]).success
     return successes / len(demos)
 
 

@@ -1,7 +1,13 @@
 """Fixtures shared across test modules."""
 
+import contextlib
+import io
+from dataclasses import dataclass
+
 import pytest
 import torch
+
+from trajtok.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +33,42 @@ def overfit_checkpoint(tmp_path_factory):
     import ros_support
 
     return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
+
+
+@dataclass
+class CliRun:
+    """What one `trajtok ...` command did: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def last_error(self) -> str:
+        lines = self.err.strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def user_error(self, *fragments: str) -> str:
+        """Assert a user error: exit 2, one error line holding every fragment, no traceback."""
+        assert self.code == 2, (self.code, self.err)
+        assert "Traceback" not in self.err and "error: " in self.last_error, self.err
+        for fragment in fragments:
+            assert fragment in self.last_error, self.last_error
+        return self.last_error
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """The one way tests drive the command line: cli("data", "stats", PATH, ...) -> CliRun. It runs
+    `trajtok.cli.main` in this process (what the `trajtok` executable runs), capturing its output."""
+
+    def run(*args) -> CliRun:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit_:
+                code = exit_.code
+        return CliRun(int(code or 0), out.getvalue(), err.getvalue())
+
+    return run

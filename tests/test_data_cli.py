@@ -4,8 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from trajtok.cli import main
-
 FIXTURES = Path(__file__).parent / "fixtures" / "handwriting"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -15,47 +13,36 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
 
 
-def run(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def is_png(path: Path) -> bool:
     return path.is_file() and path.stat().st_size > 1000 and path.read_bytes()[:8] == PNG_MAGIC
 
 
-def test_list_names_the_sources(capsys):
-    code, out, _ = run(["data", "list"], capsys)
-    assert code == 0
-    assert "hershey" in out and "bigbank" in out and "IAM-OnDB" in out
+def test_list_names_the_sources(cli):
+    run = cli("data", "list")
+    assert run.code == 0
+    assert "hershey" in run.out and "bigbank" in run.out and "IAM-OnDB" in run.out
 
 
-def test_show_writes_a_grid(tmp_path, capsys):
+def test_show_writes_a_grid(tmp_path, cli):
     out_png = tmp_path / "grid.png"
-    code, out, _ = run(["data", "show", "hershey", "--n", "4", "--out", str(out_png)], capsys)
-    assert code == 0 and is_png(out_png)
-    assert "4 samples" in out
+    run = cli("data", "show", "hershey", "--n", "4", "--out", str(out_png))
+    assert run.code == 0 and is_png(out_png)
+    assert "4 samples" in run.out
 
 
-def test_stats_prints_figures_and_writes_histograms(tmp_path, capsys):
+def test_stats_prints_figures_and_writes_histograms(tmp_path, cli):
     out_png = tmp_path / "hist.png"
-    code, out, _ = run(["data", "stats", "hershey", "--n", "40", "--out", str(out_png)], capsys)
-    assert code == 0 and is_png(out_png)
-    assert "points/char" in out and "samples       40" in out
+    run = cli("data", "stats", "hershey", "--n", "40", "--out", str(out_png))
+    assert run.code == 0 and is_png(out_png)
+    assert "points/char" in run.out and "samples       40" in run.out
 
 
-def test_stats_and_show_read_files(tmp_path, capsys):
-    code, out, _ = run(
-        ["data", "stats", str(FIXTURES / "cursive" / "words.json.zip"), "--split", "all"], capsys
-    )
-    assert code == 0 and "'empty': 1" in out and "'é': 1" in out
+def test_stats_and_show_read_files(tmp_path, cli):
+    run = cli("data", "stats", str(FIXTURES / "cursive" / "words.json.zip"), "--split", "all")
+    assert run.code == 0 and "'empty': 1" in run.out and "'é': 1" in run.out
     grid = tmp_path / "iam.png"
-    code, _, _ = run(["data", "show", str(FIXTURES / "iam"), "--split", "all", "--out", str(grid)], capsys)
-    assert code == 0 and is_png(grid)
+    run = cli("data", "show", str(FIXTURES / "iam"), "--split", "all", "--out", str(grid))
+    assert run.code == 0 and is_png(grid)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +58,5 @@ def test_stats_and_show_read_files(tmp_path, capsys):
         ),
     ],
 )
-def test_user_errors_exit_2_with_one_line(args, message, capsys):
-    code, _, err = run(args, capsys)
-    assert code == 2
-    assert err.startswith("trajtok: error:") and message in err and "Traceback" not in err
+def test_user_errors_exit_2_with_one_line(args, message, cli):
+    cli(*args).user_error(message)

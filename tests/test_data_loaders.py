@@ -133,3 +133,33 @@ def test_bigbank_loads_whole_and_scaled():
     assert len(tops) > 20 and 0.8 < np.median(tops) < 1.3  # x-height letters reach about 1
     train, val = load_source("bigbank", split="train"), load_source("bigbank", split="val")
     assert 3000 < len(train) < 3300 and 100 < len(val) < 250
+
+
+def iam_copy(tmp_path: Path, lists: dict[str, str]) -> Path:
+    """The IAM-OnDB fixture with symlinked ascii/ and lineStrokes/, and the given t1 list files."""
+    root = tmp_path / "iam"
+    root.mkdir()
+    for folder in ("ascii", "lineStrokes"):
+        (root / folder).symlink_to((FIXTURES / "iam" / folder).resolve(), target_is_directory=True)
+    for name, text in lists.items():
+        (root / name).write_text(text)
+    return root
+
+
+def test_iam_ondb_reads_symlinked_folders(tmp_path):
+    lines = load_source(iam_copy(tmp_path, {}), split="all", use_cache=False)
+    assert len(lines) == len(load_source(FIXTURES / "iam", split="all", use_cache=False)) > 0
+    assert "stable hash" in lines.mapping["splits"]
+
+
+def test_iam_ondb_partial_t1_lists_are_used_as_far_as_they_go(tmp_path):
+    root = iam_copy(tmp_path, {"trainset.txt": "a01-000u\n", "testset_f.txt": "b02-010\n"})
+    train = load_source(root, split="train", use_cache=False)
+    test = load_source(root, split="test", use_cache=False)
+    assert {s.text for s in train}.isdisjoint({s.text for s in test}) and len(train) == 2 and len(test) == 1
+    assert "train from trainset.txt" in train.mapping["splits"]
+    assert "val: no list (testset_v.txt or testset_t.txt)" in train.mapping["splits"]
+    with pytest.raises(DataError) as info:
+        load_source(root, split="val", use_cache=False)
+    message = str(info.value)
+    assert "testset_v.txt or testset_t.txt" in message and "found trainset.txt, testset_f.txt" in message

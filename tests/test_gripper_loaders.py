@@ -40,8 +40,9 @@ def test_demo_file_loads_as_gripper_samples(demos):
 
 
 def test_robomimic_fixture_gives_the_demo_deltas(demos):
-    loaded = load_robomimic(FIXTURES / "robomimic.hdf5")
+    loaded = load_robomimic(FIXTURES / "robomimic.hdf5", dims="dx,dy,dz")
     assert len(loaded) == len(demos) and loaded.dim_names == GRIPPER_DIMS
+    assert load_robomimic(FIXTURES / "robomimic.hdf5").dim_names == ("dx", "dy", "dz", "drx", "dry", "drz")
     state_m = read_gripper_demos(FIXTURES / "demos").state  # the fixtures store metres, as robot logs do
     for ours, theirs, metres in zip(demos, loaded, state_m, strict=True):
         np.testing.assert_allclose(theirs.deltas, ours.deltas, atol=1e-7)
@@ -53,7 +54,7 @@ def test_robomimic_fixture_gives_the_demo_deltas(demos):
 
 def test_robomimic_absolute_reading_starts_from_the_eef_pose(demos):
     # The same file read as absolute positions: deltas are differences of the delta values, from eef_pos[0].
-    loaded = load_robomimic(FIXTURES / "robomimic.hdf5", actions="absolute", state_keys=())
+    loaded = load_robomimic(FIXTURES / "robomimic.hdf5", actions="absolute", dims="0:3", state_keys=())
     first = demos[0].deltas.astype(np.float64)
     expected = np.diff(np.vstack([[0.45, 0.0, 0.30], first]), axis=0)
     np.testing.assert_allclose(loaded[0].deltas, expected, atol=1e-6)
@@ -62,7 +63,7 @@ def test_robomimic_absolute_reading_starts_from_the_eef_pose(demos):
 
 def test_lerobot_fixture_converts_absolute_targets_to_deltas(demos):
     loaded = load_lerobot(FIXTURES / "lerobot")
-    assert len(loaded) == len(demos)
+    assert len(loaded) == len(demos) and loaded.dim_names == ("x", "y", "z")  # named in meta/info.json
     state_m = read_gripper_demos(FIXTURES / "demos").state
     for ours, theirs, metres in zip(demos, loaded, state_m, strict=True):
         np.testing.assert_allclose(theirs.deltas[0], 0.0)
@@ -103,7 +104,7 @@ def test_failed_expert_episodes_are_counted_not_loaded(tmp_path):
 
 
 def test_bad_action_mode_is_a_clear_error():
-    with pytest.raises(ValueError, match="actions="):
+    with pytest.raises(DataError, match="actions="):
         load_robomimic(FIXTURES / "robomimic.hdf5", actions="relative")
 
 
@@ -145,5 +146,6 @@ def test_gripper_formats_are_recognized(name, expected):
 def test_load_source_reads_gripper_demos(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path))
     loaded = load_source(str(FIXTURES / name), split="all")
-    assert len(loaded) == 3 and loaded.dim_names == GRIPPER_DIMS and loaded.event_names == GRIPPER_EVENTS
+    assert len(loaded) == 3 and loaded.dim_names[:3] in (GRIPPER_DIMS, ("x", "y", "z"))
+    assert loaded.event_names == GRIPPER_EVENTS and loaded.mapping["events"][0].startswith("gripper closed")
     assert all(s.state is not None for s in loaded)

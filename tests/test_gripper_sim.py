@@ -5,16 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trajtok.data.gripper import (
-    generate_pickplace,
-    load_gripper_demos,
-    make_gripper_dataset,
-    policy_state,
-    read_gripper_demos,
-)
+from trajtok.data.gripper import load_gripper_demos, policy_state, read_gripper_demos
 from trajtok.tokenizer import TrajectoryTokenizer
 
 pytest.importorskip("pybullet")
+from trajtok_sim.demos import generate_pickplace, make_gripper_dataset, scene_of  # noqa: E402
 from trajtok_sim.expert import expert_plan  # noqa: E402
 from trajtok_sim.pick_place import PickPlaceSim, sample_scene  # noqa: E402
 
@@ -55,7 +50,7 @@ def test_replaying_a_demo_from_its_tokens_succeeds(sim):
         tokens = tokenizer.encode(demos.deltas[i], demos.gripper[i][:, None], add_eos=True)
         deltas, events = tokenizer.decode(tokens)
         assert not np.array_equal(deltas, demos.deltas[i])  # really quantized
-        assert sim.run(demos.scene(i), deltas, events[:, 0]).success
+        assert sim.run(scene_of(demos, i), deltas, events[:, 0]).success
 
 
 def test_made_dataset_records_what_the_expert_did(tmp_path):

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from trajtok.cli import main
-from trajtok.data.gripper import pickplace_demos, policy_state
+from trajtok.data.gripper import policy_state
 from trajtok.generate import Sampling, Writer
 from trajtok.train import train
 from trajtok.train_config import load_train_config
 
 pytest.importorskip("pybullet")
+from trajtok_sim.demos import pickplace_demos, register, scene_of  # noqa: E402
 from trajtok_sim.pick_place import PickPlaceSim  # noqa: E402
 
 TINY = [
@@ -48,7 +49,7 @@ def test_overfit_model_replays_its_demos_in_the_sim(overfit_run):
         for i, sample in enumerate(written):
             assert len(sample) == len(demos.deltas[i])  # it learned where the episode ends
             np.testing.assert_array_equal(sample.events[:, 0], demos.gripper[i])
-            assert sim.run(demos.scene(i), sample.deltas, sample.events[:, 0]).success
+            assert sim.run(scene_of(demos, i), sample.deltas, sample.events[:, 0]).success
 
 
 @pytest.mark.slow
@@ -63,6 +64,7 @@ def test_sim_pick_reports_model_and_expert(overfit_run, tmp_path, capsys):
 
 def test_state_size_must_match_the_model(tmp_path, monkeypatch):
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
+    register()  # "pickplace" is a trajtok_sim source; the CLI registers it, library users do
     config = load_train_config("gripper", None, [*TINY, "overfit=2", "steps=1", "model.state_dim=4"])
     with pytest.raises(ValueError, match="state_dim"):
         train(config, tmp_path / "run")

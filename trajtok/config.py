@@ -117,6 +117,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         item = args[0] if args else Any
         items = [_coerce(item, v, where) for v in value]
         return tuple(items) if origin is tuple else items
+    if origin is dict and not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys to values, got {value!r}")
     if origin is typing.Literal:
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")

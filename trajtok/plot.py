@@ -158,15 +158,18 @@ def plot_motion_grid(
     event_names: tuple[str, ...],
     title: str = "",
 ) -> Path:
-    """Trajectories that are not handwriting (e.g. a gripper's dx, dy, dz + open/closed), one row each: the
-    path from above (first two dims, integrated; red dots where the first event is on) and every dim's
-    position against the step, with the first event's steps shaded.
+    """Trajectories that are not handwriting, one row each. Positions (dims named x, y[, z] or dx, dy[, dz]):
+    the path from above (first two dims, integrated; red dots where the first event is on) and the first
+    three dims against the step. Anything else (joints, any D): every dim's integrated trace against the
+    step, and the events against the step. The first event's steps are shaded.
 
-    samples: trajtok.sample.Sample objects with deltas (T, D >= 2) and events (T, E).
+    samples: trajtok.sample.Sample objects with deltas (T, D) and events (T, E).
     """
     path = Path(path)
     event = event_names[0] if event_names else ""
     names = [name[1:] if name.startswith("d") and len(name) > 1 else name for name in dim_names]  # dx -> x
+    if tuple(names[:2]) != ("x", "y"):
+        return _plot_traces(samples, path, names, event_names, title)
     fig = Figure(figsize=(9.0, 2.6 * max(1, len(samples))), dpi=100)
     axes = fig.subplots(max(1, len(samples)), 2, squeeze=False)
     for (top, over_time), sample in zip(axes, samples, strict=False):
@@ -179,7 +182,7 @@ def plot_motion_grid(
         top.set_ylabel(names[1], fontsize=7)
         top.set_aspect("equal", adjustable="datalim")
         top.set_title(f"{sample.text!r} from above ({len(position)} steps)", fontsize=8)
-        for j, name in enumerate(names):
+        for j, name in enumerate(names[:3]):
             over_time.plot(position[:, j], lw=1.0, label=name)
         for t in np.flatnonzero(on):
             over_time.axvspan(t - 0.5, t + 0.5, color="tab:red", alpha=0.12, lw=0)
@@ -187,6 +190,29 @@ def plot_motion_grid(
         over_time.set_title(f"position per step (shaded: {event} on)", fontsize=8)
         over_time.legend(fontsize=6, loc="best")
         for ax in (top, over_time):
+            ax.tick_params(labelsize=6)
+    return _save(fig, path, title)
+
+
+def _plot_traces(samples: list, path: Path, names: list[str], event_names: tuple[str, ...], title: str):
+    """plot_motion_grid for dims that are not positions: per-dim traces and the events, against the step."""
+    fig = Figure(figsize=(9.0, 2.6 * max(1, len(samples))), dpi=100)
+    axes = fig.subplots(max(1, len(samples)), 2, squeeze=False)
+    for (traces, events), sample in zip(axes, samples, strict=False):
+        position = np.cumsum(sample.deltas, axis=0)
+        for j, name in enumerate(names):
+            traces.plot(position[:, j], lw=0.8, label=name if j < 8 else None)
+        traces.set_title(
+            f"{sample.text!r}: {len(names)} dims from the start ({len(position)} steps)", fontsize=8
+        )
+        traces.legend(fontsize=5, loc="best", ncol=2)
+        for e, name in enumerate(event_names):
+            events.step(np.arange(len(position)), sample.events[:, e] + 1.2 * e, where="mid", label=name)
+        events.set_title("events (on = 1)" if event_names else "no events", fontsize=8)
+        if event_names:
+            events.legend(fontsize=6, loc="best")
+        for ax in (traces, events):
+            ax.set_xlabel("step", fontsize=7)
             ax.tick_params(labelsize=6)
     return _save(fig, path, title)
 

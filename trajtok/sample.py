@@ -38,6 +38,7 @@ class SampleSet:
     source: str = ""
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count, never silent
     unknown_chars: dict[str, int] = field(default_factory=dict)
+    mapping: dict = field(default_factory=dict)  # robot sources: how the columns became channels, in words
 
     def __len__(self) -> int:
         return len(self.samples)

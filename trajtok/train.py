@@ -85,8 +85,9 @@ class TrainingData:
     min_word_gap: float  # the gap Writer keeps at blanks: the training data's 25th percentile (0: unknown)
 
 
-def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
-    """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec."""
+def load_samples(data: DataConfig, split: str, n: int, seed: int, progress=None) -> SampleSet:
+    """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec
+    (`progress(done, total)` while it is built)."""
     if data.source == "hershey":
         try:
             styles = set(style_ids(data.styles))
@@ -97,7 +98,7 @@ def load_samples(data: DataConfig, split: str, n: int, seed: int) -> SampleSet:
             stream = (s for s in stream if s.style_id in styles)
         loaded = SampleSet(list(islice(stream, n)), source=f"hershey:{split}")
     else:
-        loaded = load_source(data.source, split=split, n=n, seed=seed)
+        loaded = load_source(data.source, split=split, n=n, seed=seed, progress=progress, **data.options)
     if not loaded.samples:
         raise ConfigError(f"data: source {data.source!r} gave no {split} samples")
     loaded.samples = [thin_sample(s, data.spacing) for s in loaded.samples]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from trajtok.config import load_config
 from trajtok.data.texts import VALIDATION_PHRASES
@@ -32,11 +32,17 @@ class DataConfig:
     # hershey writers to keep, by name or style_id (hershey.STYLES); [] = all. The print ones: what OCR reads.
     styles: list[int | str] = field(default_factory=lambda: ["print", "roman-slanted", "print-wide"])
     spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
+    # loader options of `source` (load_source / --option), e.g. {events: none}; refused where unused
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(
             [
                 (self.n_train < 1 or self.n_val < 1, "data.n_train and data.n_val must be >= 1"),
+                (
+                    self.source == "hershey" and bool(self.options),
+                    "data.options: the hershey stream takes data.max_chars and data.styles, no loader options",
+                ),
                 (self.max_chars < 1, "data.max_chars must be >= 1"),
                 (self.spacing < 0, "data.spacing must be >= 0"),
             ]

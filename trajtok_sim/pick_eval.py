@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, instruction, policy_state
+from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, policy_state
 from trajtok.errors import CheckpointError
 from trajtok.token_sampler import Sampling
+from trajtok_sim.demos import instruction
 from trajtok_sim.expert import expert_plan
 from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene
 

@@ -50,7 +50,15 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+def register_sources() -> None:
+    """The named sources other packages provide: "pickplace" (trajtok_sim; the library never imports it)."""
+    from trajtok_sim.demos import register
+
+    register()
+
+
 def main(argv: list[str] | None = None) -> int:
+    register_sources()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
-import yaml
+
+from trajtok.cli.source import add_source_arguments, load_samples
 
 
 def register(subparsers) -> None:
@@ -27,7 +27,7 @@ def register(subparsers) -> None:
         description="Draw samples with their text: ink for pen-down strokes, faint dashed lines for pen-up "
         "travel, dots for the sampled points.",
     )
-    _add_source_arguments(show, default_n=8)
+    add_source_arguments(show, default_n=8)
     show.add_argument("--columns", type=int, default=2, help="panels per row (default: 2)")
     show.add_argument("--out", required=True, metavar="FILE.png", help="where to save the grid")
     show.set_defaults(func=run_show)
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
         description="Print counts, lengths, pen lifts, dropped samples and unknown characters; fit a "
         "trajectory tokenizer to the deltas and save their histograms with its bin edges.",
     )
-    _add_source_arguments(stats, default_n=2000)
+    add_source_arguments(stats, default_n=2000)
     stats.add_argument(
         "--bins", type=int, default=24, metavar="N", help="tokenizer bins per dim (default: 24)"
     )
@@ -50,75 +50,17 @@ def register(subparsers) -> None:
         "make-gripper",
         help="record pick-and-place demonstrations of the scripted expert in PyBullet",
         description="Random scenes (a cube, a tray), the scripted expert's end-effector deltas + gripper, "
-        "each executed in PyBullet; writes DIR/gripper_demos.npz (trajtok.data.gripper) and reports the "
-        "expert's own success rate. The last line is JSON.",
+        "each executed in PyBullet; writes DIR/gripper_demos.npz (trajtok.data.gripper), or with --format "
+        "lerobot a LeRobot v3.0 dataset at DIR (trajtok.data.lerobot_export), and reports the expert's own "
+        "success rate. The last line is JSON.",
     )
     make_gripper.add_argument("--episodes", type=int, default=1000, help="scenes (default: %(default)s)")
     make_gripper.add_argument("--seed", type=int, default=0, help="which scenes (default: %(default)s)")
+    make_gripper.add_argument(
+        "--format", choices=("trajtok", "lerobot"), default="trajtok", help="what to write (default: trajtok)"
+    )
     make_gripper.add_argument("--out", required=True, metavar="DIR", help="where to write the demos")
     make_gripper.set_defaults(func=run_make_gripper)
-
-
-def _add_source_arguments(parser: argparse.ArgumentParser, default_n: int) -> None:
-    parser.add_argument("source", metavar="SOURCE", help="hershey, bigbank, or a file/directory path")
-    parser.add_argument("--split", default="train", help="train, val, test or all (default: train)")
-    parser.add_argument("--n", type=int, default=default_n, help=f"samples to load (default: {default_n})")
-    parser.add_argument("--seed", type=int, default=0, help="which samples (default: 0)")
-    parser.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="source option, repeatable: max_chars (hershey); max_points, max_jump (files)",
-    )
-    parser.add_argument(
-        "--no-cache", dest="use_cache", action="store_false", help="rebuild, ignore the cache"
-    )
-
-
-def _parse_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
-
-
-def _load(args: argparse.Namespace):
-    from tqdm import tqdm
-
-    from trajtok.data import load_source
-
-    if args.n is not None and args.n < 1:
-        raise ValueError(f"--n must be at least 1, got {args.n}")
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(
-                total=total, desc=f"loading {args.source}", unit="sample", file=sys.stderr, leave=False
-            )
-        bar.update(done - bar.n)
-
-    try:
-        samples = load_source(
-            args.source,
-            split=args.split,
-            n=args.n,
-            seed=args.seed,
-            use_cache=args.use_cache,
-            progress=progress,
-            **_parse_options(args.option),
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    if len(samples) == 0:
-        raise ValueError(f"{args.source} (split {args.split}) holds no samples; dropped: {samples.dropped}")
-    return samples
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -134,7 +76,7 @@ def run_show(args: argparse.Namespace) -> int:
     from trajtok.plot import plot_motion_grid, plot_sample_grid
     from trajtok.sample import HANDWRITING_DIMS
 
-    samples = _load(args)
+    samples = load_samples(args)
     shown = samples.samples[: args.n]
     if samples.dim_names == HANDWRITING_DIMS:
         path = plot_sample_grid(shown, args.out, columns=max(1, args.columns), title=f"{samples.source}")
@@ -145,19 +87,16 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    samples = _load(args)
+    from trajtok.sample import HANDWRITING_DIMS
+
+    samples = load_samples(args)
     lengths = np.array([len(s) for s in samples.samples])
-    chars = sum(len(s.text.replace(" ", "")) for s in samples.samples)
-    lifts = sum(int(s.events[:, 0].sum()) for s in samples.samples)
     deltas = np.concatenate(samples.deltas())
     print(f"source        {samples.source}")
-    print(f"samples       {len(samples)} (dropped: {samples.dropped or 'none'})")
-    median, longest = np.median(lengths), lengths.max()
-    print(f"points        {lengths.sum()} total; per sample median {median:.0f}, max {longest}")
-    if chars:
-        print(f"points/char   {lengths.sum() / chars:.1f}")
-    print(f"strokes       {lifts} ({lifts / len(samples):.1f} per sample)")
-    print(f"unknown chars {samples.unknown_chars or 'none'}")
+    if samples.dim_names == HANDWRITING_DIMS:
+        _print_handwriting_counts(samples, lengths)
+    else:
+        _print_robot_counts(samples, lengths)
     for j, name in enumerate(samples.dim_names):
         p1, p50, p99 = np.percentile(deltas[:, j], [1, 50, 99])
         largest = np.abs(deltas[:, j]).max()
@@ -175,19 +114,61 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_handwriting_counts(samples, lengths: np.ndarray) -> None:
+    chars = sum(len(s.text.replace(" ", "")) for s in samples.samples)
+    lifts = sum(int(s.events[:, 0].sum()) for s in samples.samples)
+    print(f"samples       {len(samples)} (dropped: {samples.dropped or 'none'})")
+    median, longest = np.median(lengths), lengths.max()
+    print(f"points        {lengths.sum()} total; per sample median {median:.0f}, max {longest}")
+    if chars:
+        print(f"points/char   {lengths.sum() / chars:.1f}")
+    print(f"strokes       {lifts} ({lifts / len(samples):.1f} per sample)")
+    print(f"unknown chars {samples.unknown_chars or 'none'}")
+    for key, value in samples.mapping.items():
+        print(f"{key:<13} {value}")
+
+
+def _print_robot_counts(samples, lengths: np.ndarray) -> None:
+    """Episodes, steps, the channel mapping the loader used, and what each gripper event does."""
+    mapping = dict(samples.mapping)
+    kind, fps = mapping.pop("format", "?"), mapping.pop("fps", None)
+    print(f"format        {kind}" + (f", {fps:g} fps" if fps else ""))
+    print(f"episodes      {len(samples)} (dropped: {samples.dropped or 'none'})")
+    median, longest = np.median(lengths), lengths.max()
+    print(f"steps         {lengths.sum()} total; per episode median {median:.0f}, max {longest}")
+    print(f"dims          {len(samples.dim_names)}: {mapping.pop('dims', ', '.join(samples.dim_names))}")
+    for k, line in enumerate(mapping.pop("events", [])):
+        print(f"{'events' if k == 0 else '':<13} {line}")
+    for j, name in enumerate(samples.event_names):
+        closed = np.concatenate([s.events[:, j] for s in samples.samples])
+        closes = sum(int(np.sum(np.diff(s.events[:, j].astype(int)) == 1) + s.events[0, j]) for s in samples)
+        print(
+            f"{name:<13} {closes} closes ({closes / len(samples):.1f} per episode), closed on "
+            f"{100 * closed.mean():.0f} % of steps"
+        )
+    for key, value in mapping.items():
+        print(f"{key:<13} {value}")
+
+
 def run_make_gripper(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from tqdm import tqdm
+    from trajtok.cli.progress import progress_bar
+    from trajtok.data.gripper import DEMO_FILE, write_gripper_demos
+    from trajtok.data.lerobot_export import write_lerobot
+    from trajtok_sim.demos import make_demos
 
-    from trajtok.data.gripper import DEMO_FILE, make_gripper_dataset
-
-    with tqdm(total=args.episodes, unit="episode", file=sys.stderr, leave=False) as bar:
-        demos = make_gripper_dataset(
-            args.episodes, args.seed, args.out, progress=lambda done, _: bar.update(done - bar.n)
-        )
-    path = Path(args.out) / DEMO_FILE
-    print(f"wrote {path}: {len(demos)} episodes, expert success rate {demos.success_rate:.1%}")
-    print(json.dumps({"episodes": len(demos), "expert_success_rate": demos.success_rate, "path": str(path)}))
+    with progress_bar("expert demos", "episode") as progress:
+        demos = make_demos(args.episodes, args.seed, progress)
+    if args.format == "lerobot":
+        info = write_lerobot(demos, args.out)
+        path = Path(args.out)
+        written = f"LeRobot {info['codebase_version']} dataset, {info['total_episodes']} successful episodes"
+    else:
+        path = write_gripper_demos(demos, Path(args.out) / DEMO_FILE)
+        written = f"{len(demos)} episodes"
+    print(f"wrote {path}: {written}, expert success rate {demos.success_rate:.1%}")
+    figures = {"episodes": len(demos), "expert_success_rate": demos.success_rate, "path": str(path)}
+    print(json.dumps({**figures, "format": args.format}))
     return 0

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
-from tqdm import tqdm
 
 from trajtok.binning import SCHEMES
+from trajtok.cli.source import add_source_arguments, load_samples, positive_int
 from trajtok.tokenizer import LAYOUTS, TokenizerReport, TrajectoryTokenizer, measure
 
 
@@ -25,10 +24,10 @@ def register(subparsers) -> None:
         help="fit bins to a data source and save the tokenizer as JSON",
         description="Fit a TrajectoryTokenizer to the deltas of a data source and save it as JSON.",
     )
-    _add_source_options(fit, default_split="train")
+    add_source_arguments(fit, default_split="train")
     fit.add_argument("--scheme", choices=SCHEMES, default="adaptive", help="bin scheme (default: adaptive)")
     fit.add_argument(
-        "--bins", type=_int_at_least(2), default=24, metavar="N", help="bins per dimension (default: 24)"
+        "--bins", type=at_least_two, default=24, metavar="N", help="bins per dimension (default: 24)"
     )
     fit.add_argument(
         "--layout", choices=LAYOUTS, default="factorized", help="token layout (default: factorized)"
@@ -50,58 +49,20 @@ def register(subparsers) -> None:
         "drift with and without error feedback; optionally save a histogram PNG with the bin edges.",
     )
     stats.add_argument("tokenizer", metavar="TOKENIZER.json", help="a tokenizer saved by `tokenizer fit`")
-    _add_source_options(stats, default_split="val")
+    add_source_arguments(stats, default_split="val")
     stats.add_argument("--png", metavar="FILE.png", help="save histograms of the data with the bin edges")
     stats.set_defaults(func=run_stats)
 
 
-def _add_source_options(parser: argparse.ArgumentParser, default_split: str) -> None:
-    parser.add_argument(
-        "--source", required=True, metavar="SPEC", help="data source: a name (hershey, bigbank) or a file/dir"
-    )
-    parser.add_argument(
-        "--split", default=default_split, help=f"split of the source (default: {default_split})"
-    )
-    parser.add_argument(
-        "--n", type=_int_at_least(1), default=None, metavar="N", help="use the first N samples"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the source (default: 0)")
-
-
-def _int_at_least(low: int):
-    """An argparse type: an integer >= low (checked before any data is loaded)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _load_samples(args: argparse.Namespace):
-    from trajtok.data import load_source
-
-    with tqdm(
-        desc=f"loading {args.source}", unit=" samples", file=sys.stderr, leave=False, disable=None
-    ) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        samples = load_source(args.source, split=args.split, n=args.n, seed=args.seed, progress=progress)
-    if len(samples) == 0:
-        raise ValueError(f"source {args.source!r} (split {args.split}) holds no trajectories")
-    return samples
+def at_least_two(text: str) -> int:
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return value
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    samples = _load_samples(args)
+    samples = load_samples(args)
     tokenizer = TrajectoryTokenizer(
         samples.dim_names,
         samples.event_names,
@@ -127,7 +88,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     tokenizer = TrajectoryTokenizer.load(args.tokenizer)
-    samples = _load_samples(args)
+    samples = load_samples(args)
     tokenizer.check_fits(samples.dim_names, samples.event_names, where=args.tokenizer)
     deltas = samples.deltas()
     report = measure(tokenizer, deltas)

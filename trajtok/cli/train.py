@@ -22,7 +22,8 @@ run exactly where its last checkpoint left it (its config.yaml, plus overrides s
 Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
 `trajtok train gripper` starts from the gripper settings (trajtok/tasks/gripper.yaml): pick-and-place
 demos, conditioned on the instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint
-RUN_DIR`).
+RUN_DIR`). data.source=PATH trains on a robot dataset instead (demo file, robomimic, LeRobot), with its
+loader options as data.options.KEY=VALUE (e.g. data.options.events=none).
 """
 
 
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
         return 0
     is_main = int(os.environ.get("RANK", "0")) == 0
+    if is_main:
+        prepare_data(config)
     bar = ProgressBar() if is_main else None
     try:
         summary = train(config, run_dir, resume=bool(args.resume), progress=bar)
@@ -86,6 +89,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"dropped training samples: {summary.dropped}")
         print(f"run directory: {summary.run_dir}")
     return 0
+
+
+def prepare_data(config) -> None:
+    """Build (and cache) the training and validation sets first, with a progress bar: a generated source
+    such as pickplace takes minutes on first use; train() then reads them from the cache."""
+    from trajtok.cli.progress import progress_bar
+    from trajtok.train import load_samples
+
+    if config.data.source == "hershey":  # streamed, not cached: train() builds it
+        return
+    for split, n in (("train", config.overfit or config.data.n_train), ("val", config.data.n_val)):
+        with progress_bar(f"preparing {config.data.source} ({split})", "sample") as progress:
+            load_samples(config.data, split, n, config.seed, progress)
 
 
 class ProgressBar:

@@ -3,7 +3,11 @@
     load_source("hershey", split="train", n=2000, seed=0)   # embedded synthetic corpus, offline
     load_source("bigbank")                                   # ../shared/data/bigbank_3500.json.zip
     load_source("path/to/file.json.zip" | "path/to/IAM-OnDB/" | "path/to/cat.npz")
-    load_source("pickplace" | "demos/" | "demo.hdf5" | "lerobot/")  # gripper demos: trajtok.data.gripper
+    load_source("demos/" | "demo.hdf5" | "lerobot/", events="none")  # robot demos, with their options
+    load_source("pickplace")     # a named source others register (trajtok_sim.demos.register(); the CLI does)
+
+Options (keyword arguments; `--option key=value` on the CLI, `data.options` in training configs) go to the
+loader of the format, which refuses any it does not use: `source_options(spec)` lists them.
 
 Results are cached on disk (trajtok.data.cache), so the second load of the same request is fast.
 """
@@ -13,16 +17,18 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from trajtok.data import cache
-from trajtok.data.normalize import Limits
+from trajtok.data.channels import check_options
+from trajtok.data.normalize import LIMIT_OPTIONS, Limits
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 
 BIGBANK_FILE = "bigbank_3500.json.zip"
-# Loader module per file format; each has load(path, split, n, seed, limits, progress, source) -> SampleSet.
+# Loader module per file format; each has load(path, split, n, seed, limits, progress, source, **options)
+# -> SampleSet and OPTIONS, the options it takes.
 FORMAT_MODULES = {
     "cursive_json": "trajtok.data.cursive_json",
     "iam_ondb": "trajtok.data.iam_ondb",
@@ -32,7 +38,23 @@ FORMAT_MODULES = {
     "lerobot": "trajtok.data.lerobot",
 }
 HERSHEY_OPTIONS = ("max_chars",)
-LIMIT_OPTIONS = tuple(f.name for f in fields(Limits))
+
+
+@dataclass(frozen=True)
+class NamedSource:
+    """A source by name that another package provides (e.g. "pickplace", trajtok_sim.demos)."""
+
+    name: str
+    description: str
+    build: Callable[..., SampleSet]  # (split, n, seed, progress) -> SampleSet
+    fingerprint: Callable[[], str]  # changes when what `build` makes changes (the cache key)
+
+
+NAMED_SOURCES: dict[str, NamedSource] = {}
+
+
+def register_source(source: NamedSource) -> None:
+    NAMED_SOURCES[source.name] = source
 
 
 @dataclass(frozen=True)
@@ -72,12 +94,10 @@ def list_sources() -> list[SourceInfo]:
         SourceInfo(
             "PATH.npz | PATH/", "stroke-3 .npz (sketch-rnn, Quick, Draw!), unconditional", True, "any path"
         ),
-        SourceInfo(
-            "pickplace", "pick-and-place demos of the scripted PyBullet expert (generated)", True, "built in"
-        ),
+        *(SourceInfo(s.name, s.description, True, "built in") for s in NAMED_SOURCES.values()),
         SourceInfo(
             "PATH/ | .hdf5 | .parquet",
-            "gripper demos: trajtok make-gripper, robomimic, LeRobot",
+            "robot demos: trajtok make-gripper, robomimic / robosuite, LeRobot v2.x / v3.0",
             True,
             "any path",
         ),
@@ -107,10 +127,15 @@ def detect_format(path: Path) -> str:
     raise DataError(f"{path}: unknown data format; expected .json/.json.zip, .npz or an IAM-OnDB directory")
 
 
-def _check_options(options: dict, allowed: tuple[str, ...], source: str) -> None:
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"{source}: unknown option(s) {unknown}; allowed: {list(allowed)}")
+def source_options(spec: str | os.PathLike) -> tuple[str, ...]:
+    """The options the loader of `spec` takes."""
+    spec = str(spec)
+    if spec in NAMED_SOURCES:
+        return ()
+    if spec == "hershey":
+        return HERSHEY_OPTIONS
+    fmt = detect_format(bigbank_path() if spec == "bigbank" else Path(spec))
+    return importlib.import_module(FORMAT_MODULES[fmt]).OPTIONS
 
 
 def load_source(
@@ -124,21 +149,21 @@ def load_source(
 ) -> SampleSet:
     """Load a named source ("hershey", "bigbank") or a path, as a SampleSet in handwriting units.
 
-    options: max_chars (hershey); max_points, max_jump (real data: degenerate-sample limits).
+    options: max_chars (hershey); max_points, max_jump (handwriting files: degenerate-sample limits); robot
+    files: see trajtok.data.channels and each loader. A loader refuses options it does not use.
     progress(done, total) is called while a set is built (not when it comes from the cache).
     """
     spec = str(spec)
-    if spec == "pickplace":
-        from trajtok.data.gripper import generate_pickplace, pickplace_fingerprint
-
-        _check_options(options, (), spec)
-        request = {"source": spec, "split": split, "n": n, "seed": seed, "sim": pickplace_fingerprint()}
+    if spec in NAMED_SOURCES:
+        named = NAMED_SOURCES[spec]
+        check_options(options, (), spec)
+        request = {"source": spec, "split": split, "n": n, "seed": seed, "code": named.fingerprint()}
 
         def build() -> SampleSet:
-            return generate_pickplace(split, n, seed, progress)
+            return named.build(split, n, seed, progress)
 
     elif spec == "hershey":
-        _check_options(options, HERSHEY_OPTIONS, spec)
+        check_options(options, HERSHEY_OPTIONS, spec)
         request = {"source": "hershey", "split": split, "n": n, "seed": seed, "options": options}
         build = _hershey_builder(split, n, seed, progress, options)
     else:
@@ -146,8 +171,9 @@ def load_source(
         if not path.exists():
             hint = " (put the zip there or set TRAJTOK_BIGBANK)" if spec == "bigbank" else ""
             raise DataError(f"{spec}: data not found at {path}{hint}")
-        _check_options(options, LIMIT_OPTIONS, spec)
         fmt = detect_format(path)
+        module = importlib.import_module(FORMAT_MODULES[fmt])
+        check_options(options, module.OPTIONS, spec)
         request = {
             "source": str(path.resolve()),
             "format": fmt,
@@ -157,11 +183,12 @@ def load_source(
             "seed": seed,
             "options": options,
         }
-        module = importlib.import_module(FORMAT_MODULES[fmt])
         name = "bigbank" if spec == "bigbank" else str(path)
+        limits = Limits(**{k: v for k, v in options.items() if k in LIMIT_OPTIONS})
+        rest = {k: v for k, v in options.items() if k not in LIMIT_OPTIONS}
 
         def build() -> SampleSet:
-            return module.load(path, split, n, seed, Limits(**options), progress, source=name)
+            return module.load(path, split, n, seed, limits, progress, source=name, **rest)
 
     key = cache.cache_key(request)
     if use_cache:

@@ -81,6 +81,7 @@ def save(key: str, sample_set: SampleSet) -> Path:
                     "source": sample_set.source,
                     "dropped": sample_set.dropped,
                     "unknown_chars": sample_set.unknown_chars,
+                    "mapping": sample_set.mapping,
                 }
             )
         ),
@@ -133,4 +134,5 @@ def load(key: str) -> SampleSet | None:
         source=meta["source"],
         dropped=meta["dropped"],
         unknown_chars=meta["unknown_chars"],
+        mapping=meta.get("mapping", {}),
     )

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.normalize import Limits, SampleSetBuilder
+from trajtok.data.normalize import LIMIT_OPTIONS, Limits, SampleSetBuilder
 from trajtok.data.splits import select
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 from trajtok.strokes import split_strokes
+
+OPTIONS = LIMIT_OPTIONS
 
 
 def read_records(path: str | Path) -> list:

@@ -1,4 +1,4 @@
-"""Gripper demonstrations: the pick-and-place demo file, making one with the scripted expert, and `Sample`s.
+"""Gripper demonstrations: the pick-and-place demo file and its `Sample`s (trajtok_sim.demos makes them).
 
 A gripper `Sample` has deltas (T, 3) = end-effector (dx, dy, dz) per control step, in the source's units
 (metres for our demos), events (T, 1) = "gripper" *state* (True while commanded closed), text = the
@@ -20,19 +20,19 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.splits import canonical_split, select
+from trajtok.data.splits import select
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample, SampleSet
 
 GRIPPER_DIMS = ("dx", "dy", "dz")
 GRIPPER_EVENTS = ("gripper",)
 DEMO_FILE = "gripper_demos.npz"
+OPTIONS = ("include_failures",)
 FORMAT = "trajtok-gripper-demos"
 FORMAT_VERSION = 1
 
@@ -41,18 +41,6 @@ FORMAT_VERSION = 1
 # faster than one of metres around 0.5 (measured: 77 % vs 13 % pick success after the same ~900 steps).
 STATE_CENTER_M = np.array([0.5, 0.0, 0.02, 0.5, 0.0, 0.0], np.float32)  # cube xyz, tray xyz
 STATE_SCALE_M = np.array([0.15, 0.3, 0.05, 0.15, 0.3, 0.05], np.float32)
-
-PICKPLACE_STREAMS = {"train": 0, "val": 1, "test": 2}
-PICKPLACE_EPISODES = {"train": 1000, "val": 50, "test": 50}
-
-INSTRUCTION_TEMPLATES = (
-    "put the {color} cube in the tray",
-    "place the {color} cube into the tray",
-    "pick up the {color} cube and drop it in the tray",
-    "move the {color} block to the tray",
-    "put the {color} block in the tray",
-    "grab the {color} cube and put it in the tray",
-)
 
 
 class MissingExtraError(TrajtokError, ImportError):
@@ -65,10 +53,6 @@ def require(module: str, extra: str, what: str):
         return importlib.import_module(module)
     except ImportError:
         raise MissingExtraError(f"{what} needs {module}: pip install 'trajtok[{extra}]'") from None
-
-
-def instruction(color: str, rng: np.random.Generator) -> str:
-    return INSTRUCTION_TEMPLATES[int(rng.integers(len(INSTRUCTION_TEMPLATES)))].format(color=color)
 
 
 def policy_state(state_m: np.ndarray) -> np.ndarray:
@@ -85,45 +69,6 @@ def gripper_sample(
         text=text,
         state=None if state is None else np.asarray(state, np.float32).reshape(-1),
     )
-
-
-def actions_to_sample(
-    actions: np.ndarray,
-    *,
-    where: str,
-    absolute: bool,
-    origin_xyz: np.ndarray | None = None,
-    gripper_threshold: float = 0.0,
-    text: str = "",
-    state: np.ndarray | None = None,
-) -> Sample:
-    """Robot actions (T, K >= 4) -> a gripper Sample. Columns 0-2: end-effector position (x, y, z), either
-    per-step deltas or absolute targets (`absolute`); the last column: gripper, closed where > threshold
-    (robomimic / robosuite: -1 open, +1 closed); the columns between (rotation) are not used.
-
-    Absolute positions become deltas from `origin_xyz` (the start pose; the first target when unknown, so
-    deltas[0] is then zero and the start pose lives only in the state vector).
-    """
-    actions = np.asarray(actions)
-    if actions.ndim != 2 or actions.shape[1] < 4 or len(actions) == 0:
-        raise DataError(
-            f"{where}: expected actions of shape (T, >=4) [x, y, z, ..., gripper], got {actions.shape}"
-        )
-    if not np.issubdtype(actions.dtype, np.number) or not np.all(np.isfinite(actions)):
-        raise DataError(f"{where}: actions must be finite numbers")
-    position = actions[:, :3].astype(np.float64)
-    if absolute:
-        start = position[0] if origin_xyz is None else np.asarray(origin_xyz, np.float64).reshape(3)
-        deltas = np.diff(np.vstack([start, position]), axis=0)
-    else:
-        deltas = position
-    return gripper_sample(deltas, actions[:, -1] > gripper_threshold, text, state)
-
-
-def gripper_sample_set(
-    samples: list[Sample], source: str, dropped: dict[str, int] | None = None
-) -> SampleSet:
-    return SampleSet(samples, GRIPPER_DIMS, GRIPPER_EVENTS, source=source, dropped=dict(dropped or {}))
 
 
 # -- demonstrations in memory -----------------------------------------------------------------------------
@@ -147,15 +92,6 @@ class GripperDemos:
     def success_rate(self) -> float:
         return float(np.mean(self.success)) if len(self) else 0.0
 
-    def scene(self, i: int):
-        """The PickScene of episode `i`, to replay it in the simulator."""
-        from trajtok_sim.pick_place import PickScene
-
-        cube_x, cube_y, cube_z, tray_x, tray_y, tray_z = (float(v) for v in self.state[i])
-        return PickScene(
-            (cube_x, cube_y), float(self.cube_yaw_rad[i]), self.color[i], (tray_x, tray_y), cube_z, tray_z
-        )
-
     def to_sample_set(
         self, source: str, split: str = "all", n: int | None = None, seed: int = 0, include_failures=False
     ) -> SampleSet:
@@ -171,67 +107,18 @@ class GripperDemos:
             gripper_sample(self.deltas[i], self.gripper[i], self.instruction[i], policy_state(self.state[i]))
             for i in chosen
         ]
-        return gripper_sample_set(samples, source, dropped={"expert_failed": failed} if failed else {})
-
-
-def run_expert(
-    episodes: int, rng: np.random.Generator, progress: Callable[[int, int], None] | None = None
-) -> GripperDemos:
-    """The scripted expert on `episodes` random scenes drawn from `rng`, each executed in PyBullet.
-
-    `progress(done, total)` is called after each episode.
-    """
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    require("pybullet", "sim", "making gripper demos")
-    from trajtok_sim.expert import expert_plan
-    from trajtok_sim.pick_place import PickConfig, PickPlaceSim, sample_scene
-
-    config = PickConfig()
-    scenes, plans, texts, success = [], [], [], []
-    with PickPlaceSim(config) as sim:
-        for done in range(1, episodes + 1):
-            scene = sample_scene(rng, config)
-            plan = expert_plan(scene, config)
-            scenes.append(scene)
-            plans.append(plan)
-            texts.append(instruction(scene.color, rng))
-            success.append(sim.run(scene, *plan).success)
-            if progress:
-                progress(done, episodes)
-    meta = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "dim_names": GRIPPER_DIMS,
-        "event_names": GRIPPER_EVENTS,
-        "units": "m",
-        "control_rate_hz": config.control_rate_hz,
-        "state": "cube_x, cube_y, cube_z, tray_x, tray_y, tray_z (m, world frame, at the start)",
-    }
-    return GripperDemos(
-        deltas=[deltas for deltas, _ in plans],
-        gripper=[closed for _, closed in plans],
-        state=np.stack([scene.state() for scene in scenes]),
-        instruction=texts,
-        cube_yaw_rad=np.array([scene.cube_yaw_rad for scene in scenes], np.float32),
-        color=[scene.color for scene in scenes],
-        success=np.array(success, bool),
-        meta=meta,
-    )
+        dropped = {"expert_failed": failed} if failed else {}
+        mapping = {
+            "format": f"{FORMAT} v{FORMAT_VERSION}",
+            "dims": "dx, dy, dz: fingertip per-step deltas (m)",
+            "events": ["gripper closed where the file says so (stored as a boolean)"],
+            "splits": f"{split} by a stable hash of the episode number",
+            "state": "cube xyz, tray xyz at the start (workspace units)",
+        }
+        return SampleSet(samples, GRIPPER_DIMS, GRIPPER_EVENTS, source, dropped, mapping=mapping)
 
 
 # -- the demo file -----------------------------------------------------------------------------------------
-def make_gripper_dataset(
-    episodes: int, seed: int, out_dir: str | Path, progress: Callable[[int, int], None] | None = None
-) -> GripperDemos:
-    """Run the expert on `episodes` scenes drawn from `np.random.default_rng(seed)`, write them to
-    `out_dir/DEMO_FILE` and return them."""
-    demos = run_expert(episodes, np.random.default_rng(seed), progress)
-    demos.meta["seed"] = seed
-    write_gripper_demos(demos, Path(out_dir) / DEMO_FILE)
-    return demos
-
-
 def write_gripper_demos(demos: GripperDemos, path: str | Path) -> Path:
     """Write the demo file atomically (temp file + rename)."""
     path = Path(path)
@@ -327,52 +214,6 @@ def load_gripper_demos(
     return read_gripper_demos(path).to_sample_set(str(path), split, n, seed, include_failures)
 
 
-def pickplace_demos(
-    split: str = "train",
-    n: int | None = None,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> GripperDemos:
-    """`n` fresh expert demonstrations (default PICKPLACE_EPISODES[split]) of one split.
-
-    Each split draws its scenes from its own stream, `default_rng([seed, PICKPLACE_STREAMS[split]])`, so
-    train, val and test never share a scene.
-    """
-    split = canonical_split(split)
-    if split not in PICKPLACE_STREAMS:
-        raise ValueError(f"pickplace: split {split!r} is not generated; use train, val or test")
-    rng = np.random.default_rng([seed, PICKPLACE_STREAMS[split]])
-    return run_expert(n or PICKPLACE_EPISODES[split], rng, progress)
-
-
-def pickplace_fingerprint() -> str:
-    """Hash of the scene and expert code and assets, so cached "pickplace" demos follow their changes."""
-    import hashlib
-    from importlib import resources
-
-    root = resources.files("trajtok_sim")
-    digest = hashlib.sha256()
-    for name in (
-        "pick_place.py",
-        "expert.py",
-        "assets/pick_cube.urdf",
-        "assets/pick_tray.urdf",
-        "assets/pick_table.urdf",
-    ):
-        digest.update(name.encode() + (root / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def generate_pickplace(
-    split: str = "train",
-    n: int | None = None,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> SampleSet:
-    """The named source "pickplace": `pickplace_demos` as Samples (failed expert episodes dropped)."""
-    return pickplace_demos(split, n, seed, progress).to_sample_set(source="pickplace")
-
-
 def gripper_format(path: Path) -> str | None:
     """The gripper loader for `path` ("gripper_demos", "robomimic", "lerobot"), or None if it is not one."""
     path = Path(path)
@@ -380,7 +221,8 @@ def gripper_format(path: Path) -> str | None:
     if path.is_dir():
         if (path / DEMO_FILE).is_file():
             return "gripper_demos"
-        return "lerobot" if any(path.rglob("*.parquet")) else None
+        is_lerobot = (path / "meta" / "info.json").is_file() or any(path.rglob("*.parquet"))
+        return "lerobot" if is_lerobot else None
     if name.endswith((".hdf5", ".h5")):
         return "robomimic"
     if name.endswith(".parquet"):
@@ -394,16 +236,11 @@ def gripper_format(path: Path) -> str | None:
     return None
 
 
-def source_loader(load_gripper: Callable[..., SampleSet]) -> Callable[..., SampleSet]:
-    """A `load_source` entry point, load(path, split, n, seed, limits, progress, source), around one of the
-    gripper loaders (handwriting `limits` do not apply to demonstrations)."""
+def load(path, split="train", n=None, seed=0, limits=None, progress=None, source=None, **options):
+    """The load_source entry point: a demo file's episodes (option include_failures)."""
+    from trajtok.data.channels import check_options
 
-    def load(path, split="train", n=None, seed=0, limits=None, progress=None, source=None) -> SampleSet:
-        loaded = load_gripper(path, split, n, seed)
-        loaded.source = source or loaded.source
-        return loaded
-
-    return load
-
-
-load = source_loader(load_gripper_demos)
+    check_options(options, OPTIONS, str(path))
+    loaded = load_gripper_demos(path, split, n, seed, bool(options.get("include_failures", False)))
+    loaded.source = source or loaded.source
+    return loaded

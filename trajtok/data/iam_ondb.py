@@ -5,24 +5,29 @@
     ROOT/ascii/a01/a01-000/a01-000u.txt            ... "CSR:", a blank line, then line 1, line 2, ...
 
 Line NN of form a01-000u is the NN-th line after "CSR:" (1-based). Whiteboard y grows downwards. Splits: the
-IAM-OnDB-t1 lists (trainset.txt, testset_v.txt, testset_t.txt, testset_f.txt) when they sit in ROOT, naming
-forms or lines; otherwise a stable hash of the form name (whole forms stay in one split).
+IAM-OnDB-t1 lists (trainset.txt -> train, testset_v.txt + testset_t.txt -> val, testset_f.txt -> test) when
+any sit in ROOT, naming forms or lines: a split is read from the lists present (the SampleSet's mapping says
+which), and a split whose lists are all missing is refused, naming them. With no list at all: a stable hash of
+the form name (whole forms stay in one split). ascii/ and lineStrokes/ may be symlinks.
 """
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.normalize import Limits, SampleSetBuilder
+from trajtok.data.normalize import LIMIT_OPTIONS, Limits, SampleSetBuilder
 from trajtok.data.splits import canonical_split, select
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 
 T1_LISTS = {"train": ("trainset.txt",), "val": ("testset_v.txt", "testset_t.txt"), "test": ("testset_f.txt",)}
+
+OPTIONS = LIMIT_OPTIONS
 
 
 def form_of(line_id: str) -> str:
@@ -63,16 +68,47 @@ def read_line_strokes(path: Path) -> list[np.ndarray]:
         raise DataError(f"{path}: not well-formed XML ({exc})") from exc
 
 
-def _t1_split_ids(root: Path) -> dict[str, set[str]] | None:
-    if not all((root / names[0]).is_file() for names in T1_LISTS.values()):
+def _files(folder: Path, suffix: str) -> list[Path]:
+    """Every `*suffix` file under `folder`, following symlinked folders (Path.rglob does not)."""
+    found = []
+    for parent, _, names in os.walk(folder, followlinks=True):
+        found.extend(Path(parent) / name for name in names if name.endswith(suffix))
+    return sorted(found)
+
+
+def _t1_split_ids(root: Path) -> dict[str, tuple[set[str], list[str]]] | None:
+    """{split: (listed ids, the list files read)} when any t1 list is in `root`, else None."""
+    present = {split: [n for n in names if (root / n).is_file()] for split, names in T1_LISTS.items()}
+    if not any(present.values()):
         return None
-    ids = {}
-    for split, names in T1_LISTS.items():
-        listed = [root / name for name in names if (root / name).is_file()]
-        ids[split] = {
-            line.strip() for path in listed for line in path.read_text().splitlines() if line.strip()
-        }
+    return {
+        split: (
+            {line.strip() for n in names for line in (root / n).read_text().splitlines() if line.strip()},
+            names,
+        )
+        for split, names in present.items()
+    }
+
+
+def _t1_members(root: Path, t1: dict, split: str) -> set[str]:
+    ids, names = t1[split]
+    if not names:
+        found = [n for _, listed in t1.values() for n in listed]
+        raise DataError(
+            f"{root}: the IAM-OnDB-t1 {split} split needs {' or '.join(T1_LISTS[split])}, which is missing "
+            f"(found {', '.join(found)}); add it, or choose --split {' / '.join(s for s in t1 if t1[s][1])} "
+            "or all"
+        )
     return ids
+
+
+def _splits_source(t1: dict | None) -> str:
+    if t1 is None:
+        return "a stable hash of the form name (no IAM-OnDB-t1 lists in the root)"
+    return "; ".join(
+        f"{split} from {' + '.join(names)}" if names else f"{split}: no list ({' or '.join(T1_LISTS[split])})"
+        for split, (_, names) in t1.items()
+    )
 
 
 def load(
@@ -86,13 +122,13 @@ def load(
 ) -> SampleSet:
     root = Path(root)
     strokes_dir = root / "lineStrokes" if (root / "lineStrokes").is_dir() else root
-    xml_files = sorted(strokes_dir.rglob("*.xml"))
-    texts = {p.stem: p for p in root.rglob("*.txt") if p.parent != root}
+    xml_files = _files(strokes_dir, ".xml")
+    texts = {p.stem: p for p in _files(root, ".txt") if p.parent != root}
     t1 = _t1_split_ids(root)
     split = canonical_split(split)
     builder = SampleSetBuilder(source or str(root), limits)
     if t1 is not None and split != "all":
-        members = t1[split]
+        members = _t1_members(root, t1, split)
         xml_files = [p for p in xml_files if p.stem in members or form_of(p.stem) in members]
         chosen = select([p.stem for p in xml_files], "all", n, seed)
     else:
@@ -115,4 +151,6 @@ def load(
         builder.add_strokes(read_line_strokes(path), transcriptions[form][line_no - 1], group=form)
         if progress and (done % 256 == 0 or done == len(chosen)):
             progress(done, len(chosen))
-    return builder.build()
+    loaded = builder.build()
+    loaded.mapping = {"splits": _splits_source(t1)}
+    return loaded

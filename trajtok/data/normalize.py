@@ -31,6 +31,9 @@ class Limits:
     max_jump: float = 30.0  # a single delta longer than this (x-heights) is a glitch, not handwriting
 
 
+LIMIT_OPTIONS = ("max_points", "max_jump")  # the Limits fields: the options of every handwriting format
+
+
 def _band(heights: np.ndarray) -> tuple[float, float]:
     """The BAND quantiles of heights (nearest rank: a sort is cheaper than np.quantile's interpolation)."""
     ordered = np.sort(heights)

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.data.normalize import Limits, SampleSetBuilder
+from trajtok.data.normalize import LIMIT_OPTIONS, Limits, SampleSetBuilder
 from trajtok.data.splits import canonical_split, select
 from trajtok.errors import DataError
 from trajtok.sample import SampleSet
 from trajtok.strokes import split_strokes
 
 SPLIT_KEYS = {"train": ("train",), "val": ("valid",), "test": ("test",), "all": ("train", "valid", "test")}
+
+OPTIONS = LIMIT_OPTIONS
 
 
 def read_drawings(path: Path, keys: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
