@@ -43,6 +43,9 @@ class CliRun:
     out: str
     err: str
 
+    def __iter__(self):  # code, out, err = cli(...)
+        return iter((self.code, self.out, self.err))
+
     @property
     def last_error(self) -> str:
         lines = self.err.strip().splitlines()

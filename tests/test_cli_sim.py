@@ -10,18 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from trajtok.cli import main
 from trajtok.data.hershey import synthesize
 from trajtok.strokes import integrate
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +23,10 @@ def strokes_npz(tmp_path_factory):
     return path
 
 
-def test_write_from_strokes(strokes_npz, tmp_path, capsys):
+def test_write_from_strokes(strokes_npz, tmp_path, cli):
     out = tmp_path / "board.png"
-    code, stdout, _ = run_cli(
-        ["sim", "write", "--strokes", str(strokes_npz), "--out", str(out), "board.letter_height_m=0.05"],
-        capsys,
+    code, stdout, _ = cli(
+        *["sim", "write", "--strokes", str(strokes_npz), "--out", str(out), "board.letter_height_m=0.05"]
     )
     assert code == 0
     assert out.stat().st_size > 1000 and (tmp_path / "board_tracking.png").stat().st_size > 1000
@@ -47,18 +36,18 @@ def test_write_from_strokes(strokes_npz, tmp_path, capsys):
     assert "tracking RMSE" in stdout and str(out) in stdout
 
 
-def test_write_from_a_model_checkpoint(tmp_path, capsys, overfit_checkpoint):
+def test_write_from_a_model_checkpoint(tmp_path, cli, overfit_checkpoint):
     argv = ["sim", "write", "hi", "--checkpoint", str(overfit_checkpoint), "--temperature", "0", "--out"]
-    code, _, err = run_cli([*argv, str(tmp_path / "board.png")], capsys)
+    code, _, err = cli(*argv, str(tmp_path / "board.png"))
     assert code == 0, err
     metrics = json.loads((tmp_path / "board.json").read_text())
     assert metrics["source"] == "model" and metrics["inked_fraction"] >= 0.98
 
 
-def test_overrides_and_frames_after_the_options(tmp_path, capsys):
+def test_overrides_and_frames_after_the_options(tmp_path, cli):
     frames = tmp_path / "frames"
     argv = ["sim", "write", "o", "--synthetic", "--out", str(tmp_path / "o.png"), "--frames", str(frames)]
-    code, _, err = run_cli([*argv, "board.letter_height_m=0.03", "frame_every_s=0.5"], capsys)
+    code, _, err = cli(*argv, "board.letter_height_m=0.03", "frame_every_s=0.5")
     assert code == 0, err
     assert len(list(frames.glob("frame_*.png"))) >= 4
 
@@ -72,7 +61,7 @@ def test_overrides_and_frames_after_the_options(tmp_path, capsys):
         ("nan", "NaN"),
     ],
 )
-def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, capsys):
+def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, cli):
     path = tmp_path / "bad.npz"
     if content == "no_points":
         np.savez(path, strokes=np.zeros((3, 3)))
@@ -82,7 +71,7 @@ def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, capsys)
         np.savez(path, points=np.array([[0, 0, 0], [np.nan, 1, 1]]))
     else:
         path.write_bytes(content)
-    code, _, err = run_cli(["sim", "write", "--strokes", str(path), "--out", str(tmp_path / "b.png")], capsys)
+    code, _, err = cli("sim", "write", "--strokes", str(path), "--out", str(tmp_path / "b.png"))
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("trajtok: error: ") and str(path) in lines[0]
@@ -98,8 +87,8 @@ def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, capsys)
         ([], "nothing to write"),
     ],
 )
-def test_user_errors_exit_2(argv, message, tmp_path, capsys):
-    code, _, err = run_cli(["sim", "write", *argv, "--out", str(tmp_path / "b.png")], capsys)
+def test_user_errors_exit_2(argv, message, tmp_path, cli):
+    code, _, err = cli("sim", "write", *argv, "--out", str(tmp_path / "b.png"))
     assert code == 2
     assert err.startswith("trajtok: error: ") and message in err and "Traceback" not in err
 

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from trajtok.cli import main
-
 ROOT = Path(__file__).resolve().parents[1]
 TINY = str(ROOT / "configs" / "tiny.yaml")
 BIN = Path(sys.executable).parent
@@ -41,27 +39,21 @@ def checkpoint_step(path: Path) -> int:
         (["--resume", "RUN", "--config", TINY], "drop --config"),
     ],
 )
-def test_bad_settings_exit_2_with_one_line(args, message, capsys, tmp_path):
+def test_bad_settings_exit_2_with_one_line(args, message, cli, tmp_path):
     run = tmp_path / "run"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", "handwriting", *[str(run) if a == "RUN" else a for a in args]])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("trajtok: error: ") and "\n" not in err and message in err
+    result = cli("train", "handwriting", *[str(run) if a == "RUN" else a for a in args])
+    result.user_error(message)
+    assert "\n" not in result.err.strip()
     assert not (run / "checkpoints").exists()
 
 
-def test_overrides_after_options_and_an_existing_run_dir(capsys, tmp_path):
+def test_overrides_after_options_and_an_existing_run_dir(cli, tmp_path):
     run = tmp_path / "run"
-    assert (
-        main(["train", "handwriting", "--config", TINY, "--run-dir", str(run), "steps=4", "sample_every=0"])
-        == 0
+    result = cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4", "sample_every=0")
+    assert result.code == 0 and "trained 4 steps" in result.out
+    cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4").user_error(
+        "already holds a run"
     )
-    assert "trained 4 steps" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", "handwriting", "--config", TINY, "--run-dir", str(run), "steps=4"])
-    assert exit_info.value.code == 2
-    assert "already holds a run" in capsys.readouterr().err
 
 
 @pytest.mark.slow

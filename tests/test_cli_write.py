@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from trajtok.checkpoint import save_checkpoint
-from trajtok.cli import main
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
@@ -45,11 +44,12 @@ def run_dir(tmp_path_factory):
     return path
 
 
-def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, capsys):
+def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, cli):
     out = tmp_path / "page.png"
     argv = ["write", "hi", "there", "--checkpoint", str(run_dir), "--out", str(out), "--svg"]
-    assert main([*argv, "--attention", str(tmp_path / "att.png"), "--seed", "0", "--top-k", "5"]) == 0
-    printed = capsys.readouterr().out
+    result = cli(*argv, "--attention", str(tmp_path / "att.png"), "--seed", "0", "--top-k", "5")
+    assert result.code == 0, result.err
+    printed = result.out
     assert "'hi': 8 steps" in printed and "'there': 20 steps" in printed  # cut at 4 steps per character
 
     image = matplotlib.image.imread(out)  # (H, W, 4) white page with black ink, nothing else
@@ -71,18 +71,14 @@ def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, capsys):
     assert heatmap.shape[0] > 100
 
 
-def test_svg_only_and_priming(run_dir, tmp_path, capsys):
+def test_svg_only_and_priming(run_dir, tmp_path, cli):
     out = tmp_path / "page.svg"
     argv = ["write", "ok", "--checkpoint", str(run_dir / "checkpoints" / "latest.pt"), "--out", str(out)]
-    assert main([*argv, "--prime-source", "hershey", "--prime-index", "1", "--temperature", "0"]) == 0
+    assert cli(*argv, "--prime-source", "hershey", "--prime-index", "1", "--temperature", "0").code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.npz", "page.svg"]
     with np.load(tmp_path / "page.npz") as strokes:
         assert strokes["points"].shape == (8, 3)
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([*argv, "--prime-source", "hershey", "--prime-index", "-1"])
-    assert exit_info.value.code == 2
-    assert "--prime-index must be >= 0" in capsys.readouterr().err
+    cli(*argv, "--prime-source", "hershey", "--prime-index", "-1").user_error("--prime-index must be >= 0")
 
 
 def test_missing_checkpoint_exits_2_with_one_line(tmp_path):
