@@ -41,7 +41,7 @@ class DataConfig:
                 (self.n_train < 1 or self.n_val < 1, "data.n_train and data.n_val must be >= 1"),
                 (
                     self.source == "hershey" and bool(self.options),
-                    "data.options: the hershey stream takes data.max_chars and data.styles, no loader options",
+                    "data.options: the hershey stream takes data.max_chars and data.styles, not options",
                 ),
                 (self.max_chars < 1, "data.max_chars must be >= 1"),
                 (self.spacing < 0, "data.spacing must be >= 0"),
