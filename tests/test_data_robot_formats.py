@@ -5,10 +5,14 @@ Real published files from ../shared/data/robot_formats (skipped when absent), pl
 do not cover in tests/fixtures/gripper (make_fixtures.py `robot_cases`).
 """
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
+from matplotlib.image import imread
 
 from trajtok.data import load_source, source_options
 from trajtok.data.gripper import read_gripper_demos
@@ -211,3 +215,38 @@ def test_lerobot_export_opens_with_lerobot_itself(tmp_path):
     write_lerobot(read_gripper_demos(FIXTURES / "demos"), tmp_path / "export")
     dataset = lerobot_dataset.LeRobotDataset("local/export", root=tmp_path / "export")
     assert dataset.num_episodes == 3 and dataset[0]["action"].shape == (4,)
+
+
+def copy_dataset(tmp_path: Path, name: str) -> Path:
+    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
+
+
+def test_v20_and_an_actions_feature_named_in_info_json(tmp_path):
+    root = copy_dataset(tmp_path, "lerobot_so101")
+    info = json.loads((root / "meta" / "info.json").read_text())
+    info["codebase_version"] = "v2.0"
+    info["features"] = {"actions": info["features"]["action"]}
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    data = root / "data" / "chunk-000" / "file-000.parquet"
+    table = pq.read_table(data)
+    pq.write_table(
+        table.rename_columns(["actions" if c == "action" else c for c in table.column_names]), data
+    )
+    loaded = load_lerobot(root, gripper_threshold=20)
+    assert len(loaded) == 3 and loaded.mapping["format"] == "LeRobot v2.0"
+    assert "actions[5] > 20" in loaded.mapping["events"][0]
+
+
+def test_empty_and_unsupported_datasets_are_refused(tmp_path):
+    root = copy_dataset(tmp_path, "lerobot_so101")
+    (root / "data" / "chunk-000" / "file-000.parquet").unlink()
+    assert "no data .parquet files" in refusal(load_lerobot, root)
+    (root / "meta" / "info.json").write_text(json.dumps({"codebase_version": "v1.6"}))
+    assert "LeRobot v1.6 is not read" in refusal(load_lerobot, root)
+
+
+def test_show_draws_joints_as_per_dim_traces(tmp_path, cli):
+    picture = tmp_path / "joints.png"
+    run = cli("data", "show", FIXTURES / "lerobot_bimanual", "--split", "all", "--n", "2", "--out", picture)
+    assert run.code == 0, run.err
+    assert imread(picture).shape[:2] == (520, 900)  # two episodes: traces + events per row
