@@ -134,5 +134,5 @@ def load(key: str) -> SampleSet | None:
         source=meta["source"],
         dropped=meta["dropped"],
         unknown_chars=meta["unknown_chars"],
-        mapping=meta.get("mapping", {}),
+        mapping=meta["mapping"],
     )

@@ -139,7 +139,8 @@ def find_layout(path: Path) -> Layout:
     files = sorted(p for p in data_dir.rglob("*.parquet") if "meta" not in p.relative_to(path).parts)
     if not files:
         raise DataError(f"{path}: no data .parquet files (expected {data_dir}/chunk-000/*.parquet)")
-    return Layout(root, files, complete=data_dir in (path / "data", path) and root is not None, info=info)
+    complete = root is not None and data_dir.resolve() in ((root / "data").resolve(), root.resolve())
+    return Layout(root, files, complete=complete, info=info)
 
 
 def _read_info(path: Path) -> dict:

@@ -4,8 +4,10 @@ Layout read: `data/demo_K/actions` (T, K) and `data/demo_K/obs/*`; demos in nume
 - Task: the demo's `lang` / `language_instruction` attribute, else `problem_info.language_instruction`, else
   the environment name from `data.attrs["env_args"]` (robomimic) or `env` / `env_info` (raw robosuite).
 - Channels (trajtok.data.channels): robosuite's OSC_POSE action is [dx, dy, dz, drx, dry, drz, gripper] per
-  arm, the gripper -1 open / +1 closed; a 6-column action (an end-effector pose without a gripper, as Isaac
-  Lab writes) has no event unless one is declared (`events=`); other widths need `events=`. Actions are
+  arm, the gripper -1 open / +1 closed; without a controller config a 7-column action is read the same way but
+  its gripper must be clearly two-valued (else `gripper_threshold=`); a 6-column action (an end-effector pose
+  without a gripper, as Isaac Lab writes) has no event unless one is declared (`events=`); other widths need
+  `events=`. Actions are
   deltas when the controller's `control_delta` says so or says nothing (robomimic's default).
   Absolute actions start from `obs/robot0_eef_pos[0]` when present.
 - State: the first frame of the `state_keys` observations, concatenated (default `object` when present).
@@ -138,7 +140,7 @@ def _osc_layout(env: dict, width: int):
         arms = width // 7
         names = [f"{n}{'' if arms == 1 else arm}" for arm in range(arms) for n in axes]
         grippers = {7 * arm + 6: (0.0, GRIPPER_CONVENTION) for arm in range(arms)}
-        return names, grippers, why
+        return names, grippers if kind == "OSC_POSE" else None, why
     if width == 6:
         return list(axes[:6]), None, why
     return None, None, why
