@@ -128,6 +128,7 @@ def test_bimanual_v30_has_two_fitted_grippers_and_counts_the_empty_episode():
         ("lerobot_so101", {"events": "wrist_rol"}, ("events", "no column 'wrist_rol'")),
         ("lerobot_so101", {"action_key": "actions"}, ("missing column(s) actions", "action_key")),
         ("lerobot_so101", {"actions": "relative"}, ("actions='relative'", "absolute, delta")),
+        ("lerobot_so101", {"events": "none", "gripper_threshold": 1}, ("no event column", "events=COLUMN")),
     ],
 )
 def test_bad_lerobot_input_names_file_column_and_option(name, options, fragments):

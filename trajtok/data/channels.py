@@ -129,6 +129,10 @@ def resolve_channels(
     if not dims:
         raise DataError(f"{where}: {feature} has no continuous columns left; set --option dims=COLUMNS")
     threshold = options.get("gripper_threshold")
+    if threshold is not None and not events:
+        raise DataError(
+            f"{where}: gripper_threshold given but {feature} has no event column; set events=COLUMN"
+        )
     resolved = []
     for column in events:
         if threshold is not None:
