@@ -66,8 +66,13 @@ def write_lerobot(demos: GripperDemos, root: str | Path, robot_type: str = "pand
             episodes, (episode, [demos.instruction[i]], length, start, start + length), strict=True
         ):
             episodes[key].append(value)
-    episodes["data/chunk_index"] = [0] * len(order)
-    episodes["data/file_index"] = [0] * len(order)
+    for key in (
+        "data/chunk_index",
+        "data/file_index",
+        "meta/episodes/chunk_index",
+        "meta/episodes/file_index",
+    ):
+        episodes[key] = [0] * len(order)  # one data file, one episodes file
 
     tmp = root.with_name(f".{root.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
