@@ -169,7 +169,12 @@ def load_source(
     else:
         path = bigbank_path() if spec == "bigbank" else Path(spec)
         if not path.exists():
-            hint = " (put the zip there or set TRAJTOK_BIGBANK)" if spec == "bigbank" else ""
+            names = ", ".join(["hershey", "bigbank", *NAMED_SOURCES])
+            hint = (
+                " (put the zip there or set TRAJTOK_BIGBANK)"
+                if spec == "bigbank"
+                else f" (named sources: {names}; pickplace after trajtok_sim.demos.register(), as the CLI)"
+            )
             raise DataError(f"{spec}: data not found at {path}{hint}")
         fmt = detect_format(path)
         module = importlib.import_module(FORMAT_MODULES[fmt])
