@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from trajtok.cli import main
 from trajtok.data.gripper import policy_state
 from trajtok.generate import Sampling, Writer
 from trajtok.train import train
@@ -27,13 +26,15 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def overfit_run(tmp_path_factory):
+def overfit_run(tmp_path_factory, cli):
     """`trajtok train gripper` on 3 expert demos until it has memorized them."""
     root = tmp_path_factory.mktemp("gripper")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRAJTOK_CACHE", str(root / "cache"))
         args = ["train", "gripper", "--run-dir", str(root / "run"), "--overfit", "3"]
-        assert main([*args, *TINY, "steps=150", "checkpoint_every=150"]) == 0
+        run = cli(*args, *TINY, "steps=150", "checkpoint_every=150")
+        assert run.code == 0, run.err
+        assert "preparing pickplace (train)" in run.err  # the demos' progress bar (generated on first use)
     return root / "run"
 
 
@@ -53,11 +54,11 @@ def test_overfit_model_replays_its_demos_in_the_sim(overfit_run):
 
 
 @pytest.mark.slow
-def test_sim_pick_reports_model_and_expert(overfit_run, tmp_path, capsys):
+def test_sim_pick_reports_model_and_expert(overfit_run, tmp_path, cli):
     png = tmp_path / "pick.png"
-    args = ["sim", "pick", "--checkpoint", str(overfit_run), "--episodes", "2", "--seed", "3"]
-    assert main([*args, "--out", str(png)]) == 0
-    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    run = cli("sim", "pick", "--checkpoint", overfit_run, "--episodes", "2", "--seed", "3", "--out", png)
+    assert run.code == 0, run.err
+    figures = json.loads(run.out.strip().splitlines()[-1])
     assert figures["episodes"] == 2 and figures["expert_success_rate"] == 1.0
     assert 0.0 <= figures["success_rate"] <= 1.0 and png.stat().st_size > 0
 
