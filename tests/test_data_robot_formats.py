@@ -238,6 +238,13 @@ def test_v20_and_an_actions_feature_named_in_info_json(tmp_path):
     assert "actions[5] > 20" in loaded.mapping["events"][0]
 
 
+def test_task_text_from_the_episodes_metadata_when_frames_have_no_task_index(tmp_path):
+    root = copy_dataset(tmp_path, "lerobot_bimanual")
+    data = root / "data" / "chunk-000" / "file-000.parquet"
+    pq.write_table(pq.read_table(data).drop(["task_index"]), data)
+    assert [s.text for s in load_lerobot(root)] == ["hand over the cup"] * 2  # meta/episodes tasks
+
+
 def test_empty_and_unsupported_datasets_are_refused(tmp_path):
     root = copy_dataset(tmp_path, "lerobot_so101")
     (root / "data" / "chunk-000" / "file-000.parquet").unlink()

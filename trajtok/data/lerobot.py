@@ -73,7 +73,7 @@ def load_lerobot(
             episodes[index] = (file, columns)
         if progress:
             progress(done, len(layout.data_files))
-    dropped = _check_against_metadata(layout, episodes)
+    dropped, episode_tasks = _check_against_metadata(layout, episodes)
     if not episodes:
         raise DataError(f"{path}: no episodes with frames in {len(layout.data_files)} data file(s)")
     actions = {
@@ -104,7 +104,7 @@ def load_lerobot(
             spec.sample(
                 actions[i],
                 where,
-                text=_episode_text(columns, tasks, where),
+                text=_episode_text(columns, tasks, where) or episode_tasks.get(i, ""),
                 state=None if state is None else _matrix(state[:1], f"{where}: {state_key}")[0],
             )
         )
@@ -247,35 +247,45 @@ def _matrix(rows: list, where: str, allow_chunks: bool = False) -> np.ndarray:
 
 
 # -- metadata ----------------------------------------------------------------------------------------------
-def _metadata_episodes(root: Path) -> tuple[Path, dict[int, int]] | None:
-    """(file, {episode_index: length}) from meta/episodes.jsonl (v2.x) or meta/episodes/*.parquet (v3.0)."""
+def _metadata_episodes(root: Path) -> tuple[Path, dict[int, int], dict[int, str]] | None:
+    """(file, {episode_index: length}, {episode_index: its first task}) from meta/episodes.jsonl (v2.x) or
+    meta/episodes/*.parquet (v3.0)."""
     jsonl = root / "meta" / "episodes.jsonl"
     if jsonl.is_file():
-        lengths = {}
+        lengths, texts = {}, {}
         for _, record in _jsonl(jsonl, ("episode_index", "length")):
             lengths[int(record["episode_index"])] = int(record["length"])
-        return jsonl, lengths
+            texts[int(record["episode_index"])] = _first_task(record.get("tasks"))
+        return jsonl, lengths, texts
     files = sorted((root / "meta" / "episodes").rglob("*.parquet"))
     if not files:
         return None
     import pyarrow.parquet as pq
 
-    lengths = {}
+    lengths, texts = {}, {}
     for file in files:
         names = _schema(file, pq).names
         if not {"episode_index", "length"} <= set(names):
             raise DataError(f"{file}: missing column(s) episode_index / length; expected LeRobot episodes")
-        table = pq.read_table(file, columns=["episode_index", "length"]).to_pydict()
-        lengths.update(zip(map(int, table["episode_index"]), map(int, table["length"]), strict=True))
-    return root / "meta" / "episodes", lengths
+        columns = ["episode_index", "length", *(["tasks"] if "tasks" in names else [])]
+        table = pq.read_table(file, columns=columns).to_pydict()
+        for k, index in enumerate(map(int, table["episode_index"])):
+            lengths[index] = int(table["length"][k])
+            texts[index] = _first_task(table["tasks"][k] if "tasks" in table else None)
+    return root / "meta" / "episodes", lengths, texts
 
 
-def _check_against_metadata(layout: Layout, episodes: dict) -> dict[str, int]:
-    """Refuse episodes whose frames disagree with the metadata; count (and skip) zero-length ones."""
+def _first_task(tasks) -> str:
+    return str(tasks[0]) if isinstance(tasks, list) and tasks else ""
+
+
+def _check_against_metadata(layout: Layout, episodes: dict) -> tuple[dict[str, int], dict[int, str]]:
+    """Refuse episodes whose frames disagree with the metadata; count (and skip) zero-length ones. Returns
+    the counts and each episode's task from the metadata."""
     listed = _metadata_episodes(layout.root) if layout.root else None
     if listed is None:
-        return {}
-    where, lengths = listed
+        return {}, {}
+    where, lengths, texts = listed
     empty = [i for i, length in lengths.items() if length == 0 and i not in episodes]
     for index, (file, columns) in episodes.items():
         if index not in lengths:
@@ -290,7 +300,7 @@ def _check_against_metadata(layout: Layout, episodes: dict) -> dict[str, int]:
                 f"{where}: lists episode(s) {absent[:5]} that no data file holds; the data files hold "
                 f"{len(episodes)} episode(s)"
             )
-    return {"empty_episode": len(empty)} if empty else {}
+    return ({"empty_episode": len(empty)} if empty else {}), texts
 
 
 def _jsonl(path: Path, keys: tuple[str, ...]):
