@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup ros-build-links demo test lint bench clean
 
 # One-time set-up: a local venv with the CPU torch on this machine's disk, the package with every extra,
 # and Tesseract OCR (Debian) when we are root and it is missing.
@@ -18,7 +18,20 @@ $(STAMP): pyproject.toml
 		|| echo "note: install Tesseract OCR (apt-get install tesseract-ocr) for the legibility checks"; }
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) ros-build-links
+
+# The ROS 2 wheels' exported CMake targets name the include directories of the machine they were built on
+# (a manylinux CPython under /opt/python/cp311-cp311, and its numpy); colcon builds of interface packages
+# (ros2_ws/src/scribble_interfaces) need those paths, so they are linked to this Python's and this venv's
+# numpy. A regular ROS install (apt, /opt/ros/kilted) needs none of this.
+WHEEL_PREFIX := /opt/python/cp311-cp311
+ros-build-links: $(STAMP)
+	@py_include=$$($(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['include'])"); \
+	np_include=$$($(BIN)/python -c "import numpy; print(numpy.get_include())"); \
+	if mkdir -p $(WHEEL_PREFIX)/include $(WHEEL_PREFIX)/lib/python3.11/site-packages/numpy/_core 2>/dev/null; then \
+		ln -sfn "$$py_include" $(WHEEL_PREFIX)/include/python3.11 && \
+		ln -sfn "$$np_include" $(WHEEL_PREFIX)/lib/python3.11/site-packages/numpy/_core/include; \
+	else echo "note: cannot create $(WHEEL_PREFIX) (not root?): scribble_interfaces will not build; see README, ROS"; fi
 
 # The main job: data -> tokenizer -> model -> a phrase -> the robot writes it. QUICK=1 skips training and uses
 # the shipped model. A run directory left by an interrupted demo is resumed, a finished one reused.

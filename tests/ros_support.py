@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trajtok.strokes import pen_down_runs  # noqa: F401  (the tests' name for it)
+
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE_SRC = REPO / "ros2_ws" / "src"
 PACKAGE = "scribble_bridge"
@@ -81,12 +83,13 @@ def next_domain_id() -> int:
 
 
 def ros_base_env() -> dict[str, str]:
-    """This process's environment plus what a ROS install would have: the venv as an ament prefix
-    (its share/ament_index holds the wheels' packages, like /opt/ros/<distro>), loopback-only discovery,
-    unbuffered node output."""
+    """This process's environment plus what a ROS install would have: the venv as an ament and CMake prefix
+    (its share/ holds the wheels' packages, like /opt/ros/<distro>), loopback-only discovery, unbuffered
+    node output."""
     env = dict(os.environ)
-    prefixes = [sys.prefix, *filter(None, env.get("AMENT_PREFIX_PATH", "").split(os.pathsep))]
-    env["AMENT_PREFIX_PATH"] = os.pathsep.join(dict.fromkeys(prefixes))
+    for variable in ("AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH"):  # CMake finds the wheels' packages there
+        prefixes = [sys.prefix, *filter(None, env.get(variable, "").split(os.pathsep))]
+        env[variable] = os.pathsep.join(dict.fromkeys(prefixes))
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["PYTHONUNBUFFERED"] = "1"
     env["RCUTILS_COLORIZED_OUTPUT"] = "0"
@@ -274,12 +277,6 @@ class RosProbe:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def pen_down_runs(xyz: np.ndarray, down: np.ndarray) -> list[np.ndarray]:
-    """(N, 3) poses + (N,) pen-down flags -> the (K_i, 3) runs of consecutive pen-down poses."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], down.astype(int), [0]])))
-    return [xyz[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def poses_xyz(poses) -> np.ndarray:
