@@ -32,6 +32,12 @@ def split_strokes(points: np.ndarray) -> list[np.ndarray]:
     return [s[:, :2] for s in np.split(points, ends) if len(s)]
 
 
+def pen_down_runs(xyz: np.ndarray, pen_down: np.ndarray) -> list[np.ndarray]:
+    """(N, D) positions + (N,) pen-down flags -> the (K_i, D) runs of consecutive pen-down positions."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(pen_down).astype(np.int8), [0]])))
+    return [xyz[start:end] for start, end in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def join_strokes(strokes: list[np.ndarray]) -> np.ndarray:
     """List of (N_i, 2) polylines -> (T, 3) absolute points with pen_lift on each stroke's last point."""
     parts = []

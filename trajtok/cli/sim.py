@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 
 from trajtok.cli import allow_intermixed
+from trajtok.cli import plotter as plotter_cli
 from trajtok.errors import DataError, TrajtokError
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
@@ -27,6 +28,7 @@ Files written (OUT = --out):
                       ocr_text and ocr_cer (Tesseract reading the board back), ...
   OUT_tracking.png    commanded vs tracked pen tip, and the tracking error in time
   --frames DIR        snapshots while writing (the scene beside the board so far)
+  --gcode, --plot-svg the same strokes on the same board for a pen plotter (G-code, single-line SVG)
 """
 
 
@@ -53,6 +55,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="out/board.png", help="board picture to write (default: %(default)s)")
     p.add_argument("--frames", metavar="DIR", help="save snapshots while writing into DIR")
     p.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI")
+    plotter_cli.add_arguments(p)
     p.set_defaults(func=run_write)
     allow_intermixed(p)  # key=value overrides may also come after the options
 
@@ -99,6 +102,7 @@ def run_write(args: argparse.Namespace) -> int:
         points, source = model_strokes(text, args.checkpoint, args.temperature, args.seed), "model"
 
     waypoints = plan_waypoints(points, config.board)
+    exports = plotter_cli.export(args, points, board=config.board)
     print(f"{text or '(strokes)'!r} from {source}: {len(waypoints)} waypoints, {waypoints.duration_s:.1f} s")
     bar = tqdm(total=round(waypoints.duration_s, 1), unit="sim s", file=sys.stderr, leave=False)
     with WhiteboardSim(config, gui=args.gui) as sim, bar:
@@ -116,7 +120,8 @@ def run_write(args: argparse.Namespace) -> int:
     paths = save_result(result, args.out, config.board, title=text)
 
     print(summary(result.metrics))
-    print("wrote " + ", ".join(str(p) for p in paths.values()) + (f", {args.frames}/" if args.frames else ""))
+    written = [*map(str, paths.values()), *map(str, exports)] + ([f"{args.frames}/"] if args.frames else [])
+    print("wrote " + ", ".join(written))
     return 0
 
 

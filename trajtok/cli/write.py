@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trajtok.cli import plotter as plotter_cli
+
 LINE_SPACING = 3.0  # handwriting units (x-heights) between the baselines of stacked phrases
 
 HELP = """Write phrases with a trained handwriting model.
@@ -16,6 +18,8 @@ Several phrases go onto one page, one line each, top to bottom. Files written (O
   OUT as .npz    `points` (T, 3) absolute [x, y, pen_lift] of the whole page as drawn, `points_<i>` each
                  phrase at its own origin, `texts` the phrases
   --attention    cross-attention heatmap (stroke steps x characters), one panel per phrase
+  --gcode        the page for a pen plotter as G-code; --plot-svg as a single-line SVG (page size in mm);
+                 laid out on the board of --plotter YAML (`board:` keys, default: the whiteboard's)
 """
 
 
@@ -47,6 +51,7 @@ def register(subparsers) -> None:
         default=1,
         help="torch CPU threads (default: %(default)s; one step at a time is fastest on one thread)",
     )
+    plotter_cli.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     np.savez(
         npz, points=page, texts=np.array(args.texts), **{f"points_{i}": p for i, p in enumerate(phrases)}
     )
-    written = [*pictures, npz]
+    written = [*pictures, npz, *plotter_cli.export(args, page)]
     drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
     if args.attention and drawn:
         attentions = [writer.attention(s, prime) for s in drawn]

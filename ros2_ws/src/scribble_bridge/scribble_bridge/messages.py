@@ -12,6 +12,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header, String
 from visualization_msgs.msg import Marker, MarkerArray
 
+from trajtok.strokes import pen_down_runs
+
 # The pen points into the board: the tool z axis is the board's -z (a half turn about x), as (x, y, z, w).
 PEN_ORIENTATION_XYZW = (1.0, 0.0, 0.0, 0.0)
 INK_RGBA = (0.05, 0.1, 0.6, 1.0)
@@ -41,12 +43,6 @@ def path(frame_id: str, start_s: float, t_s: np.ndarray, xyz_m: np.ndarray) -> P
     header = Header(frame_id=frame_id, stamp=stamp(start_s))
     poses = [pose_stamped(frame_id, start_s + float(t), p) for t, p in zip(t_s, xyz_m, strict=True)]
     return Path(header=header, poses=poses)
-
-
-def pen_down_runs(xyz_m: np.ndarray, pen_down: np.ndarray) -> list[np.ndarray]:
-    """(N, 3) positions + (N,) pen flags -> the (K_i, 3) polylines drawn with the pen on the board."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], pen_down.astype(np.int8), [0]])))
-    return [xyz_m[start:end] for start, end in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def ink_markers(
