@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pybullet
 
-from trajtok_sim.scene import Robot
+from trajtok_sim.scene import ARM_JOINTS, TIP_LINK, Robot
 
 HOME = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])  # the Panda's usual ready pose
 DAMPING = 1e-2
@@ -25,24 +25,41 @@ AXIS_TOLERANCE = 1e-4  # |pen axis error| (rad, small angle)
 
 
 class PenIK:
-    def __init__(self, robot_urdf: Path, tolerance_m: float = 1e-5, max_iterations: int = 50):
+    """IK for the arm joints `arm_joints` of `robot_urdf` (the Panda's by default) to its `tip_link`."""
+
+    def __init__(
+        self,
+        robot_urdf: Path,
+        tolerance_m: float = 1e-5,
+        max_iterations: int = 50,
+        arm_joints: tuple[str, ...] = ARM_JOINTS,
+        tip_link: str = TIP_LINK,
+    ):
         self.client = pybullet.connect(pybullet.DIRECT)
-        self.robot = Robot.load(self.client, robot_urdf)
+        try:
+            self.robot = Robot.load(self.client, robot_urdf, arm_joints, tip_link)
+        except Exception:
+            self.close()
+            raise
         self.tolerance_m = tolerance_m
         self.max_iterations = max_iterations
-        self.rest = HOME.copy()
-        self._zeros = [0.0] * (len(self.robot.arm) + len(self.robot.fingers))
+        # The Panda starts from its ready pose; another arm from the middle of its joint ranges.
+        self.home = (
+            HOME.copy() if tuple(arm_joints) == ARM_JOINTS else (self.robot.lower + self.robot.upper) / 2
+        )
+        self.rest = self.home.copy()
+        self._zeros = [0.0] * self.robot.n_dof
 
     def set_rest_pose(self, tip_xyz: np.ndarray, axis: np.ndarray) -> np.ndarray:
         """Make the rest pose the solution at `tip_xyz` reached from the home pose (e.g. the board centre)."""
-        q, _ = self.solve(tip_xyz, axis, HOME, max_iterations=500)
+        q, _ = self.solve(tip_xyz, axis, self.home, max_iterations=500)
         self.rest = q
         return q
 
     def solve(
         self, tip_xyz: np.ndarray, axis: np.ndarray, seed: np.ndarray, max_iterations: int | None = None
     ) -> tuple[np.ndarray, float]:
-        """Joint angles (7,) putting the tip at `tip_xyz` (3,), the pen along `axis`; and the error (m)."""
+        """Joint angles (J,) putting the tip at `tip_xyz` (3,), the pen along `axis`; and the error (m)."""
         robot = self.robot
         q = np.clip(np.asarray(seed, dtype=float), robot.lower, robot.upper)
         for _ in range(max_iterations or self.max_iterations):
@@ -66,13 +83,15 @@ class PenIK:
         return q, float(np.linalg.norm(tip_xyz - robot.tip_pose()[0]))
 
     def _jacobian(self, q: np.ndarray, across: np.ndarray) -> np.ndarray:
-        """(5, 7): tip linear velocity, and the angular velocity about the two axes across the pen."""
-        angles = list(q) + [0.0] * len(self.robot.fingers)
+        """(5, J): tip linear velocity, and the angular velocity about the two axes across the pen."""
+        columns = self.robot.dof_columns
+        angles = np.zeros(self.robot.n_dof)
+        angles[columns] = q
         linear, angular = pybullet.calculateJacobian(
-            self.robot.body, self.robot.tip, [0.0, 0.0, 0.0], angles, self._zeros, self._zeros,
+            self.robot.body, self.robot.tip, [0.0, 0.0, 0.0], angles.tolist(), self._zeros, self._zeros,
             physicsClientId=self.client,
         )  # fmt: skip
-        return np.vstack([np.array(linear)[:, :7], across @ np.array(angular)[:, :7]])
+        return np.vstack([np.array(linear)[:, columns], across @ np.array(angular)[:, columns]])
 
     def close(self) -> None:
         if pybullet.isConnected(self.client):

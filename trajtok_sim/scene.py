@@ -64,20 +64,28 @@ def write_board_urdf(board: BoardConfig, out_dir: Path) -> Path:
 
 @dataclass
 class Robot:
-    """Handles into a loaded robot: arm joint indices, their limits, the finger joints and the tip link."""
+    """Handles into a loaded robot: arm joint indices, their limits, the finger joints and the tip link.
+
+    `arm_joints` and `tip_link` name them in the URDF (the Panda with the pen by default); the fingers are
+    the Panda's where the URDF has them. `dof_columns`: where each arm joint sits among the robot's movable
+    joints (the columns of PyBullet's Jacobian)."""
 
     client: int
     body: int
     arm: list[int]
     fingers: list[int]
     tip: int
-    lower: np.ndarray  # (7,) rad
+    lower: np.ndarray  # (J,) rad
     upper: np.ndarray
-    max_force: np.ndarray  # (7,) N m
-    max_velocity: np.ndarray  # (7,) rad/s
+    max_force: np.ndarray  # (J,) N m
+    max_velocity: np.ndarray  # (J,) rad/s
+    n_dof: int
+    dof_columns: list[int]
 
     @classmethod
-    def load(cls, client: int, urdf: Path) -> Robot:
+    def load(
+        cls, client: int, urdf: Path, arm_joints: tuple[str, ...] = ARM_JOINTS, tip_link: str = TIP_LINK
+    ) -> Robot:
         body = pybullet.loadURDF(
             str(urdf),
             useFixedBase=True,
@@ -89,17 +97,24 @@ class Robot:
         ]
         by_name = {info[1].decode(): info for info in infos}
         links = {info[12].decode(): info[0] for info in infos}
-        arm = [by_name[name][0] for name in ARM_JOINTS]
+        missing = [name for name in arm_joints if name not in by_name]
+        if missing or tip_link not in links:
+            what = f"joints {', '.join(missing)}" if missing else f"link {tip_link!r}"
+            raise ValueError(f"{urdf}: the robot has no {what}; name the arm's joints and the pen-tip link")
+        movable = [info[0] for info in infos if info[2] != pybullet.JOINT_FIXED]
+        arm = [by_name[name][0] for name in arm_joints]
         return cls(
             client=client,
             body=body,
             arm=arm,
-            fingers=[by_name[name][0] for name in FINGER_JOINTS],
-            tip=links[TIP_LINK],
-            lower=np.array([by_name[n][8] for n in ARM_JOINTS]),
-            upper=np.array([by_name[n][9] for n in ARM_JOINTS]),
-            max_force=np.array([by_name[n][10] for n in ARM_JOINTS]),
-            max_velocity=np.array([by_name[n][11] for n in ARM_JOINTS]),
+            fingers=[by_name[name][0] for name in FINGER_JOINTS if name in by_name],
+            tip=links[tip_link],
+            lower=np.array([by_name[n][8] for n in arm_joints]),
+            upper=np.array([by_name[n][9] for n in arm_joints]),
+            max_force=np.array([by_name[n][10] for n in arm_joints]),
+            max_velocity=np.array([by_name[n][11] for n in arm_joints]),
+            n_dof=len(movable),
+            dof_columns=[movable.index(j) for j in arm],
         )
 
     def reset(self, q: np.ndarray) -> None:

@@ -41,6 +41,7 @@ from trajtok_sim.scene import (
 
 GUI_LINE_STEP_M = 0.002  # debug lines in the GUI are drawn in pieces this long
 CONTINUE_RADIUS_M = 0.01  # execute() starts from where the arm is when the first waypoint is this close
+JOINT_SURFACE_TOLERANCE_M = 1e-4  # execute_joints: a point whose tip is this close to the board is pen-down
 
 
 @dataclass
@@ -144,11 +145,42 @@ class WhiteboardSim:
         """Write the waypoints; progress(sim_seconds_done, sim_seconds_total) is called along the way."""
         if len(waypoints) < 2:
             raise ValueError("waypoints: need at least two to execute")
+        started = time.perf_counter()
+        q_wp = _JointTargets(self, waypoints.xyz_m, self._start_at(waypoints.xyz_m[0]))
+        result = self._run(waypoints, q_wp, started, progress, frames_dir)
+        result.metrics["ik_max_error_mm"] = q_wp.max_error_m * 1000  # solved as execution went
+        return result
+
+    def execute_joints(
+        self,
+        t_s: np.ndarray,
+        positions: np.ndarray,
+        progress: Callable[[float, float], None] | None = None,
+        frames_dir: str | Path | None = None,
+    ) -> WriteResult:
+        """Follow a joint trajectory (t_s (N,), positions (N, 7) of ARM_JOINTS) as a joint trajectory
+        controller would: the same motors, interpolating between the points. The commanded tip is the
+        forward kinematics of each point; it is pen-down where that lies on the board surface."""
+        positions = np.asarray(positions, dtype=float)
+        if len(t_s) < 2 or positions.shape != (len(t_s), 7):
+            raise ValueError(f"joint trajectory: need (N >= 2, 7) positions, got {positions.shape}")
+        started = time.perf_counter()
+        xyz = np.empty((len(t_s), 3))
+        for i, q in enumerate(positions):
+            self.ik.robot.reset(q)
+            xyz[i] = self.ik.robot.tip_pose()[0]
+        if np.linalg.norm(self.robot.tip_pose()[0] - xyz[0]) > CONTINUE_RADIUS_M:
+            self.robot.reset(positions[0])  # set-up, as execute() does for the first waypoint
+            self._hold(positions[0])
+        down = np.abs(self.board.to_board(xyz)[:, 2]) <= JOINT_SURFACE_TOLERANCE_M
+        waypoints = Waypoints(np.asarray(t_s, dtype=float), xyz, down)
+        return self._run(waypoints, positions, started, progress, frames_dir)
+
+    def _run(self, waypoints: Waypoints, q_wp, started: float, progress, frames_dir) -> WriteResult:
+        """Drive the motors through joint targets q_wp[k] (one per waypoint) and record the tip and ink."""
         cfg, board = self.config, self.board
         canvas = BoardCanvas(board, cfg.image_px_per_m, cfg.pen_width_m)
         t_wp, xyz_wp, down_wp = waypoints.t_s, waypoints.xyz_m, waypoints.pen_down
-        started = time.perf_counter()
-        q_wp = _JointTargets(self, xyz_wp, self._start_at(xyz_wp[0]))
 
         dt = 1.0 / cfg.physics_hz
         n_steps = int(math.floor((t_wp[-1] - t_wp[0]) / dt + 1e-9))
@@ -194,7 +226,6 @@ class WhiteboardSim:
             wall_s=wall,
             realtime_factor=sim_seconds / wall if wall > 0 else math.inf,
             max_tip_force_n=pen.max_force_n,
-            ik_max_error_mm=q_wp.max_error_m * 1000,
             n_waypoints=len(waypoints),
         )
         return WriteResult(canvas.image, t_steps, commanded, tracked, pen_down, inking, metrics)
