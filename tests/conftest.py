@@ -21,10 +21,13 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def ros_env(tmp_path_factory):
-    """The scribble_bridge workspace, built with colcon once per run, and the environment to run its nodes."""
+    """The workspace (scribble_interfaces, scribble_bridge), built with colcon once per run, and the
+    environment to run its nodes; this process imports its interfaces too (the tests' action clients)."""
     import ros_support
 
-    return ros_support.build_workspace(tmp_path_factory.mktemp("ros_ws"))
+    env = ros_support.build_workspace(tmp_path_factory.mktemp("ros_ws"))
+    ros_support.use_workspace_here(env)
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +78,23 @@ def cli():
         return CliRun(int(code or 0), out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def writer(ros_env, overfit_checkpoint, tmp_path):
+    """A running writer node (the tiny model, quick moves) and a probe on a domain of their own."""
+    import ros_support
+    from std_msgs.msg import String
+
+    domain = ros_support.next_domain_id()
+    params = {"checkpoint": str(overfit_checkpoint), **ros_support.FAST_WRITER}
+    with (
+        ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **params) as node,
+        ros_support.RosProbe(domain) as probe,
+    ):
+        for topic, msg_type, qos in ros_support.writer_outputs():
+            probe.listen(topic, msg_type, qos)
+        # "ready" arrives once the node runs and its statuses reach the probe; then its input is matched too.
+        probe.wait_for_status("writer_status", "ready", ros_support.START_S, node)
+        probe.wait_for_subscriber("text", String, ros_support.START_S, node=node)
+        yield node, probe

@@ -31,6 +31,8 @@ PACKAGE = "scribble_bridge"
 _domain_ids = itertools.cycle([1 + (i + random.Random(os.getpid()).randrange(100)) % 100 for i in range(100)])
 
 
+START_S = 90  # a cold node start imports torch and loads the model; CI machines can be slow
+
 # Quick moves so a phrase takes seconds, not minutes; tests and the bench share them.
 FAST_BOARD = {
     "board_frame": "whiteboard",
@@ -130,6 +132,31 @@ def build_workspace(out_dir: Path) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in entries if "=" in entry)
 
 
+def use_workspace_here(env: dict[str, str]) -> None:
+    """Make this (already running) process import the workspace's packages (scribble_interfaces) the way
+    a process started from a sourced shell would: its Python paths on sys.path, and its libraries loaded by
+    full path, as the dynamic loader read LD_LIBRARY_PATH when this process started, before the build."""
+    import ctypes
+
+    for entry in reversed(env.get("PYTHONPATH", "").split(os.pathsep)):
+        if entry and entry not in sys.path:
+            sys.path.insert(0, entry)
+    prefixes = [
+        Path(p) for p in env["AMENT_PREFIX_PATH"].split(os.pathsep) if p and Path(p) != Path(sys.prefix)
+    ]
+    pending = [lib for prefix in prefixes for lib in sorted((prefix / "lib").glob("lib*.so"))]
+    while pending:  # in dependency order: retry what failed until nothing more loads
+        failed = []
+        for lib in pending:
+            try:
+                ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                failed.append(lib)
+        if len(failed) == len(pending):
+            raise OSError(f"cannot load {', '.join(map(str, failed))}")
+        pending = failed
+
+
 def executable(env: dict[str, str], name: str) -> Path:
     """The file `ros2 run scribble_bridge <name>` runs: lib/scribble_bridge/<name> under an ament prefix."""
     for prefix in env["AMENT_PREFIX_PATH"].split(os.pathsep):
@@ -194,6 +221,42 @@ class NodeProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class ActionProbe:
+    """An rclpy ActionClient for scribble_interfaces/action/Write on the probe's node, recording feedback."""
+
+    def __init__(self, probe: RosProbe, name: str = "write"):
+        from rclpy.action import ActionClient
+        from scribble_interfaces.action import Write
+
+        self.probe = probe
+        self.Write = Write
+        self.client = ActionClient(probe.node, Write, name)
+        self.feedback: dict[bytes, list[tuple[float, object]]] = defaultdict(list)  # goal id -> feedback
+
+    def wait_for_server(self, timeout_s: float, node: NodeProcess | None = None) -> None:
+        self.probe.spin_until(self.client.server_is_ready, timeout_s, "the write action server", node)
+
+    def send(self, timeout_s: float = 30, node: NodeProcess | None = None, **goal_fields):
+        """Send a goal; its (accepted) goal handle once the server answered."""
+        goal = self.Write.Goal(**goal_fields)
+        future = self.client.send_goal_async(goal, feedback_callback=self._on_feedback)
+        self.probe.spin_until(future.done, timeout_s, "the goal response", node)
+        return future.result()
+
+    def result(self, handle, timeout_s: float, node: NodeProcess | None = None):
+        """(status, result) of an accepted goal once it ends."""
+        future = handle.get_result_async()
+        self.probe.spin_until(future.done, timeout_s, "the goal's result", node)
+        response = future.result()
+        return response.status, response.result
+
+    def feedback_of(self, handle) -> list:
+        return [msg for _, msg in self.feedback[bytes(handle.goal_id.uuid)]]
+
+    def _on_feedback(self, msg) -> None:
+        self.feedback[bytes(msg.goal_id.uuid)].append((time.monotonic(), msg.feedback))
 
 
 class RosProbe:

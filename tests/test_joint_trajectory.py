@@ -8,9 +8,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from trajtok.board import BoardConfig
 from trajtok.data.hershey import synthesize
+from trajtok.motion_profile import Waypoints
 from trajtok.strokes import integrate
-from trajtok.waypoints import BoardConfig, Waypoints, plan_waypoints
+from trajtok.waypoints import plan_waypoints
 from trajtok_sim.joint_trajectory import ArmConfig, JointLimitError, JointPlanner
 from trajtok_sim.scene import ARM_JOINTS, write_robot_urdf
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim

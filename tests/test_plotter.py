@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from trajtok.board import BoardConfig
 from trajtok.cli import main
 from trajtok.data.hershey import synthesize
 from trajtok.plotter import (
@@ -20,7 +21,7 @@ from trajtok.plotter import (
     waypoint_strokes_mm,
 )
 from trajtok.strokes import integrate
-from trajtok.waypoints import BoardConfig, plan_waypoints
+from trajtok.waypoints import plan_waypoints
 
 SVG = "{http://www.w3.org/2000/svg}"
 

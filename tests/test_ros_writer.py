@@ -19,25 +19,8 @@ from trajtok.board import BoardConfig
 from trajtok.data.hershey import synthesize
 from trajtok.strokes import integrate, split_strokes
 
-START_S = 90  # a cold start imports torch and loads the model; CI machines can be slow
+START_S = ros_support.START_S
 DONE_S = 90
-
-
-@pytest.fixture
-def writer(ros_env, overfit_checkpoint, tmp_path):
-    """A running writer node and a probe on a domain of their own."""
-    domain = ros_support.next_domain_id()
-    params = {"checkpoint": str(overfit_checkpoint), **ros_support.FAST_WRITER}
-    with (
-        ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **params) as node,
-        ros_support.RosProbe(domain) as probe,
-    ):
-        for topic, msg_type, qos in ros_support.writer_outputs():
-            probe.listen(topic, msg_type, qos)
-        # "ready" arrives once the node runs and its statuses reach the probe; then its input is matched too.
-        probe.wait_for_status("writer_status", "ready", START_S, node)
-        probe.wait_for_subscriber("text", String, START_S, node=node)
-        yield node, probe
 
 
 def request(probe, node, text: str) -> list[dict]:

@@ -16,8 +16,10 @@ from typing import Literal
 
 import numpy as np
 
+from trajtok.board import BoardConfig
+from trajtok.motion_profile import Waypoints
 from trajtok.strokes import pen_down_runs
-from trajtok.waypoints import BoardConfig, Waypoints, plan_waypoints
+from trajtok.waypoints import plan_waypoints
 
 MM_PER_M = 1000.0
 SVG_STROKE_MM = 0.5  # drawn line width in the SVG preview; plotters draw with their pen's width

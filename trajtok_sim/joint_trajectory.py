@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.waypoints import BoardConfig, Waypoints
+from trajtok.board import BoardConfig
+from trajtok.motion_profile import Waypoints
 from trajtok_sim.ik import PenIK
 from trajtok_sim.scene import ARM_JOINTS, TIP_LINK, pen_axis, write_robot_urdf
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from builtin_interfaces.msg import Time
+from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion
 from nav_msgs.msg import Path
 from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header, String
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
 from trajtok.strokes import pen_down_runs
@@ -24,8 +25,28 @@ def stamp(seconds: float) -> Time:
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
-def stamp_seconds(time_msg: Time) -> float:
+def stamp_seconds(time_msg: Time | Duration) -> float:
     return time_msg.sec + time_msg.nanosec * 1e-9
+
+
+def duration(seconds: float) -> Duration:
+    nanoseconds = int(round(seconds * 1e9))
+    return Duration(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def joint_trajectory(
+    joint_names, start_s: float, t_s: np.ndarray, positions: np.ndarray, velocities: np.ndarray
+) -> JointTrajectory:
+    """A joint trajectory that starts at wall time `start_s`: point i due `t_s[i] - t_s[0]` after it."""
+    points = [
+        JointTrajectoryPoint(
+            positions=[float(v) for v in q],
+            velocities=[float(v) for v in qd],
+            time_from_start=duration(float(t - t_s[0])),
+        )
+        for t, q, qd in zip(t_s, positions, velocities, strict=True)
+    ]
+    return JointTrajectory(header=Header(stamp=stamp(start_s)), joint_names=list(joint_names), points=points)
 
 
 def pose(xyz_m) -> Pose:

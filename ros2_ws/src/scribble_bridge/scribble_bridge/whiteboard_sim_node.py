@@ -3,7 +3,10 @@
 Topics (relative, like the writer's):
   in   waypoint       geometry_msgs/PoseStamped  board-frame pen poses (source:=waypoint, the default)
   in   path           nav_msgs/Path              a whole plan at once (source:=path)
-  in   writer_status  std_msgs/String            the writer's "done"/"error" marks the end of a stream
+  in   joint_trajectory  trajectory_msgs/JointTrajectory  arm joint trajectories (source:=joints), followed
+                                                 as a joint_trajectory_controller does: each point at its
+                                                 time, a new trajectory replacing what is left of the last
+  in   writer_status  std_msgs/String            the writer's "done"/"error"/"canceled" ends a stream
   out  joint_states   sensor_msgs/JointState     the arm's joints while it writes
   out  board_image    sensor_msgs/Image          mono8 picture of the board (255 = clean), after each chunk
   out  sim_status     std_msgs/String            JSON: ready, then per phrase writing, done (with figures)
@@ -11,6 +14,8 @@ Topics (relative, like the writer's):
 The stream is followed chunk by chunk: whatever arrived while the previous chunk ran is executed next with
 `WhiteboardSim.execute`, starting from the last pose of the previous chunk. Poses come in the board frame,
 so the simulated board may sit anywhere in the world; pen-down is "on the surface" (board z = 0).
+Joint trajectories are followed the same way, chunk by chunk as their points fall due in wall time, with
+`WhiteboardSim.execute_joints`; a phrase ends when no point is left and none came for `end_timeout_s`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from nav_msgs.msg import Path
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
+from trajectory_msgs.msg import JointTrajectory
 
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
@@ -35,7 +41,11 @@ from trajtok_sim.scene import ARM_JOINTS
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
 
 SIM_PARAMS = (
-    ParamSpec("source", "waypoint", "follow 'waypoint' (the PoseStamped stream) or 'path' (whole plans)"),
+    ParamSpec(
+        "source",
+        "waypoint",
+        "follow 'waypoint' (the PoseStamped stream), 'path' (whole plans) or 'joints' (JointTrajectory)",
+    ),
     ParamSpec(
         "image_px_per_m", WhiteboardConfig().image_px_per_m, "board image pixels per metre", (50.0, 4000.0)
     ),
@@ -43,6 +53,7 @@ SIM_PARAMS = (
         "end_timeout_s", 2.0, "after the writer's done, wait this long for late waypoints (s)", (0.1, 60.0)
     ),
 )
+SOURCES = {"waypoint": "waypoint", "path": "path", "joints": "joint_trajectory"}  # source -> topic
 CHUNK_S = 0.25  # execute the stream in pieces at least this long (stream time), or what is left at its end
 SURFACE_TOLERANCE_M = 1e-6  # a pose this close to the board surface is pen-down
 
@@ -72,8 +83,9 @@ class WhiteboardSimNode(Node):
         # The scene is built once, so its board cannot change while running.
         parameters.declare(self, BOARD_PARAMS + SIM_PARAMS, read_only=True)
         values = parameters.values(self, BOARD_PARAMS + SIM_PARAMS)
-        if values["source"] not in ("waypoint", "path"):
-            raise ValueError(f"parameter source: expected 'waypoint' or 'path', got {values['source']!r}")
+        if values["source"] not in SOURCES:
+            expected = ", ".join(f"'{s}'" for s in SOURCES)
+            raise ValueError(f"parameter source: expected one of {expected}, got {values['source']!r}")
         self._frame = values["board_frame"]
         self._end_timeout_s = values["end_timeout_s"]
         board = parameters.board_config(values)
@@ -82,6 +94,8 @@ class WhiteboardSimNode(Node):
         self._image: np.ndarray | None = None  # (H, W) uint8 board picture of the current phrase
         self._buffer = StreamBuffer()
         self._paths: list[Path] = []
+        self._joint_points: list[tuple[float, np.ndarray]] = []  # (due wall time, (7,) q), not yet executed
+        self._joints_at = 0.0  # monotonic time the last joint trajectory came
 
         self._joint_pub = self.create_publisher(JointState, "joint_states", 10)
         self._image_pub = self.create_publisher(Image, "board_image", LATCHED)
@@ -90,13 +104,17 @@ class WhiteboardSimNode(Node):
             self.create_subscription(String, "writer_status", self._on_writer_status, STATUS_LIVE)
             self.create_subscription(PoseStamped, "waypoint", self._on_waypoint, STREAM)
             target = self._follow_stream
-        else:
+        elif values["source"] == "path":
             self.create_subscription(Path, "path", self._on_path, LATCHED)
             target = self._follow_paths
+        else:
+            self.create_subscription(JointTrajectory, "joint_trajectory", self._on_joint_trajectory, LATCHED)
+            target = self._follow_joints
         self._worker = threading.Thread(target=target, name="sim", daemon=True)
         self._worker.start()
-        self._status("ready", following=self.resolve_topic_name(values["source"]))
-        self.get_logger().info(f"ready: following {self.resolve_topic_name(values['source'])}")
+        following = self.resolve_topic_name(SOURCES[values["source"]])
+        self._status("ready", following=following)
+        self.get_logger().info(f"ready: following {following}")
 
     # -- input (executor thread) ------------------------------------------------------------------------
     def _on_waypoint(self, msg: PoseStamped) -> None:
@@ -111,7 +129,7 @@ class WhiteboardSimNode(Node):
 
     def _on_writer_status(self, msg: String) -> None:
         status = json.loads(msg.data)
-        if status.get("state") in ("done", "error") and status.get("waypoints"):
+        if status.get("state") in ("done", "error", "canceled") and status.get("waypoints"):
             with self._buffer.changed:
                 self._buffer.expected = int(status["waypoints"])
                 self._buffer.ended_at = time.monotonic()
@@ -120,6 +138,29 @@ class WhiteboardSimNode(Node):
     def _on_path(self, msg: Path) -> None:
         with self._buffer.changed:
             self._paths.append(msg)
+            self._buffer.changed.notify()
+
+    def _on_joint_trajectory(self, msg: JointTrajectory) -> None:
+        """Points in the sim's joint order, due at header stamp + time_from_start; a trajectory replaces the
+        points of the last one due from its start on."""
+        start_s = messages.stamp_seconds(msg.header.stamp)
+        if start_s + 1.0 < self._started_s or not msg.points:  # history from before this node started
+            return
+        try:
+            order = [list(msg.joint_names).index(name) for name in ARM_JOINTS]
+        except ValueError:
+            self._status(
+                "error", reason=f"joint trajectory names {list(msg.joint_names)}; expected {ARM_JOINTS}"
+            )
+            return
+        points = [
+            (start_s + messages.stamp_seconds(p.time_from_start), np.asarray(p.positions, dtype=float)[order])
+            for p in msg.points
+        ]
+        with self._buffer.changed:
+            first = points[0][0]
+            self._joint_points = [p for p in self._joint_points if p[0] < first] + points
+            self._joints_at = time.monotonic()
             self._buffer.changed.notify()
 
     # -- simulation (sim thread) ------------------------------------------------------------------------
@@ -161,6 +202,37 @@ class WhiteboardSimNode(Node):
                     self._execute(stamps, xyz)
                 self._finish_phrase(len(stamps), len(stamps))
 
+    def _follow_joints(self) -> None:
+        """Execute the points that are due, chunk by chunk, from the last point executed."""
+        last: tuple[float, np.ndarray] | None = None
+        writing, executed = False, 0
+        while not self._stop.is_set():
+            with self._buffer.changed:
+                self._buffer.changed.wait(CHUNK_S)
+                now = time.time()
+                due = [p for p in self._joint_points if p[0] <= now]
+                self._joint_points = self._joint_points[len(due) :]
+                idle = not self._joint_points and time.monotonic() - self._joints_at > self._end_timeout_s
+            if last is not None:  # a replacing trajectory starts at or before the point executed last
+                due = [p for p in due if p[0] > last[0]]
+            chunk = ([last] if last is not None else []) + due
+            if len(chunk) >= 2:
+                if not writing:
+                    self._start_phrase()
+                    writing = True
+                t_s = np.array([t for t, _ in chunk]) - chunk[0][0]
+                q = np.array([q for _, q in chunk])
+                self._simulate(
+                    lambda progress, t_s=t_s, q=q: self._sim.execute_joints(t_s, q, progress=progress)
+                )
+                last = chunk[-1]
+            elif due:
+                last = due[-1]
+            executed += len(due)
+            if writing and idle:
+                self._finish_phrase(executed, executed)
+                writing, last, executed = False, None, 0
+
     def _start_phrase(self) -> None:
         self._image = None
         self._status("writing")
@@ -172,8 +244,12 @@ class WhiteboardSimNode(Node):
             xyz_m=self._board.to_world(board_xyz),
             pen_down=np.abs(board_xyz[:, 2]) < SURFACE_TOLERANCE_M,
         )
+        self._simulate(lambda progress: self._sim.execute(waypoints, progress=progress))
+
+    def _simulate(self, run) -> None:
+        """`run(progress)` one chunk in the sim; add its ink to the board picture and publish it."""
         try:
-            result = self._sim.execute(waypoints, progress=lambda *_: self._publish_joints())
+            result = run(lambda *_: self._publish_joints())
         except Exception as exc:  # a bug: keep its traceback in the log, and keep following
             self.get_logger().error(traceback.format_exc())
             self._status("error", reason=f"simulation failed: {exc!r}")
