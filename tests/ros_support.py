@@ -68,6 +68,13 @@ def writer_outputs() -> list[tuple]:
     ]
 
 
+def joint_trajectory_topic() -> tuple:
+    """(topic, type, QoS) of the writer's output:=joints trajectory."""
+    from trajectory_msgs.msg import JointTrajectory
+
+    return ("joint_trajectory", JointTrajectory, _qos(1, latched=True))
+
+
 def sim_outputs() -> list[tuple]:
     """(topic, type, QoS) of everything whiteboard_sim publishes."""
     from sensor_msgs.msg import Image, JointState
@@ -358,6 +365,49 @@ def rgb_pixels(image) -> np.ndarray:
     rows = np.frombuffer(bytes(image.data), dtype=np.uint8).reshape(image.height, image.step)
     pixels = rows[:, : image.width * channels].reshape(image.height, image.width, channels)
     return np.repeat(pixels, 3, axis=2) if channels == 1 else pixels
+
+
+def board_pixels(xy_m: np.ndarray, board, px_per_m: float) -> np.ndarray:
+    """(N, 2) board-frame x, y (m) -> (N, 2) [col, row]; row 0 is the top edge seen from the arm."""
+    return np.stack(
+        [(xy_m[:, 0] + board.width_m / 2) * px_per_m, (board.height_m / 2 - xy_m[:, 1]) * px_per_m], 1
+    )
+
+
+def densify(run: np.ndarray, step_m: float = 0.0005) -> np.ndarray:
+    """A polyline (K, 2) resampled every `step_m` along its length."""
+    length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(run, axis=0), axis=1))])
+    at = np.linspace(0.0, length[-1], max(int(length[-1] / step_m), 1) + 1)
+    return np.stack([np.interp(at, length, run[:, d]) for d in range(2)], axis=1)
+
+
+def ink_pixels(image_msg) -> int:
+    return int((rgb_pixels(image_msg)[:, :, 0] < 128).sum())
+
+
+def final_image_arrived(probe: RosProbe) -> bool:
+    """whiteboard_sim's done status and the board image it reports (they travel on different topics)."""
+    done = [s for s in probe.statuses("sim_status") if s["state"] == "done"]
+    images = probe.messages("board_image")
+    return bool(done and images) and ink_pixels(images[-1]) == done[-1]["ink_pixels"]
+
+
+def assert_ink_follows_the_plan(ink: np.ndarray, path, board) -> None:
+    """Where the Path puts the pen down, rasterized: every inked pixel is close to it (4 px), and nearly
+    all of it is inked (within 2 px)."""
+    from scipy.ndimage import distance_transform_edt
+
+    px_per_m = ink.shape[1] / board.width_m
+    xyz = poses_xyz(path.poses)
+    runs = pen_down_runs(xyz, np.abs(xyz[:, 2]) < 1e-9)
+    planned = np.concatenate([board_pixels(densify(run[:, :2]), board, px_per_m) for run in runs])
+    planned_mask = np.zeros_like(ink)
+    cols, rows = np.floor(planned).astype(int).T
+    planned_mask[rows, cols] = True
+    distance_to_plan = distance_transform_edt(~planned_mask)
+    assert (distance_to_plan[ink] <= 4).mean() > 0.98
+    distance_to_ink = distance_transform_edt(~ink)
+    assert (distance_to_ink[rows, cols] <= 2).mean() > 0.9
 
 
 TINY_MODEL = {"d_model": 32, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 1, "d_ff": 64, "max_steps": 256}
