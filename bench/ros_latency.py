@@ -1,4 +1,4 @@
-"""ROS 2 writer: text request -> first streamed waypoint, and the stream's rate against its control rate.
+"""ROS 2 writer: request -> first waypoint, the stream's rate, and the write action's feedback and cancel.
 
 Usage: .venv/bin/python bench/ros_latency.py [--phrase "hello world"] [--repeats 3] [--rate 50]
 
@@ -17,6 +17,12 @@ Figures per request (times are arrivals at this process):
   late_gaps: gaps over two control periods.
 - starved_waypoints (writer side): waypoints not yet planned when due, i.e. the generator fell behind;
   writer_worst_late_ms: the longest the pacer thread published after a due time (a busy CPU).
+
+Per request through the `write` action (an rclpy ActionClient with scribble_interfaces/action/Write):
+- goal_first_feedback_ms: goal sent -> first feedback received; goal_first_waypoint_ms: -> first waypoint.
+- cancel_pen_lifted_ms: cancel sent (mid-phrase, the pen on the board) -> the first pose received that is off
+  the board by the pen-up clearance (target <= 200 ms); baseline lift_motion_ms (same run): the time the
+  lift's own poses are stamped to take from the surface to the clearance, i.e. the motion alone.
 Last line: JSON.
 """
 
@@ -38,6 +44,7 @@ import ros_support  # noqa: E402  (the tests' colcon/rclpy harness)
 from std_msgs.msg import String  # noqa: E402
 
 from trajtok.checkpoint import SHIPPED_DIR, SHIPPED_FILE  # noqa: E402
+from trajtok.waypoints import BoardConfig  # noqa: E402
 
 START_S = 120
 DONE_S = 300
@@ -91,6 +98,40 @@ def measure(probe: ros_support.RosProbe, node: ros_support.NodeProcess, phrase: 
     }
 
 
+def measure_action(probe, node, action, phrase: str, clearance_m: float) -> dict:
+    """One goal written to the end (first feedback), one canceled mid-phrase (pen lifted)."""
+    n_before = len(probe.received["waypoint"])
+    sent = time.monotonic()
+    handle = action.send(node=node, text=phrase)
+    status, result = action.result(handle, DONE_S, node)
+    if not result.success:
+        raise SystemExit(f"ros_latency: the writer refused the goal: {result.message}")
+    first_feedback = action.feedback[bytes(handle.goal_id.uuid)][0][0]
+    first_waypoint = probe.received["waypoint"][n_before][0]
+
+    waypoints = probe.received["waypoint"]
+    n_before = len(waypoints)
+    handle = action.send(node=node, text=phrase)
+
+    def pen_on_board_mid_phrase() -> bool:
+        return len(waypoints) - n_before > 60 and abs(waypoints[-1][1].pose.position.z) < 1e-9
+
+    probe.spin_until(pen_on_board_mid_phrase, DONE_S, "the pen on the board", node)
+    cancel_sent = time.monotonic()
+    probe.spin_until(handle.cancel_goal_async().done, 10, "the cancel response", node)
+    action.result(handle, DONE_S, node)
+    after = [(t, m) for t, m in waypoints[n_before:] if t >= cancel_sent]
+    lifted_at, lifted = next((t, m) for t, m in after if m.pose.position.z >= clearance_m - 1e-9)
+    surface = [m for _, m in after if abs(m.pose.position.z) < 1e-9][-1]
+    stamp = ros_support.stamps_s([surface, lifted])
+    return {
+        "goal_first_feedback_ms": 1000 * (first_feedback - sent),
+        "goal_first_waypoint_ms": 1000 * (first_waypoint - sent),
+        "cancel_pen_lifted_ms": 1000 * (lifted_at - cancel_sent),
+        "lift_motion_ms": 1000 * (stamp[1] - stamp[0]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phrase", default="hello world")
@@ -101,6 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ros_latency_") as tmp:
         scratch = Path(tmp)
         env = ros_support.build_workspace(scratch / "ws")
+        ros_support.use_workspace_here(env)  # the action client imports scribble_interfaces
         model_path, model_kind = checkpoint(args.phrase, scratch)
         domain = ros_support.next_domain_id()
         params = {
@@ -117,6 +159,10 @@ def main() -> None:
             probe.wait_for_status("writer_status", "ready", START_S, node)
             probe.wait_for_subscriber("text", String, START_S, node=node)
             runs = [measure(probe, node, args.phrase, args.rate) for _ in range(args.repeats)]
+            action = ros_support.ActionProbe(probe)
+            action.wait_for_server(START_S, node)
+            clearance = BoardConfig().pen_up_clearance_m  # FAST_WRITER keeps the default clearance
+            goals = [measure_action(probe, node, action, args.phrase, clearance) for _ in range(args.repeats)]
             load = os.getloadavg()[0]
             node.interrupt()
 
@@ -144,6 +190,11 @@ def main() -> None:
             run["starved"],
         )
         print("  ".join(f"{v:>12}" for v in row))
+    header = ("goal", "1st feedback ms", "1st waypoint ms", "cancel->lifted ms", "lift motion ms")
+    print("  ".join(f"{h:>17}" for h in header))
+    for i, goal in enumerate(goals, 1):
+        row = (i, *(f"{goal[k]:.1f}" for k in list(goal)))
+        print("  ".join(f"{v:>17}" for v in row))
     first = statistics.median(r["first_waypoint_ms"] for r in runs)
     baseline = statistics.median(r["baseline_first_waypoint_ms"] for r in runs)
     figures = {
@@ -155,6 +206,10 @@ def main() -> None:
         "late_gaps": sum(r["late_gaps"] for r in runs),
         "starved_waypoints": sum(r["starved"] for r in runs),
         "writer_worst_late_ms": max(r["writer_worst_late_ms"] for r in runs),
+        "goal_first_feedback_ms": round(statistics.median(g["goal_first_feedback_ms"] for g in goals), 1),
+        "goal_first_waypoint_ms": round(statistics.median(g["goal_first_waypoint_ms"] for g in goals), 1),
+        "cancel_pen_lifted_ms": round(max(g["cancel_pen_lifted_ms"] for g in goals), 1),
+        "lift_motion_ms": round(statistics.median(g["lift_motion_ms"] for g in goals), 1),
         "control_rate_hz": args.rate,
         "waypoints": runs[0]["waypoints"],
         "model": model_kind,
@@ -163,6 +218,11 @@ def main() -> None:
     print(
         f"first waypoint {first:.1f} ms after the request (target <= 100 ms); "
         f"generating and planning everything first: {baseline:.1f} ms"
+    )
+    print(
+        f"write action: first feedback {figures['goal_first_feedback_ms']:.1f} ms after the goal; cancel -> "
+        f"pen off the board by the clearance within {figures['cancel_pen_lifted_ms']:.1f} ms at worst "
+        f"(target <= 200 ms), of which the lift's motion is {figures['lift_motion_ms']:.1f} ms"
     )
     print(f"load average while measuring: {load:.2f} on {os.cpu_count()} cores (gaps grow with it)")
     print(json.dumps(figures))

@@ -141,3 +141,15 @@ def test_a_bad_plotter_file_is_one_clean_error(points, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "plotter.yaml" in err[0] and "laser" in err[0]
     assert not (tmp_path / "x.gcode").exists()
+
+
+def test_the_shipped_z_gantry_config_moves_the_pen_on_z():
+    from pathlib import Path
+
+    from trajtok.config import load_config
+
+    config = load_config(PlotterConfig, Path(__file__).parents[1] / "configs" / "plotter-z.yaml")
+    assert dataclasses.replace(config, pen="m3", z_up_mm=5.0) == PlotterConfig()  # only the pen differs
+    sample = synthesize("hi", style_id=0, seed=0)
+    gcode = to_gcode(page_strokes_mm(integrate(sample.deltas, sample.events[:, 0]), config.board), config)
+    assert "G1 Z3.000" in gcode and "M3" not in gcode
