@@ -82,6 +82,27 @@ def test_the_joint_trajectory_is_within_the_pandas_limits_and_the_sim_following_
         probe.wait_for_subscriber("text", String, ros_support.START_S, node=writer)
         probe.publish("text", String(data="hi"))
         probe.spin_until(lambda: ros_support.final_image_arrived(probe), DONE_S, "sim", sim)
+        (trajectory,) = probe.messages("joint_trajectory")
+        (path,) = probe.messages("path")
+        sim_statuses = probe.statuses("sim_status")
+        image = ros_support.rgb_pixels(probe.messages("board_image")[-1])[:, :, 0]
+
+        # Cancel half-way: a new trajectory, starting from where the arm is due to be, lifts the pen off.
+        action = ros_support.ActionProbe(probe)
+        action.wait_for_server(30, writer)
+        handle = action.send(node=writer, text="hi")
+        probe.spin_until(
+            lambda: len(probe.messages("joint_trajectory")) == 2, DONE_S, "the trajectory", writer
+        )
+        probe.spin_until(
+            lambda: action.feedback_of(handle)[-1].waypoints_done > 60, DONE_S, "half-way", writer
+        )
+        cancel = handle.cancel_goal_async()
+        probe.spin_until(cancel.done, 10, "the cancel response", writer)
+        status, canceled = action.result(handle, DONE_S, writer)
+        assert status == GoalStatus.STATUS_CANCELED, canceled.message
+        probe.spin_until(lambda: len(probe.messages("joint_trajectory")) == 3, 10, "the lift-off", writer)
+        planned, lift = probe.messages("joint_trajectory")[1:]
 
         # Too fast for the arm's joints: refused with the reason, before anything is sent.
         client = AsyncParameterClient(probe.node, "writer")
@@ -90,18 +111,14 @@ def test_the_joint_trajectory_is_within_the_pandas_limits_and_the_sim_following_
         for name, value in fast:
             (result,) = probe.result(client.set_parameters([Parameter(name, value=value)]), 30, name).results
             assert result.successful, result.reason
-        action = ros_support.ActionProbe(probe)
-        action.wait_for_server(30, writer)
         handle = action.send(node=writer, text="hi")
         status, result = action.result(handle, DONE_S, writer)
         assert status == GoalStatus.STATUS_ABORTED and "joint" in result.message and "limit" in result.message
-        assert len(probe.messages("joint_trajectory")) == 1
+        assert len(probe.messages("joint_trajectory")) == 3  # nothing more
         assert writer.interrupt() == 0 and sim.interrupt() == 0, writer.describe() + sim.describe()
         assert "Traceback" not in writer.stderr + sim.stderr
 
     assert not probe.messages("waypoint")  # output:=joints: no pose stream
-    (trajectory,) = probe.messages("joint_trajectory")
-    (path,) = probe.messages("path")
     assert list(trajectory.joint_names) == [f"panda_joint{i}" for i in range(1, 8)]
     assert len(trajectory.points) == len(path.poses) > 10
     stamps = ros_support.stamps_s(path.poses)
@@ -110,14 +127,33 @@ def test_the_joint_trajectory_is_within_the_pandas_limits_and_the_sim_following_
     np.testing.assert_allclose(start + offsets, stamps, atol=1e-6)  # the points are due when the plan says
     positions = np.array([p.positions for p in trajectory.points])
     velocities = np.array([p.velocities for p in trajectory.points])
-    with JointPlanner(BoardConfig()) as limits:  # the Panda's limits, from its URDF
+    board = BoardConfig()
+    with JointPlanner(board) as limits:  # the Panda's limits, from its URDF
         assert (positions >= limits.lower).all() and (positions <= limits.upper).all()
         assert (np.abs(velocities) <= limits.max_velocity).all()
+
+        # The lift-off starts at the planned trajectory's point due then, and ends with the pen retracted.
+        def tip(q) -> np.ndarray:  # board-frame pen tip of joint positions q
+            limits.ik.robot.reset(np.asarray(q))
+            return board.to_board(limits.ik.robot.tip_pose()[0][None])[0]
+
+        lift_start = lift.header.stamp.sec + 1e-9 * lift.header.stamp.nanosec
+        planned_start = planned.header.stamp.sec + 1e-9 * planned.header.stamp.nanosec
+        due = [
+            planned_start + p.time_from_start.sec + 1e-9 * p.time_from_start.nanosec for p in planned.points
+        ]
+        at = int(np.argmin(np.abs(np.array(due) - lift_start)))
+        np.testing.assert_allclose(lift.points[0].positions, planned.points[at].positions, atol=1e-3)
+        assert 0 < at < len(planned.points) - 1  # half-way, not at the end
+        assert tip(lift.points[-1].positions)[2] == pytest.approx(
+            ros_support.FAST_BOARD["approach_m"], abs=1e-4
+        )
+        assert all(
+            abs(v) <= m for p in lift.points for v, m in zip(p.velocities, limits.max_velocity, strict=True)
+        )
     np.testing.assert_allclose(np.gradient(positions, offsets, axis=0)[1:-1], velocities[1:-1], atol=1e-6)
 
-    states = [s["state"] for s in probe.statuses("sim_status")]
-    assert states == ["ready", "writing", "done"], states
-    image = ros_support.rgb_pixels(probe.messages("board_image")[-1])[:, :, 0]
+    assert [s["state"] for s in sim_statuses] == ["ready", "writing", "done"], sim_statuses
     ink = image < 128
-    assert ink.sum() == probe.statuses("sim_status")[-1]["ink_pixels"] > 100
-    ros_support.assert_ink_follows_the_plan(ink, path, BoardConfig())
+    assert ink.sum() == sim_statuses[-1]["ink_pixels"] > 100
+    ros_support.assert_ink_follows_the_plan(ink, path, board)
