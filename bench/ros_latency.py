@@ -122,7 +122,8 @@ def measure_action(probe, node, action, phrase: str, clearance_m: float) -> dict
     action.result(handle, DONE_S, node)
     after = [(t, m) for t, m in waypoints[n_before:] if t >= cancel_sent]
     lifted_at, lifted = next((t, m) for t, m in after if m.pose.position.z >= clearance_m - 1e-9)
-    surface = [m for _, m in after if abs(m.pose.position.z) < 1e-9][-1]
+    up_to_lifted = [m for t, m in waypoints[n_before:] if t <= lifted_at]
+    surface = [m for m in up_to_lifted if abs(m.pose.position.z) < 1e-9][-1]  # where the lift started
     stamp = ros_support.stamps_s([surface, lifted])
     return {
         "goal_first_feedback_ms": 1000 * (first_feedback - sent),
