@@ -110,11 +110,20 @@ class WhiteboardSimNode(Node):
         else:
             self.create_subscription(JointTrajectory, "joint_trajectory", self._on_joint_trajectory, LATCHED)
             target = self._follow_joints
-        self._worker = threading.Thread(target=target, name="sim", daemon=True)
+        self._worker = threading.Thread(target=self._until_shutdown, args=(target,), name="sim", daemon=True)
         self._worker.start()
         following = self.resolve_topic_name(SOURCES[values["source"]])
         self._status("ready", following=following)
         self.get_logger().info(f"ready: following {following}")
+
+    def _until_shutdown(self, follow) -> None:
+        """Run the sim thread's loop; a Ctrl-C shuts the ROS context down while it may be publishing, and
+        the error that publish raises then is the end of the loop, not a bug."""
+        try:
+            follow()
+        except Exception:
+            if self.context.ok() and not self._stop.is_set():
+                raise
 
     # -- input (executor thread) ------------------------------------------------------------------------
     def _on_waypoint(self, msg: PoseStamped) -> None:
@@ -251,6 +260,8 @@ class WhiteboardSimNode(Node):
         try:
             result = run(lambda *_: self._publish_joints())
         except Exception as exc:  # a bug: keep its traceback in the log, and keep following
+            if not self.context.ok():  # shutting down: the publish in progress failed
+                raise
             self.get_logger().error(traceback.format_exc())
             self._status("error", reason=f"simulation failed: {exc!r}")
             return
