@@ -132,7 +132,7 @@ def test_the_joint_trajectory_is_within_the_pandas_limits_and_the_sim_following_
         assert (positions >= limits.lower).all() and (positions <= limits.upper).all()
         assert (np.abs(velocities) <= limits.max_velocity).all()
 
-        # The lift-off starts at the planned trajectory's point due then, and ends with the pen retracted.
+        # The lift-off starts at the planned point due next (its own clock) and ends with the pen retracted.
         def tip(q) -> np.ndarray:  # board-frame pen tip of joint positions q
             limits.ik.robot.reset(np.asarray(q))
             return board.to_board(limits.ik.robot.tip_pose()[0][None])[0]

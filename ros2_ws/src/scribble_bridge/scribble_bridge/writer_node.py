@@ -111,6 +111,8 @@ class Job:
     duration_s: float = 0.0
     poses: list = field(default_factory=list)  # (due wall time, board xyz) of every waypoint sent
     joints: object | None = None  # output:=joints: the JointTrajectory of the plan
+    joints_start_s: float | None = None  # and the wall time its first point is due
+    plan_xyz: np.ndarray | None = None  # (N, 3) world positions of the plan (output:=joints)
     finished: bool = False
 
 
@@ -286,6 +288,7 @@ class WriterNode(Node):
             try:
                 with self._joint_lock:
                     job.joints = self._joint_planner.solve(plan)
+                job.plan_xyz = plan.xyz_m
             except ValueError as exc:  # out of reach, a joint range or velocity limit: nothing is sent
                 self._end(job, [], error=f"refused by the joint limits: {exc}")
                 return
@@ -331,6 +334,7 @@ class WriterNode(Node):
         if self._output == "poses":
             self._pose_pub.publish(messages.pose_stamped(waypoint.frame_id, due_s, waypoint.xyz_m))
         elif waypoint.index == 0 and job is not None and job.joints is not None:
+            job.joints_start_s = due_s
             self._publish_joints(job.joints, due_s)
         if job is None:
             return
@@ -359,22 +363,25 @@ class WriterNode(Node):
                 TimedWaypoint(job.request_id, -1 - i, float(t_s[i]), xyz[i], last.frame_id)
                 for i in range(1, len(lift))
             ]
-            if self._output == "joints" and job.joints is not None and len(lift) >= 2:
-                self._publish_lift_joints(job, last, lift, board)
+            if self._output == "joints" and job.joints_start_s is not None:
+                self._publish_lift_joints(job, board)
         return [*items, StreamEnd(job.request_id, len(job.poses) + len(items), error="canceled")]
 
-    def _publish_lift_joints(
-        self, job: Job, last: TimedWaypoint, lift: Waypoints, board: BoardConfig
-    ) -> None:
-        """A JointTrajectory of the lift-off, starting now: it replaces the rest of the plan's."""
+    def _publish_lift_joints(self, job: Job, board: BoardConfig) -> None:
+        """A JointTrajectory of the lift-off from the plan's next point (by the trajectory's own clock, which
+        a controller follows, not the pacer's), due when that point is: it replaces the rest of the plan."""
+        due = job.joints_start_s + job.joints.t_s
+        k = min(int(np.searchsorted(due, time.time())), len(due) - 1)
+        lift = lift_off(board, job.plan_xyz[k])
+        if len(lift) < 2:
+            return
         try:
             with self._joint_lock:
-                trajectory = self._joint_planner.solve(lift, seed=job.joints.positions[last.index])
+                trajectory = self._joint_planner.solve(lift, seed=job.joints.positions[k])
         except ValueError as exc:
             self.get_logger().error(f"request {job.request_id}: the lift-off was refused: {exc}")
             return
-        start_s = job.poses[-1][0] if job.poses else time.time()
-        self._publish_joints(trajectory, start_s)
+        self._publish_joints(trajectory, float(due[k]))
 
     def _publish_joints(self, trajectory, start_s: float) -> None:
         """trajtok_sim JointTrajectory -> the message, its first point due at wall time `start_s`."""
