@@ -36,6 +36,7 @@ from trajectory_msgs.msg import JointTrajectory
 from scribble_bridge import messages, parameters
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STATUS_LIVE, STREAM
+from scribble_bridge.shutdown import quiet_after_shutdown
 from trajtok.motion_profile import Waypoints
 from trajtok_sim.scene import ARM_JOINTS
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
@@ -110,20 +111,11 @@ class WhiteboardSimNode(Node):
         else:
             self.create_subscription(JointTrajectory, "joint_trajectory", self._on_joint_trajectory, LATCHED)
             target = self._follow_joints
-        self._worker = threading.Thread(target=self._until_shutdown, args=(target,), name="sim", daemon=True)
+        self._worker = threading.Thread(target=quiet_after_shutdown(self, target), name="sim", daemon=True)
         self._worker.start()
         following = self.resolve_topic_name(SOURCES[values["source"]])
         self._status("ready", following=following)
         self.get_logger().info(f"ready: following {following}")
-
-    def _until_shutdown(self, follow) -> None:
-        """Run the sim thread's loop; a Ctrl-C shuts the ROS context down while it may be publishing, and
-        the error that publish raises then is the end of the loop, not a bug."""
-        try:
-            follow()
-        except Exception:
-            if self.context.ok() and not self._stop.is_set():
-                raise
 
     # -- input (executor thread) ------------------------------------------------------------------------
     def _on_waypoint(self, msg: PoseStamped) -> None:

@@ -54,6 +54,7 @@ from scribble_bridge import messages, parameters, requests
 from scribble_bridge.pacing import StreamEnd, StreamTiming, TimedWaypoint, WaypointPacer
 from scribble_bridge.parameters import BOARD_PARAMS, ParamSpec
 from scribble_bridge.qos import LATCHED, STATUS, STREAM
+from scribble_bridge.shutdown import quiet_after_shutdown
 from trajtok.board import BoardConfig
 from trajtok.generate import Sampling, Writer
 from trajtok.motion_profile import Waypoints
@@ -158,8 +159,13 @@ class WriterNode(Node):
         self._plan_lock = threading.Lock()
         self._stream_start_s: dict[int, float] = {}  # request id -> wall time its first waypoint was due
         self._waiting_plans: dict[int, tuple[Waypoints, BoardConfig, str]] = {}
-        self._pacer = WaypointPacer(self._publish_waypoint, self._finish_stream)
-        self._generator = threading.Thread(target=self._serve, name="generator", daemon=True)
+        self._pacer = WaypointPacer(
+            quiet_after_shutdown(self, self._publish_waypoint),
+            quiet_after_shutdown(self, self._finish_stream),
+        )
+        self._generator = threading.Thread(
+            target=quiet_after_shutdown(self, self._serve), name="generator", daemon=True
+        )
         self._generator.start()
         self.create_subscription(String, "text", self._on_text, 10)
         self._action = ActionServer(
