@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import ros_support  # noqa: E402  (the tests' colcon/rclpy harness)
 from std_msgs.msg import String  # noqa: E402
 
+from trajtok.board import BoardConfig  # noqa: E402
 from trajtok.checkpoint import SHIPPED_DIR, SHIPPED_FILE  # noqa: E402
-from trajtok.waypoints import BoardConfig  # noqa: E402
 
 START_S = 120
 DONE_S = 300

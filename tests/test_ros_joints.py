@@ -12,7 +12,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from std_msgs.msg import String
 
-from trajtok.waypoints import BoardConfig
+from trajtok.board import BoardConfig
 from trajtok_sim.joint_trajectory import JointPlanner
 
 LAUNCH_FILE = ros_support.WORKSPACE_SRC / "scribble_bridge" / "launch" / "scribble.launch.py"
