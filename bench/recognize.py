@@ -14,6 +14,10 @@ Usage: .venv/bin/python bench/recognize.py [--checkpoint RUN] [--writer RUN] [--
 - bigbank_cer (--bigbank-run RUN, a `trajtok train recognizer data.source=bigbank` run): its best.pt on
   the held-out bigbank words (the test split; val, which chose best.pt, is printed too), with its training
   time. bigbank stays outside the repository (../shared/data); no model trained on it is shipped.
+- --encoders: CPU seconds per training step (batch 32 of synthetic phrases, one thread) of the default
+  BiLSTM and of a transformer encoder of about the same size (model.encoder=transformer model.hidden=64
+  model.layers=4): with the validation CER both reach after the same number of steps, what the
+  choice of encoder rests on (README).
 Last line: JSON with these figures.
 """
 
@@ -36,8 +40,12 @@ from trajtok.data import load_source
 from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, synthesize, test_samples
 from trajtok.data.texts import TextSampler
 from trajtok.generate import Sampling, Writer
+from trajtok.ink_features import features_from_points
 from trajtok.recognize import Recognizer
+from trajtok.recognizer import InkReader, RecognizerConfig
 from trajtok.recognizer_checkpoint import load_recognizer
+from trajtok.recognizer_train import RecognizerTrainConfig, batch_tensors, ctc_loss, make_ink_set
+from trajtok.text import CharTokenizer
 from trajtok.text_metrics import cer
 
 N_RANDOM = 30
@@ -71,6 +79,40 @@ def tesseract_cer(samples, texts) -> float | None:
     return cer(reads, texts)
 
 
+ENCODERS = {"bilstm": {}, "transformer": {"encoder": "transformer", "hidden": 64, "layers": 4}}
+
+
+def training_step_seconds(repeats: int = 6) -> dict[str, float]:
+    """CPU seconds per training step of each encoder, on the same batches."""
+    config = RecognizerTrainConfig()
+    samples = load_source("hershey", split="val", n=32 * repeats, max_chars=config.data.max_chars).samples
+    data = make_ink_set(samples, CharTokenizer(), config.model.resample_step)
+    batches = [
+        batch_tensors(
+            [features_from_points(data.points[i], config.model.resample_step) for i in rows],
+            [data.labels[i] for i in rows],
+        )
+        for rows in np.array_split(np.arange(len(data)), repeats)
+    ]
+    out = {}
+    for name, settings in ENCODERS.items():
+        torch.manual_seed(0)
+        model = InkReader(RecognizerConfig(**settings), CharTokenizer().vocab_size)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+        def steps(model=model, optimizer=optimizer):
+            for batch in batches:
+                loss = ctc_loss(model, batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+        steps()  # warm-up
+        out[name] = timed(steps)[1] / repeats
+        print(f"{name:<12} {model.num_parameters():>9,} parameters, {out[name]:.3f} CPU s per training step")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", help="recognizer run dir or .pt (default: the shipped recognizer)")
@@ -78,6 +120,7 @@ def main() -> int:
     parser.add_argument("--bigbank-run", metavar="RUN", help="a recognizer run trained on bigbank")
     parser.add_argument("--beam", type=int, default=8, help="beam width for the beam figure (default: 8)")
     parser.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract baseline")
+    parser.add_argument("--encoders", action="store_true", help="also time a training step of each encoder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -151,6 +194,9 @@ def main() -> int:
         "words_per_s_one_at_a_time": round(single_per_s),
         "word_latency_ms": round(word_latency_ms, 2),
     }
+    if args.encoders:
+        seconds = training_step_seconds()
+        result |= {f"{name}_train_step_cpu_s": round(value, 3) for name, value in seconds.items()}
     if args.bigbank_run:
         run = Recognizer.from_checkpoint(args.bigbank_run)
         run_extra = load_recognizer(args.bigbank_run).extra

@@ -29,7 +29,7 @@ def ct_record(text, strokes, author="me"):
     points = []
     for stroke in strokes:
         for j, (x, y) in enumerate(stroke):
-            points.append([0.02 * x + 0.1, 0.5 - 0.02 * y, 0 if j == len(stroke) - 1 else 1])
+            points.append([float(0.02 * x + 0.1), float(0.5 - 0.02 * y), 0 if j == len(stroke) - 1 else 1])
     return {"metadata": {"asciiSequence": text, "aspectRatio": 1.0, "author": author}, "points": points}
 
 

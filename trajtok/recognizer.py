@@ -5,8 +5,8 @@
 
 The two strided convolutions read local pen shape and cut the frame rate by 4 (a letter is ~30 re-sampled
 points, ~8 frames: enough for CTC's blanks between doubled letters). The encoder is a 2-layer bidirectional
-LSTM (`encoder="bilstm"`, the default) or a transformer encoder (`encoder="transformer"`); bench/recognize.py
-`--compare-encoders` measured both at equal training time (README). Class 0 is CTC's blank, which is the text
+LSTM (`encoder="bilstm"`, the default) or a transformer encoder (`encoder="transformer"`); the README
+gives the measurement that chose the default. Class 0 is CTC's blank, which is the text
 tokenizer's [PAD] id, so the other classes are the CharTokenizer ids unchanged.
 
 Padded batches give every sample exactly what it gets alone: conv outputs past a sample's length are zeroed
