@@ -154,3 +154,9 @@ def test_configs_recognizer_yaml_only_overrides_defaults():
     for key, value in written.items():
         assert key in defaults and defaults[key] != value, key
     load_config(RecognizerTrainConfig, path)
+
+
+def test_a_data_override_keeps_the_recognizers_own_data_defaults():
+    config = load_config(RecognizerTrainConfig, None, ["data.source=bigbank"])
+    assert config.data.source == "bigbank" and config.data.styles == []  # every writer, never thinned
+    assert load_config(RecognizerTrainConfig, None, []).data == config.data.__class__()

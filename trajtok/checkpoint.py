@@ -121,12 +121,7 @@ def resolve_checkpoint_path(
 def load_checkpoint(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load and check a checkpoint; every way it can be wrong is a one-line CheckpointError."""
     file = resolve_checkpoint_path(path)
-    try:
-        payload = torch.load(file, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
-        raise CheckpointError(
-            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
-        ) from None
+    payload = read_payload(file, map_location)
     if isinstance(payload, dict) and payload.get("format") == RECOGNIZER_FORMAT:
         raise CheckpointError(
             f"{file}: a recognizer checkpoint (strokes -> text), not a handwriting model; use it with "
@@ -148,14 +143,29 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
         raise CheckpointError(f"{file}: damaged checkpoint ({exc.__class__.__name__}: {exc})") from None
     _check_fit(tokenizer, text_tokenizer, vocab_sizes, text_vocab_size, where=str(file))
     model = StrokeTransformer(config, text_vocab_size, vocab_sizes)
+    load_weights(model, payload["model"], file)
+    model.to(map_location).eval()
+    return Checkpoint(model, tokenizer, text_tokenizer, config, dict(payload.get("extra") or {}), file)
+
+
+def read_payload(file: Path, map_location: str | torch.device) -> Any:
+    """`torch.load(weights_only=True)`; a file it cannot read is a one-line CheckpointError."""
     try:
-        model.load_state_dict(payload["model"])
+        return torch.load(file, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
+        raise CheckpointError(
+            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
+        ) from None
+
+
+def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], file: Path) -> None:
+    """load_state_dict; weights of another shape are a CheckpointError naming the first misfit."""
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0]
         raise CheckpointError(f"{file}: weights do not fit the stored model config ({detail})") from None
-    model.to(map_location).eval()
-    return Checkpoint(model, tokenizer, text_tokenizer, config, dict(payload.get("extra") or {}), file)
 
 
 def _check_fit(

@@ -20,6 +20,8 @@ from trajtok.checkpoint import (
     FORMAT,
     RECOGNIZER_FORMAT,
     check_plain,
+    load_weights,
+    read_payload,
     resolve_checkpoint_path,
     save_atomically,
 )
@@ -66,12 +68,7 @@ def save_recognizer(
 def load_recognizer(path: str | Path | None = None, map_location: str | torch.device = "cpu"):
     """A .pt file, a run directory or None (the shipped recognizer) -> RecognizerCheckpoint."""
     file = resolve_checkpoint_path(path, shipped=SHIPPED, task="recognizer")
-    try:
-        payload = torch.load(file, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
-        raise CheckpointError(
-            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
-        ) from None
+    payload = read_payload(file, map_location)
     kind = payload.get("format") if isinstance(payload, dict) else None
     if kind == FORMAT:
         raise CheckpointError(
@@ -98,11 +95,6 @@ def load_recognizer(path: str | Path | None = None, map_location: str | torch.de
             f"{file}: {n_classes} output classes but the text tokenizer has {text_tokenizer}"
         )
     model = InkReader(config, n_classes)
-    try:
-        model.load_state_dict(payload["model"])
-    except RuntimeError as exc:
-        lines = str(exc).strip().splitlines()
-        detail = lines[1].strip() if len(lines) > 1 else lines[0]
-        raise CheckpointError(f"{file}: weights do not fit the stored config ({detail})") from None
+    load_weights(model, payload["model"], file)
     model.to(map_location).eval()
     return RecognizerCheckpoint(model, text_tokenizer, config, dict(payload.get("extra") or {}), file)

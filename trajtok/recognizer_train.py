@@ -57,6 +57,21 @@ class AugmentConfig:
 
 
 @dataclass
+class ReaderDataConfig:
+    """What the recognizer reads: its own defaults (a section given in YAML or key=value builds on these)."""
+
+    source: str = "hershey"  # "hershey" streams the embedded synthetic corpus; else any load_source spec
+    n_train: int = 20000
+    n_val: int = 192
+    max_chars: int = 24  # longest text the synthetic corpus writes
+    styles: list[int | str] = field(default_factory=list)  # hershey writers (hershey.STYLES); [] = every one
+
+    def __post_init__(self) -> None:
+        if self.n_train < 1 or self.n_val < 1:
+            raise ConfigError("config: data.n_train and data.n_val must be >= 1")
+
+
+@dataclass
 class RecognizerTrainConfig:
     seed: int = 0
     steps: int = 5000
@@ -73,10 +88,7 @@ class RecognizerTrainConfig:
     checkpoint_every: int = 500  # validation CER + checkpoints/latest.pt (+ best.pt)
     overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no augmentation (debugging)
     model: RecognizerConfig = field(default_factory=RecognizerConfig)
-    # Every synthetic writer, unthinned: the recognizer re-samples the ink itself.
-    data: DataConfig = field(
-        default_factory=lambda: DataConfig(n_train=20000, n_val=192, styles=[], spacing=0)
-    )
+    data: ReaderDataConfig = field(default_factory=ReaderDataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
@@ -126,11 +138,13 @@ class InkSet:
         return len(self.points)
 
 
-def load_split(data: DataConfig, split: str, n: int, seed: int) -> list[Sample]:
-    """`n` samples of `split`; the whole synthetic stream (every writer) through the disk cache."""
+def load_split(data: ReaderDataConfig, split: str, n: int, seed: int) -> list[Sample]:
+    """`n` samples of `split` as the source has them (never thinned: the recognizer re-samples the ink);
+    the whole synthetic stream (every writer) comes through the disk cache."""
     if data.source == "hershey" and not data.styles:
         return load_source("hershey", split=split, n=n, seed=seed, max_chars=data.max_chars).samples
-    return load_samples(data, split, n, seed).samples
+    writer_data = DataConfig(data.source, data.n_train, data.n_val, data.max_chars, data.styles, spacing=0.0)
+    return load_samples(writer_data, split, n, seed).samples
 
 
 def make_ink_set(samples: list[Sample], text_tokenizer: CharTokenizer, step: float) -> InkSet:
