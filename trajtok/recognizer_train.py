@@ -143,7 +143,9 @@ def load_split(data: ReaderDataConfig, split: str, n: int, seed: int) -> list[Sa
     the whole synthetic stream (every writer) comes through the disk cache."""
     if data.source == "hershey" and not data.styles:
         return load_source("hershey", split=split, n=n, seed=seed, max_chars=data.max_chars).samples
-    writer_data = DataConfig(data.source, data.n_train, data.n_val, data.max_chars, data.styles, spacing=0.0)
+    writer_data = DataConfig(
+        source=data.source, n_train=n, n_val=n, max_chars=data.max_chars, styles=data.styles, spacing=0.0
+    )
     return load_samples(writer_data, split, n, seed).samples
 
 
