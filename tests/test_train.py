@@ -298,8 +298,11 @@ def test_run_directory_holds_config_tokenizer_metrics_checkpoints_and_pictures(t
     )
     tokenizer = TrajectoryTokenizer.load(run / "tokenizer.json")
     metrics = read_metrics(run)
-    assert {m["kind"] for m in metrics} == {"train", "val"}
+    assert {m["kind"] for m in metrics} == {"train", "val", "read_back"}
     assert [m["step"] for m in metrics if m["kind"] == "val"] == [5, 10]
+    read_back = [m for m in metrics if m["kind"] == "read_back"]  # the shipped recognizer reads the samples
+    assert [m["step"] for m in read_back] == [10] and len(read_back[0]["reads"]) == 1
+    assert read_back[0]["recognizer_cer"] >= 0
     for name in ("latest.pt", "best.pt"):
         checkpoint = load_checkpoint(run / "checkpoints" / name)
         assert checkpoint.tokenizer.to_dict() == tokenizer.to_dict()

@@ -26,6 +26,8 @@ from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
 FORMAT = "trajtok-checkpoint"
+# trajtok.recognizer_checkpoint's marker: known here so a recognizer given as a writer is named as such
+RECOGNIZER_FORMAT = "trajtok-recognizer"
 VERSION = 3  # 2: GELU with the tanh approximation; 3: named MLP and head layers (fc, proj, norm)
 SHIPPED_DIR = Path(__file__).parent / "assets" / "handwriting"
 SHIPPED_FILE = "model.pt"
@@ -58,7 +60,7 @@ def save_checkpoint(
     path = Path(path)
     model = _unwrap(model)
     extra = dict(extra or {})
-    _check_plain(extra, "extra")
+    check_plain(extra, "extra")
     _check_fit(tokenizer, text_tokenizer, model.vocab_sizes, model.text_vocab_size, where=str(path))
     payload = {
         "format": FORMAT,
@@ -71,6 +73,12 @@ def save_checkpoint(
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra,
     }
+    return save_atomically(payload, path)
+
+
+def save_atomically(payload: dict[str, Any], path: str | Path) -> Path:
+    """`torch.save` to a temporary file beside `path`, then rename it over `path`."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -86,13 +94,14 @@ def save_checkpoint(
     return path
 
 
-def resolve_checkpoint_path(path: str | Path | None) -> Path:
+def resolve_checkpoint_path(
+    path: str | Path | None, shipped: Path = SHIPPED_DIR / SHIPPED_FILE, task: str = "handwriting"
+) -> Path:
     """A .pt file, a run directory (checkpoints/best.pt, else latest.pt) or None (the shipped model)."""
     if path is None:
-        shipped = SHIPPED_DIR / SHIPPED_FILE
         if not shipped.is_file():
             raise CheckpointError(
-                f"the shipped model {shipped} is missing; train one with `trajtok train handwriting` "
+                f"the shipped model {shipped} is missing; train one with `trajtok train {task}` "
                 "and pass --checkpoint RUN_DIR"
             )
         return shipped
@@ -112,12 +121,12 @@ def resolve_checkpoint_path(path: str | Path | None) -> Path:
 def load_checkpoint(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load and check a checkpoint; every way it can be wrong is a one-line CheckpointError."""
     file = resolve_checkpoint_path(path)
-    try:
-        payload = torch.load(file, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
+    payload = read_payload(file, map_location)
+    if isinstance(payload, dict) and payload.get("format") == RECOGNIZER_FORMAT:
         raise CheckpointError(
-            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
-        ) from None
+            f"{file}: a recognizer checkpoint (strokes -> text), not a handwriting model; use it with "
+            "`trajtok recognize --checkpoint`, and give a `trajtok train handwriting` run here"
+        )
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{file}: not a trajtok checkpoint (no '{FORMAT}' marker)")
     if payload.get("version") != VERSION:
@@ -134,14 +143,29 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
         raise CheckpointError(f"{file}: damaged checkpoint ({exc.__class__.__name__}: {exc})") from None
     _check_fit(tokenizer, text_tokenizer, vocab_sizes, text_vocab_size, where=str(file))
     model = StrokeTransformer(config, text_vocab_size, vocab_sizes)
+    load_weights(model, payload["model"], file)
+    model.to(map_location).eval()
+    return Checkpoint(model, tokenizer, text_tokenizer, config, dict(payload.get("extra") or {}), file)
+
+
+def read_payload(file: Path, map_location: str | torch.device) -> Any:
+    """`torch.load(weights_only=True)`; a file it cannot read is a one-line CheckpointError."""
     try:
-        model.load_state_dict(payload["model"])
+        return torch.load(file, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
+        raise CheckpointError(
+            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
+        ) from None
+
+
+def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], file: Path) -> None:
+    """load_state_dict; weights of another shape are a CheckpointError naming the first misfit."""
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0]
         raise CheckpointError(f"{file}: weights do not fit the stored model config ({detail})") from None
-    model.to(map_location).eval()
-    return Checkpoint(model, tokenizer, text_tokenizer, config, dict(payload.get("extra") or {}), file)
 
 
 def _check_fit(
@@ -163,19 +187,19 @@ def _check_fit(
         )
 
 
-def _check_plain(value: Any, where: str) -> None:
+def check_plain(value: Any, where: str) -> None:
     """Refuse anything `torch.load(weights_only=True)` would not read back (numpy arrays, objects)."""
     if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check_plain(item, f"{where}[{i}]")
+            check_plain(item, f"{where}[{i}]")
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, (str, int)):
                 raise ValueError(f"{where}: key {key!r} is a {type(key).__name__}; use str or int keys")
-            _check_plain(item, f"{where}[{key!r}]")
+            check_plain(item, f"{where}[{key!r}]")
         return
     raise ValueError(
         f"{where} is a {type(value).__name__}; a checkpoint holds only tensors, numbers, strings, None and "

@@ -10,6 +10,7 @@ checkpoint restores (model, optimizer, schedule, RNG) in training_state.py, metr
     metrics.jsonl      one JSON object per line: {"kind": "train" | "val", "step": ..., ...}
     checkpoints/       latest.pt (every `checkpoint_every` steps) and best.pt (lowest validation loss)
     samples/           PNGs of the fixed validation phrases written greedily, every `sample_every` steps
+                       (and, with the shipped recognizer, what it reads in them: "read_back" metrics)
     attention/         their cross-attention heatmaps (stroke steps x characters)
 
 Resuming is exact: the batch order and every random draw are pure functions of (seed, step, rank), and the
@@ -45,6 +46,7 @@ from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
 from trajtok.plot import plot_attention, render_ink
+from trajtok.recognize import read_back, shipped_recognizer
 from trajtok.run_log import RunLog
 from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import SampleSet
@@ -459,3 +461,7 @@ def write_samples(
     texts = [s.text for s in written if len(s)]
     if attentions:
         plot_attention(attentions, texts, run_dir / "attention" / f"step{step:06d}.png")
+    recognizer = shipped_recognizer()  # one more legibility figure, when this install ships a reader
+    if recognizer is not None:
+        reads, cer = read_back(written, recognizer)
+        RunLog(run_dir / "metrics.jsonl").write("read_back", step, recognizer_cer=cer, reads=reads)

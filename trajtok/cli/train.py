@@ -1,4 +1,4 @@
-"""`trajtok train handwriting`: train the stroke transformer into a run directory, or resume one."""
+"""`trajtok train handwriting | gripper | recognizer`: train into a run directory, or resume one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from trajtok.cli import allow_intermixed
 from trajtok.tasks import task_names
+
+RECOGNIZER = "recognizer"  # trajtok.recognizer_train: its own settings (RecognizerTrainConfig)
 
 HELP = """Train the text-conditioned stroke transformer.
 
@@ -24,6 +26,10 @@ Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
 demos, conditioned on the instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint
 RUN_DIR`). data.source=PATH trains on a robot dataset instead (demo file, robomimic, LeRobot), with its
 loader options as data.options.KEY=VALUE (e.g. data.options.events=none).
+`trajtok train recognizer` trains the handwriting reader (strokes -> text, CTC): the defaults in
+trajtok/recognizer_train.py (RecognizerTrainConfig), configs/recognizer.yaml is the shipped run; the run
+directory gets config.yaml, metrics.jsonl, checkpoints/latest.pt + best.pt (lowest validation CER); then
+`trajtok recognize FILE --checkpoint RUN_DIR`.
 """
 
 
@@ -34,7 +40,7 @@ def register(subparsers) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("task", choices=task_names(), help="what to train")
+    p.add_argument("task", choices=[*task_names(), RECOGNIZER], help="what to train")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--config", metavar="FILE", help="YAML config (default: the defaults in code)")
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<task>-<time>)")
@@ -52,8 +58,11 @@ def run(args: argparse.Namespace) -> int:
 
     from trajtok.config import load_config, to_dict
     from trajtok.errors import ConfigError
-    from trajtok.train import train
-    from trajtok.train_config import TrainConfig, load_train_config
+
+    if args.task == RECOGNIZER:
+        from trajtok.recognizer_train import RecognizerTrainConfig as config_class
+    else:
+        from trajtok.train_config import TrainConfig as config_class
 
     overrides = list(args.overrides) + ([f"overfit={args.overfit}"] if args.overfit is not None else [])
     if args.resume:
@@ -62,13 +71,22 @@ def run(args: argparse.Namespace) -> int:
                 "--resume RUN_DIR takes the run's own config.yaml and directory; drop --config/--run-dir"
             )
         run_dir = Path(args.resume)
-        config = load_config(TrainConfig, run_dir / "config.yaml", overrides)
+        config = load_config(config_class, run_dir / "config.yaml", overrides)
     else:
-        config = load_train_config(args.task, args.config, overrides)
+        if args.task == RECOGNIZER:
+            config = load_config(config_class, args.config, overrides)
+        else:
+            from trajtok.train_config import load_train_config
+
+            config = load_train_config(args.task, args.config, overrides)
         run_dir = Path(args.run_dir or f"runs/{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.print_config:
         print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
         return 0
+    if args.task == RECOGNIZER:
+        return run_recognizer(config, run_dir, bool(args.resume))
+    from trajtok.train import train
+
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main:
         prepare_data(config)
@@ -102,6 +120,25 @@ def prepare_data(config) -> None:
     for split, n in (("train", config.overfit or config.data.n_train), ("val", config.data.n_val)):
         with progress_bar(f"preparing {config.data.source} ({split})", "sample") as progress:
             load_samples(config.data, split, n, config.seed, progress)
+
+
+def run_recognizer(config, run_dir: Path, resume: bool) -> int:
+    from trajtok.recognizer_train import train_recognizer
+
+    bar = ProgressBar()
+    try:
+        summary = train_recognizer(config, run_dir, resume=resume, progress=bar)
+    finally:
+        bar.close()
+    print(
+        f"trained {summary.step} steps in {summary.train_seconds / 60:.1f} min ({summary.n_parameters:,} "
+        f"parameters, {summary.n_train:,} training samples): train CTC loss {summary.train_loss:.3f}, "
+        f"validation CER {summary.val_cer:.4f} (best {summary.best_val_cer:.4f})"
+    )
+    if summary.dropped:
+        print(f"dropped training samples: {summary.dropped}")
+    print(f"run directory: {summary.run_dir}")
+    return 0
 
 
 class ProgressBar:

@@ -20,6 +20,7 @@ Several phrases go onto one page, one line each, top to bottom. Files written (O
   --attention    cross-attention heatmap (stroke steps x characters), one panel per phrase
   --gcode        the page for a pen plotter as G-code; --plot-svg as a single-line SVG (page size in mm);
                  laid out on the board of --plotter YAML (`board:` keys, default: the whiteboard's)
+--check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
 """
 
 
@@ -44,6 +45,13 @@ def register(subparsers) -> None:
         "--prime-source", metavar="SPEC", help="data source of a real sample to continue the style of"
     )
     p.add_argument("--prime-index", type=int, default=0, help="which sample of --prime-source (default: 0)")
+    p.add_argument(
+        "--check",
+        nargs="?",
+        const="",
+        metavar="RECOGNIZER",
+        help="read each phrase back with the recognizer (default: the shipped one) and print what it reads",
+    )
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     p.add_argument(
         "--threads",
@@ -87,12 +95,21 @@ def run(args: argparse.Namespace) -> int:
         texts = [writer.conditioning_text(s.text, prime) for s in drawn]
         written.append(plot_attention(attentions, texts, args.attention))
 
-    for sample in samples:
+    reads = check_reads(samples, args.check) if args.check is not None else None
+    for i, sample in enumerate(samples):
         budget = args.max_steps or writer.step_budget(sample.text)
         how = "ended" if len(sample) < budget else f"cut at the {budget}-step limit"
-        print(f"{sample.text!r}: {len(sample)} steps, {how}")
+        read = "" if reads is None else f"; the recognizer reads {reads[i]!r}"
+        print(f"{sample.text!r}: {len(sample)} steps, {how}{read}")
     print("wrote " + ", ".join(map(str, written)))
     return 0
+
+
+def check_reads(samples, recognizer_path: str) -> list[str]:
+    from trajtok.recognize import Recognizer, read_back
+
+    recognizer = Recognizer.from_checkpoint(recognizer_path or None)
+    return read_back(samples, recognizer)[0]
 
 
 def load_prime(spec: str, index: int):
