@@ -98,6 +98,11 @@ class TrajectoryTokenizer:
         return self.dim_names + self.event_names
 
     @property
+    def event_channels(self) -> tuple[int, ...]:
+        """Channels holding events (the loss weighs them differently)."""
+        return tuple(range(self.n_dims, self.n_channels))
+
+    @property
     def vocab_sizes(self) -> tuple[int, ...]:
         """Ids per channel (factorized), each including its EOS id when eos=True."""
         extra = int(self.eos)
@@ -263,6 +268,11 @@ class TrajectoryTokenizer:
             )
         return self._values_flat[ids[: self.n_dims] + self._value_offsets], ids[self.n_dims :] == 1
 
+    def token_steps(self, tokens: np.ndarray) -> np.ndarray:
+        """Time step of each row of factorized tokens (or each flat token): the alignment batching needs."""
+        n = len(tokens) if self.layout == "factorized" else len(tokens) // self.n_channels
+        return np.repeat(np.arange(n), 1 if self.layout == "factorized" else self.n_channels)
+
     def decode_batch(self, tokens: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """A list of token arrays -> a list of (deltas, events), decoded together."""
         return self._decode(_as_list(tokens), where=lambda i: f"tokens {i}")
@@ -407,6 +417,12 @@ class TrajectoryTokenizer:
     def from_dict(cls, data: dict, where: str = "tokenizer") -> TrajectoryTokenizer:
         """Rebuild from `to_dict()`; a foreign, newer or damaged dict raises DataError naming `where`."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
+            if isinstance(data, dict) and data.get("format") == "trajtok.chunk_tokenizer":
+                raise DataError(
+                    f"{where}: holds a {data.get('scheme')!r} chunk tokenizer, not per-step bins; "
+                    "load it with "
+                    "trajtok.tokenizer_choice.load_tokenizer"
+                )
             raise DataError(f"{where}: not a trajtok trajectory tokenizer (no format {FORMAT!r})")
         if data.get("version") != VERSION:
             raise DataError(
