@@ -23,7 +23,7 @@ from trajtok.config import from_dict
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.text import CharTokenizer
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer, tokenizer_from_dict
 
 FORMAT = "trajtok-checkpoint"
 VERSION = 3  # 2: GELU with the tanh approximation; 3: named MLP and head layers (fc, proj, norm)
@@ -36,7 +36,7 @@ RUN_DIR_CANDIDATES = ("checkpoints/best.pt", "checkpoints/latest.pt", "best.pt",
 @dataclass
 class Checkpoint:
     model: StrokeTransformer  # on `map_location`, in eval mode
-    tokenizer: TrajectoryTokenizer
+    tokenizer: AnyTokenizer
     text_tokenizer: CharTokenizer
     model_config: ModelConfig
     extra: dict[str, Any]  # trainer's state (step, optimizer, ...) and facts like max_steps_per_char
@@ -46,7 +46,7 @@ class Checkpoint:
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     text_tokenizer: CharTokenizer,
     model_config: ModelConfig,
     extra: dict[str, Any] | None = None,
@@ -127,7 +127,7 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
         )
     try:
         config = from_dict(ModelConfig, payload["model_config"], where=f"{file}: model_config")
-        tokenizer = TrajectoryTokenizer.from_dict(json.loads(payload["tokenizer"]))
+        tokenizer = tokenizer_from_dict(json.loads(payload["tokenizer"]))
         text_tokenizer = CharTokenizer.from_dict(json.loads(payload["text_tokenizer"]))
         vocab_sizes, text_vocab_size = tuple(payload["vocab_sizes"]), int(payload["text_vocab_size"])
     except (KeyError, ConfigError, ValueError, TypeError) as exc:
@@ -145,7 +145,7 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
 
 
 def _check_fit(
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     text_tokenizer: CharTokenizer,
     vocab_sizes: tuple[int, ...],
     text_vocab_size: int,
