@@ -31,16 +31,15 @@ before the first bad one (what generation uses, for the value range no mask can 
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import scipy.fft
 from scipy.interpolate import BSpline
 
 from trajtok.errors import DataError
+from trajtok.tokenizer import checked_shape
+from trajtok.tokenizer_io import SavedTokenizer
 
 FORMAT = "trajtok.chunk_tokenizer"
 VERSION = 1
@@ -51,7 +50,7 @@ CHAR_BASE = 0x4E00  # dct: coefficient v is the character chr(CHAR_BASE + v - lo
 SPLINE_DEGREE = 3
 
 
-class ChunkTokenizer:
+class ChunkTokenizer(SavedTokenizer):
     """Chunked deltas + per-step events <-> one stream of `code` tokens (see the module docstring)."""
 
     layout = "flat"  # one token stream; the model sees it as steps of one channel
@@ -114,14 +113,6 @@ class ChunkTokenizer:
             )
 
     # ---- vocabulary ----------------------------------------------------------------------------------
-    @property
-    def n_dims(self) -> int:
-        return len(self.dim_names)
-
-    @property
-    def n_events(self) -> int:
-        return len(self.event_names)
-
     @property
     def n_channels(self) -> int:
         return 1
@@ -512,16 +503,7 @@ class ChunkTokenizer:
         return [self._checked(d, f"trajectory {i}") for i, d in enumerate(list(deltas))]
 
     def _checked(self, deltas, where: str) -> np.ndarray:
-        array = np.asarray(deltas)
-        if array.ndim != 2 or array.shape[1] != self.n_dims:
-            raise ValueError(
-                f"{where}: deltas must have shape (T, {self.n_dims}) for dims {self.dim_names}, "
-                f"got {array.shape}"
-            )
-        if len(array) == 0:
-            raise ValueError(f"{where}: empty trajectory (0 steps)")
-        if array.dtype.kind not in "iuf":
-            raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
+        array = checked_shape(deltas, self.dim_names, where)
         bad = ~np.isfinite(array)
         if bad.any():
             t, j = np.argwhere(bad)[0]
@@ -613,37 +595,6 @@ class ChunkTokenizer:
             raise DataError(f"{where}: damaged chunk tokenizer ({detail}); refit it") from None
         tokenizer.fit_summary = dict(data.get("fit") or {})
         return tokenizer
-
-    def save(self, path: str | Path) -> Path:
-        """Write versioned JSON atomically (temp file + rename); creates the parent folder."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        os.replace(temporary, path)
-        return path
-
-    @classmethod
-    def load(cls, path, dim_names=None, event_names=None) -> ChunkTokenizer:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
-        tokenizer = cls.from_dict(data, where=str(path))
-        tokenizer.check_fits(dim_names, event_names, where=str(path))
-        return tokenizer
-
-    def check_fits(self, dim_names, event_names, where: str = "tokenizer") -> None:
-        for kind, mine, theirs in (
-            ("dims", self.dim_names, dim_names),
-            ("events", self.event_names, event_names),
-        ):
-            if theirs is not None and tuple(theirs) != mine:
-                raise DataError(
-                    f"{where}: tokenizer {kind} {mine} do not fit the data's {tuple(theirs)}; "
-                    "fit a tokenizer on this kind of data"
-                )
 
     def __repr__(self) -> str:
         return (

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from trajtok.binning import SCHEMES as BIN_SCHEMES
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
 from trajtok.chunk_tokenizer import FORMAT as CHUNK_FORMAT
-from trajtok.errors import DataError
 from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_io import read_json
 
 ALL_SCHEMES = BIN_SCHEMES + CHUNK_SCHEMES
 AnyTokenizer = TrajectoryTokenizer | ChunkTokenizer
@@ -43,11 +42,6 @@ def tokenizer_from_dict(data: dict, where: str = "tokenizer") -> AnyTokenizer:
 
 def load_tokenizer(path: str | Path, dim_names=None, event_names=None) -> AnyTokenizer:
     """Read a saved tokenizer of either kind; with names given, check it fits data with those names."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
-    tokenizer = tokenizer_from_dict(data, where=str(path))
+    tokenizer = tokenizer_from_dict(read_json(Path(path)), where=str(path))
     tokenizer.check_fits(dim_names, event_names, where=str(path))
     return tokenizer
