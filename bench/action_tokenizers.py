@@ -98,7 +98,7 @@ def robot_data() -> Dataset | None:
 
 
 def datasets(args) -> list[Dataset]:
-    from trajtok.data.gripper import pickplace_demos
+    from trajtok_sim.demos import pickplace_demos
 
     out = [
         sample_set_data(
@@ -294,8 +294,10 @@ def train_for(task: str, overrides: list[str], minutes: float, run_dir: Path) ->
 
 def closed_loop(args) -> dict:
     from trajtok.generate import Writer
+    from trajtok_sim.demos import register
     from trajtok_sim.pick_eval import evaluate_pick
 
+    register()  # the pickplace source the gripper task trains on, as the CLI registers it
     legibility = _bench_module("legibility.py")
     from trajtok.data.hershey import VALIDATION_PHRASES
 

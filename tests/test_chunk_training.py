@@ -41,6 +41,10 @@ def test_handwriting_model_overfits_a_chunked_sample_and_writes_it_back(tmp_path
 def test_gripper_policy_trains_on_a_chunk_scheme_and_samples_decodable_episodes(
     tmp_path, monkeypatch, scheme
 ):
+    pytest.importorskip("pybullet")
+    from trajtok_sim.demos import register
+
+    register()  # the pickplace source, as the CLI registers it
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path / "cache"))
     tiny = [
         "model.d_model=48",
