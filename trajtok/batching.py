@@ -13,7 +13,7 @@ import torch
 
 from trajtok.sample import Sample
 from trajtok.text import CharTokenizer
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer
 
 
 @dataclass
@@ -46,39 +46,42 @@ class EncodedSet:
 
 def encode_samples(
     samples: list[Sample],
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     text_tokenizer: CharTokenizer,
     max_steps: int,
     max_text: int,
 ) -> EncodedSet:
-    """Tokenize every sample (with its end step); drop, and count, those longer than the model allows."""
+    """Tokenize every sample (with its end step); drop, and count, those longer than the model allows.
+
+    A model step is one token row: a time step for the per-step schemes, one code token for the chunk
+    schemes (whose tokens take the character of the first time step of their chunk)."""
     out = EncodedSet([], [], [], [])
     kept, text_ids = [], []
     for sample in samples:
         ids, _ = text_tokenizer.encode(sample.text)
-        reason = (
-            "longer than model.max_steps"
-            if len(sample) + 1 > max_steps
-            else "text longer than model.max_text"
-            if len(ids) > max_text
-            else None
-        )
-        if reason:
-            out.dropped[reason] = out.dropped.get(reason, 0) + 1
+        if len(ids) > max_text:
+            out.dropped["text longer than model.max_text"] = (
+                out.dropped.get("text longer than model.max_text", 0) + 1
+            )
         else:
             kept.append(sample)
             text_ids.append(ids)
     tokens = tokenizer.encode_batch([s.deltas for s in kept], [s.events for s in kept], add_eos=True)
+    states = []
     for sample, ids, sample_tokens in zip(kept, text_ids, tokens, strict=True):
-        char_index = np.full(len(sample_tokens), -1, dtype=np.int64)  # (T + 1,)
+        if len(sample_tokens) > max_steps:
+            out.dropped["longer than model.max_steps"] = out.dropped.get("longer than model.max_steps", 0) + 1
+            continue
+        step_chars = np.full(len(sample) + 1, -1, dtype=np.int64)  # (T + 1,), the end step has none
         if sample.char_index is not None and len(ids) == len(sample.text):  # normalization kept positions
-            char_index[: len(sample)] = align_blanks(sample.char_index, sample.events[:, 0], sample.text)
+            step_chars[: len(sample)] = align_blanks(sample.char_index, sample.events[:, 0], sample.text)
         out.tokens.append(np.asarray(sample_tokens, dtype=np.int64))
-        out.char_index.append(char_index)
+        out.char_index.append(step_chars[tokenizer.token_steps(sample_tokens)])
         out.text_ids.append(ids)
         out.texts.append(sample.text)
-    if kept and kept[0].state is not None:
-        out.states = [np.asarray(s.state, dtype=np.float32) for s in kept]
+        states.append(sample.state)
+    if states and states[0] is not None:
+        out.states = [np.asarray(s, dtype=np.float32) for s in states]
     return out
 
 

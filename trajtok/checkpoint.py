@@ -23,7 +23,7 @@ from trajtok.config import from_dict
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.text import CharTokenizer
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer, tokenizer_from_dict
 
 FORMAT = "trajtok-checkpoint"
 # trajtok.recognizer_checkpoint's marker: known here so a recognizer given as a writer is named as such
@@ -38,7 +38,7 @@ RUN_DIR_CANDIDATES = ("checkpoints/best.pt", "checkpoints/latest.pt", "best.pt",
 @dataclass
 class Checkpoint:
     model: StrokeTransformer  # on `map_location`, in eval mode
-    tokenizer: TrajectoryTokenizer
+    tokenizer: AnyTokenizer
     text_tokenizer: CharTokenizer
     model_config: ModelConfig
     extra: dict[str, Any]  # trainer's state (step, optimizer, ...) and facts like max_steps_per_char
@@ -48,7 +48,7 @@ class Checkpoint:
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     text_tokenizer: CharTokenizer,
     model_config: ModelConfig,
     extra: dict[str, Any] | None = None,
@@ -136,7 +136,7 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
         )
     try:
         config = from_dict(ModelConfig, payload["model_config"], where=f"{file}: model_config")
-        tokenizer = TrajectoryTokenizer.from_dict(json.loads(payload["tokenizer"]))
+        tokenizer = tokenizer_from_dict(json.loads(payload["tokenizer"]))
         text_tokenizer = CharTokenizer.from_dict(json.loads(payload["text_tokenizer"]))
         vocab_sizes, text_vocab_size = tuple(payload["vocab_sizes"]), int(payload["text_vocab_size"])
     except (KeyError, ConfigError, ValueError, TypeError) as exc:
@@ -169,7 +169,7 @@ def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], file: Path)
 
 
 def _check_fit(
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     text_tokenizer: CharTokenizer,
     vocab_sizes: tuple[int, ...],
     text_vocab_size: int,

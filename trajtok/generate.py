@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from trajtok.checkpoint import load_checkpoint
+from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
     FOLLOWS_TEXT_ACCURACY,
@@ -34,7 +35,7 @@ from trajtok.step_decoder import generate_steps
 from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.token_sampler import ChannelSampler, Sampling
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer
 
 DEFAULT_STEPS_PER_CHAR = 40.0  # used when the checkpoint does not record `max_steps_per_char`
 DEFAULT_SAMPLING = Sampling()
@@ -45,7 +46,7 @@ class Writer:
     def __init__(
         self,
         model: StrokeTransformer,
-        tokenizer: TrajectoryTokenizer,
+        tokenizer: AnyTokenizer,
         text_tokenizer: CharTokenizer,
         device: str | torch.device = "cpu",
         max_steps_per_char: float = DEFAULT_STEPS_PER_CHAR,
@@ -122,9 +123,9 @@ class Writer:
         samples = []
         for i, text in enumerate(texts):
             row = tokens[i, : self._budget(text, sampling.max_steps, prime)]
-            deltas, events = self.tokenizer.decode(row)  # stops at the first end step
+            deltas, events = self._decoded(row)  # stops at the first end step
             sample = Sample(deltas, events, text=text, state=states[i])
-            if self.min_word_gap:
+            if self.min_word_gap and not self.chunked:  # the track is per step, a chunk token is not one
                 focus = track.row(i)[: len(sample)]
                 sample = space_words(sample, focus, self._blanks(text, prime), self.min_word_gap)
             samples.append(sample)
@@ -140,6 +141,9 @@ class Writer:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
         prime = self._thinned(prime)
         end_id = int(self.end_ids[0])
+        if self.chunked:  # a chunk decodes once it is whole: yield the steps of each chunk as it closes
+            yield from self._stream_chunks(text, sampling, prime, state)
+            return
         track = self._track([text], prime)
         spacer = WordSpacer(self._blanks(text, prime), self.min_word_gap) if self.min_word_gap else None
         for step in self._generate([text], sampling, prime, state, track):
@@ -153,6 +157,20 @@ class Writer:
                 yield from spacer.add(deltas, events, int(track.focus[-1][0]))
         if spacer is not None:
             yield from spacer.flush()
+
+    def _stream_chunks(self, text, sampling, prime, state) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        tokenizer, chunk = self.tokenizer, []
+        for step in self._generate([text], sampling, prime, state):
+            token = int(step[0, 0])
+            if token == tokenizer.eos_id:
+                return
+            chunk.append(token)
+            if token >= tokenizer.end_base:
+                deltas, events = tokenizer.decode(np.array(chunk), repair=True)
+                if len(deltas) == 0:  # outside the data's range: stop, as write() would
+                    return
+                yield from zip(deltas, events, strict=True)
+                chunk = []
 
     @torch.no_grad()
     def attention(self, sample: Sample, prime: Sample | None = None) -> np.ndarray:
@@ -229,7 +247,8 @@ class Writer:
             generator.seed()
         else:
             generator.manual_seed(sampling.seed)
-        pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device)
+        grammar = self.tokenizer.grammar(b) if self.chunked else None
+        pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device, grammar)
 
         memory = self.model.encode(ids, pad, state_t)
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)
@@ -249,6 +268,19 @@ class Writer:
                 f"the prime has {len(prime)} steps; this model handles fewer than {len(prime) - room}"
             )
         return min(max_steps or self.step_budget(text), room)
+
+    @property
+    def chunked(self) -> bool:
+        """A chunk scheme (dct, bspline): one code token per model step, decoded chunk by chunk."""
+        return isinstance(self.tokenizer, ChunkTokenizer)
+
+    def _decoded(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Generated tokens -> (deltas, events). A chunk stream cut by the step budget, or whose last chunk
+        decodes outside the data's range (the one thing the sampler's mask cannot rule out), keeps the whole
+        chunks before that point."""
+        if self.chunked:
+            return self.tokenizer.decode(tokens, repair=True)
+        return self.tokenizer.decode(tokens)
 
     def _is_end(self, step: Tensor) -> Tensor:  # step (B, C) -> (B,) bool
         return step[:, 0] == self.end_ids[0]

@@ -8,6 +8,9 @@ channel.
 
 The end step is all-or-nothing, decided by channel 0: once it picks its end id (the last id of every
 channel's vocabulary) the step's other channels are set to theirs, and otherwise they may not pick it.
+
+A `grammar` (the chunk tokenizers' ChunkGrammar: `mask()` -> (B, V) allowed ids, `advance(ids)`) restricts
+a one-channel stream to the ids that keep it decodable.
 """
 
 from __future__ import annotations
@@ -58,7 +61,11 @@ class ChannelSampler:
         sampling: Sampling,
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
+        grammar=None,
     ):
+        if grammar is not None and len(vocab_sizes) != 1:
+            raise ValueError(f"a grammar constrains one-channel streams, not {len(vocab_sizes)} channels")
+        self.grammar = grammar
         self.vocab_sizes = tuple(vocab_sizes)
         self.temperature = sampling.temperature
         self.top_k = sampling.top_k
@@ -79,14 +86,24 @@ class ChannelSampler:
     def __call__(self, logits: Tensor, c: int, chosen: list[Tensor]) -> Tensor:
         if logits.dtype != torch.float32:
             logits = logits.float()
-        if self.temperature == 0:
-            choice = (logits + self.no_end[c] if c > 0 else logits).argmax(-1)
-        else:
-            choice = self._sample(logits, c)
+        if self.grammar is not None:
+            allowed = torch.as_tensor(self.grammar.mask(), device=logits.device)
+            logits = logits.masked_fill(~allowed, float("-inf"))
+            choice = self._choose(logits, c)
+            self.grammar.advance(choice.cpu().numpy())
+            return choice
+        choice = self._choose(logits, c)
         if c == 1:
             self._ended = chosen[0] == self.end_ids[0]  # (B,) the step is the end step
         if c > 0:
             choice = torch.where(self._ended, self.end_ids[c], choice)
+        return choice
+
+    def _choose(self, logits: Tensor, c: int) -> Tensor:
+        if self.temperature == 0:
+            choice = (logits + self.no_end[c] if c > 0 else logits).argmax(-1)
+        else:
+            choice = self._sample(logits, c)
         return choice
 
     def _sample(self, logits: Tensor, c: int) -> Tensor:

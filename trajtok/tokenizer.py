@@ -25,23 +25,21 @@ lists (or (B, T, ...) arrays) and return lists. Bad input raises ValueError nami
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from trajtok.binning import SCHEMES, Bins, fit_bins
 from trajtok.errors import DataError
+from trajtok.tokenizer_io import SavedTokenizer
 
 FORMAT = "trajtok.trajectory_tokenizer"
 VERSION = 1
 LAYOUTS = ("factorized", "flat")
 
 
-class TrajectoryTokenizer:
+class TrajectoryTokenizer(SavedTokenizer):
     """Bins per dim fitted from data (`fit`), then `encode` / `decode` in the chosen layout (see above)."""
 
     def __init__(
@@ -82,20 +80,17 @@ class TrajectoryTokenizer:
 
     # ---- shape of the vocabulary -------------------------------------------------------------------------
     @property
-    def n_dims(self) -> int:
-        return len(self.dim_names)
-
-    @property
-    def n_events(self) -> int:
-        return len(self.event_names)
-
-    @property
     def n_channels(self) -> int:
         return self.n_dims + self.n_events
 
     @property
     def channel_names(self) -> tuple[str, ...]:
         return self.dim_names + self.event_names
+
+    @property
+    def event_channels(self) -> tuple[int, ...]:
+        """Channels holding events (the loss weighs them differently)."""
+        return tuple(range(self.n_dims, self.n_channels))
 
     @property
     def vocab_sizes(self) -> tuple[int, ...]:
@@ -263,6 +258,11 @@ class TrajectoryTokenizer:
             )
         return self._values_flat[ids[: self.n_dims] + self._value_offsets], ids[self.n_dims :] == 1
 
+    def token_steps(self, tokens: np.ndarray) -> np.ndarray:
+        """Time step of each row of factorized tokens (or each flat token): the alignment batching needs."""
+        n = len(tokens) if self.layout == "factorized" else len(tokens) // self.n_channels
+        return np.repeat(np.arange(n), 1 if self.layout == "factorized" else self.n_channels)
+
     def decode_batch(self, tokens: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """A list of token arrays -> a list of (deltas, events), decoded together."""
         return self._decode(_as_list(tokens), where=lambda i: f"tokens {i}")
@@ -336,17 +336,7 @@ class TrajectoryTokenizer:
         return trajectories, self._stacked_deltas(trajectories, lengths, where=lambda i: f"trajectory {i}")
 
     def _checked_shape(self, deltas, where: str) -> np.ndarray:
-        array = np.asarray(deltas)
-        if array.ndim != 2 or array.shape[1] != self.n_dims:
-            raise ValueError(
-                f"{where}: deltas must have shape (T, {self.n_dims}) for dims {self.dim_names}, "
-                f"got shape {array.shape}"
-            )
-        if len(array) == 0:
-            raise ValueError(f"{where}: empty trajectory (0 steps)")
-        if array.dtype.kind not in "iuf":
-            raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
-        return array
+        return checked_shape(deltas, self.dim_names, where)
 
     def _stacked_deltas(self, deltas_list: list[np.ndarray], lengths: np.ndarray, where) -> np.ndarray:
         """Shape-checked (T_i, D) deltas -> (N, D) end to end, raising on the first NaN / inf."""
@@ -407,6 +397,12 @@ class TrajectoryTokenizer:
     def from_dict(cls, data: dict, where: str = "tokenizer") -> TrajectoryTokenizer:
         """Rebuild from `to_dict()`; a foreign, newer or damaged dict raises DataError naming `where`."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
+            if isinstance(data, dict) and data.get("format") == "trajtok.chunk_tokenizer":
+                raise DataError(
+                    f"{where}: holds a {data.get('scheme')!r} chunk tokenizer, not per-step bins; "
+                    "load it with "
+                    "trajtok.tokenizer_choice.load_tokenizer"
+                )
             raise DataError(f"{where}: not a trajtok trajectory tokenizer (no format {FORMAT!r})")
         if data.get("version") != VERSION:
             raise DataError(
@@ -433,52 +429,27 @@ class TrajectoryTokenizer:
         tokenizer.fit_summary = dict(data.get("fit") or {})
         return tokenizer
 
-    def save(self, path: str | Path) -> Path:
-        """Write versioned JSON atomically (temp file + rename); creates the parent folder."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        os.replace(temporary, path)
-        return path
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        dim_names: Sequence[str] | None = None,
-        event_names: Sequence[str] | None = None,
-    ) -> TrajectoryTokenizer:
-        """Read a saved tokenizer; with dim_names / event_names given, check it fits data with those names."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
-        tokenizer = cls.from_dict(data, where=str(path))
-        tokenizer.check_fits(dim_names, event_names, where=str(path))
-        return tokenizer
-
-    def check_fits(
-        self, dim_names: Sequence[str] | None, event_names: Sequence[str] | None, where: str = "tokenizer"
-    ) -> None:
-        """Raise DataError unless this tokenizer's dim / event names are the given ones (None: no check)."""
-        for kind, mine, theirs in (
-            ("dims", self.dim_names, dim_names),
-            ("events", self.event_names, event_names),
-        ):
-            if theirs is not None and tuple(theirs) != mine:
-                raise DataError(
-                    f"{where}: tokenizer {kind} {mine} do not fit the data's {tuple(theirs)}; "
-                    "fit a tokenizer on this kind of data"
-                )
-
     def __repr__(self) -> str:
         return (
             f"TrajectoryTokenizer(dims={self.dim_names}, events={self.event_names}, n_bins={self.n_bins}, "
             f"scheme={self.scheme!r}, layout={self.layout!r}, error_feedback={self.error_feedback}, "
             f"eos={self.eos}, fitted={self.is_fitted})"
         )
+
+
+def checked_shape(deltas, dim_names: tuple[str, ...], where: str) -> np.ndarray:
+    """deltas as a (T >= 1, D) numeric array, or ValueError naming `where` and the problem."""
+    array = np.asarray(deltas)
+    if array.ndim != 2 or array.shape[1] != len(dim_names):
+        raise ValueError(
+            f"{where}: deltas must have shape (T, {len(dim_names)}) for dims {dim_names}, "
+            f"got shape {array.shape}"
+        )
+    if len(array) == 0:
+        raise ValueError(f"{where}: empty trajectory (0 steps)")
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: deltas must be numbers, got dtype {array.dtype}")
+    return array
 
 
 def _locate(row: int, lengths: np.ndarray) -> tuple[int, int]:

@@ -37,6 +37,7 @@ import torch.distributed as dist
 
 from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
+from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.config import save_config
 from trajtok.data import load_source
 from trajtok.data.hershey import iter_samples, style_ids
@@ -52,7 +53,7 @@ from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import SampleSet
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer
 from trajtok.train_config import DataConfig, LossConfig, TrainConfig
 from trajtok.training_state import TrainingState
 
@@ -81,7 +82,7 @@ class RunSummary:
 class TrainingData:
     train: EncodedSet
     val: EncodedSet
-    tokenizer: TrajectoryTokenizer
+    tokenizer: AnyTokenizer
     text_tokenizer: CharTokenizer
     max_steps_per_char: float  # generation budget the checkpoint records for Writer
     min_word_gap: float  # the gap Writer keeps at blanks: the training data's 25th percentile (0: unknown)
@@ -107,17 +108,19 @@ def load_samples(data: DataConfig, split: str, n: int, seed: int, progress=None)
     return loaded
 
 
-def prepare_data(config: TrainConfig, tokenizer: TrajectoryTokenizer | None = None) -> TrainingData:
+def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> TrainingData:
     """Training and validation sets, tokenized; the tokenizer is fitted on the training deltas if None."""
     n_train = config.overfit or config.data.n_train
     train_set = load_samples(config.data, "train", n_train, config.seed)
     train_samples = train_set.samples
     val_samples = load_samples(config.data, "val", config.data.n_val, config.seed).samples
     if tokenizer is None:
-        t = config.tokenizer
-        tokenizer = TrajectoryTokenizer(
-            train_set.dim_names, train_set.event_names, t.n_bins, t.scheme, error_feedback=t.error_feedback
-        ).fit([s.deltas for s in train_samples])
+        tokenizer = config.tokenizer.build(train_set.dim_names, train_set.event_names)
+        deltas = [s.deltas for s in train_samples]
+        if isinstance(tokenizer, ChunkTokenizer):  # chunk schemes also choose each event's mark coding
+            tokenizer.fit(deltas, [s.events for s in train_samples])
+        else:
+            tokenizer.fit(deltas)
     state_size = 0 if train_samples[0].state is None else len(train_samples[0].state)
     if state_size != config.model.state_dim:
         raise ConfigError(
@@ -139,7 +142,9 @@ def prepare_data(config: TrainConfig, tokenizer: TrajectoryTokenizer | None = No
             f"data: only {len(train)} training / {len(val)} validation samples fit the model "
             f"(dropped {train.dropped}); raise model.max_steps or data.spacing"
         )
-    per_char = [len(s) / max(1, len(s.text)) for s in train_samples if s.text]
+    per_char = [
+        len(tokens) / len(text) for tokens, text in zip(train.tokens, train.texts, strict=True) if text
+    ]
     steps_per_char = 1.5 * float(np.percentile(per_char, 99))
     gaps = [gap for s in train_samples for gap in word_gaps(s)]
     min_word_gap = float(np.percentile(gaps, 25)) if gaps else 0.0
@@ -154,7 +159,7 @@ def compute_losses(
     model: torch.nn.Module,
     batch: dict[str, torch.Tensor],
     loss_config: LossConfig,
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted training loss and its parts: loss_<channel> (dx, dy, pen_lift), loss_attention."""
     need_attention = loss_config.attention_weight > 0
@@ -165,7 +170,7 @@ def compute_losses(
         batch.get("state"),
         need_attention=need_attention,
     )
-    focal = set(range(tokenizer.n_dims, tokenizer.n_channels))  # event channels are rare: focal loss
+    focal = set(tokenizer.event_channels)  # event channels are rare: focal loss
     per_channel = channel_losses(
         out.logits, batch["tokens"], batch["step_mask"], focal, loss_config.focal_gamma
     )
@@ -370,7 +375,7 @@ def weights_digest(model: torch.nn.Module) -> str:
 def evaluate(
     model: StrokeTransformer,
     data: EncodedSet,
-    tokenizer: TrajectoryTokenizer,
+    tokenizer: AnyTokenizer,
     device: torch.device,
     autocast: torch.autocast,
     batch_size: int = 32,

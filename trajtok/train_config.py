@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from trajtok.chunk_tokenizer import CHUNK_SCHEMES
 from trajtok.config import load_config
 from trajtok.data.texts import VALIDATION_PHRASES
 from trajtok.errors import ConfigError
 from trajtok.model import ModelConfig
 from trajtok.tasks import task_file
+from trajtok.tokenizer_choice import make_tokenizer
 
 
 def _require(checks: list[tuple[bool, str]]) -> None:
@@ -51,12 +53,34 @@ class DataConfig:
 
 @dataclass
 class TokenizerConfig:
-    n_bins: int = 24
-    scheme: Literal["adaptive", "uniform", "quantile"] = "adaptive"
+    # per-step bins (adaptive, uniform, quantile) or chunks of `chunk` steps (dct = FAST, bspline = BEAST)
+    scheme: Literal["adaptive", "uniform", "quantile", "dct", "bspline"] = "adaptive"
+    n_bins: int = 24  # bins per dim (per-step schemes)
     error_feedback: bool = True
+    chunk: int = 10  # steps per chunk (chunk schemes)
+    scale: float = 10.0  # dct: coefficient scale before rounding (higher = finer, more tokens)
+    bpe_vocab: int = 1024  # dct: byte-pair vocabulary size
+    n_control: int = 6  # bspline: control points per dim and chunk
+    n_levels: int = 256  # bspline: quantization levels per control point
 
     def __post_init__(self) -> None:
-        _require([(self.n_bins < 2, "tokenizer.n_bins must be >= 2")])
+        _require(
+            [
+                (self.n_bins < 2, "tokenizer.n_bins must be >= 2"),
+                (self.chunk < 2, "tokenizer.chunk must be >= 2"),
+                (self.scale <= 0, "tokenizer.scale must be > 0"),
+                (self.bpe_vocab < 2 or self.n_levels < 2, "tokenizer.bpe_vocab and n_levels must be >= 2"),
+                (not 4 <= self.n_control <= self.chunk, "tokenizer.n_control must be in 4..tokenizer.chunk"),
+            ]
+        )
+
+    def build(self, dim_names, event_names):
+        """An unfitted tokenizer with these settings."""
+        settings = {"n_bins": self.n_bins, "error_feedback": self.error_feedback}
+        if self.scheme in CHUNK_SCHEMES:
+            settings.update(chunk=self.chunk, scale=self.scale, bpe_vocab=self.bpe_vocab)
+            settings.update(n_control=self.n_control, n_levels=self.n_levels)
+        return make_tokenizer(dim_names, event_names, self.scheme, **settings)
 
 
 @dataclass

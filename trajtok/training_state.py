@@ -17,7 +17,7 @@ from trajtok.config import to_dict
 from trajtok.errors import CheckpointError
 from trajtok.model import StrokeTransformer
 from trajtok.text import CharTokenizer
-from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer
 from trajtok.train_config import TrainConfig
 
 
@@ -36,7 +36,7 @@ class TrainingState:
     def __init__(
         self,
         config: TrainConfig,
-        tokenizer: TrajectoryTokenizer,
+        tokenizer: AnyTokenizer,
         text_tokenizer: CharTokenizer,
         facts: dict[str, Any],
         started: float,
