@@ -12,8 +12,11 @@ The recognizer (the shipped one unless --recognizer; trajtok recognize) reads th
 and the same ground truth, next to Tesseract: `recognizer_cer`, `recognizer_ground_truth_cer`. It reads the
 pen strokes themselves, so it also judges cursive, which Tesseract cannot read.
 `--curve RUN_DIR` also scores every checkpoints/step*.pt snapshot of a run (made with snapshot_every) and
-prints CER against training minutes. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
-`recognizer_ground_truth_cer`, `checkpoint`.
+prints CER against training minutes. `--random N` (30) more phrases of held-out words are drawn afresh
+each run (the seed printed; --random-seed repeats a draw) and scored the same way: text the bench's fixed
+list does not hold. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
+`recognizer_ground_truth_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
+`checkpoint`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
 from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, style_ids, synthesize
+from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
 from trajtok.plot import render_ink
 from trajtok.recognize import Recognizer, read_back
@@ -53,12 +57,7 @@ def score_checkpoint(
     path, phrases, temperature, seed, image_dir: Path
 ) -> tuple[float, list[str], dict, list[Sample]]:
     checkpoint = load_checkpoint(path)
-    writer = Writer(
-        checkpoint.model,
-        checkpoint.tokenizer,
-        checkpoint.text_tokenizer,
-        max_steps_per_char=checkpoint.extra.get("max_steps_per_char", 40.0),
-    )
+    writer = Writer.from_checkpoint(path)  # as `trajtok write` writes: its word gaps and end rule included
     written = writer.write(phrases, Sampling(temperature=temperature, seed=seed))
     reads = [ocr(s, image_dir / f"written_{i:02d}.png") for i, s in enumerate(written)]
     return cer(reads, phrases), reads, checkpoint.extra, written
@@ -74,6 +73,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="keep the written and ground-truth PNGs here")
     parser.add_argument("--recognizer", help="recognizer run dir or .pt (default: the shipped recognizer)")
+    parser.add_argument("--random", type=int, default=30, help="random held-out phrases (default: 30)")
+    parser.add_argument("--random-seed", type=int, help="their draw (default: a fresh one, printed)")
     args = parser.parse_args()
     if shutil.which("tesseract") is None:
         print(
@@ -115,6 +116,19 @@ def main() -> int:
     )
     print(f"recognizer CER written {recognizer_cer:.3f}  vs ground truth {recognizer_truth_cer:.3f}")
 
+    random_seed = (
+        args.random_seed if args.random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    )
+    random = held_out_phrases(args.random, random_seed)
+    random_cer, random_reads, _, random_written = score_checkpoint(
+        path, random, args.temperature, args.seed, image_dir / "random"
+    )
+    random_recognized, random_recognizer_cer = read_back(random_written, recognizer)
+    print(f"{args.random} random phrases of held-out words (--random-seed {random_seed}):")
+    for phrase, read, rec in zip(random, random_reads, random_recognized, strict=True):
+        print(f"{phrase:<22} {read:<26} {rec}")
+    print(f"Tesseract CER {random_cer:.3f}, recognizer CER {random_recognizer_cer:.3f}")
+
     curve = []
     if args.curve:
         for snapshot in sorted((Path(args.curve) / "checkpoints").glob("step*.pt")):
@@ -131,6 +145,9 @@ def main() -> int:
         "ground_truth_cer": round(truth_cer, 4),
         "recognizer_cer": round(recognizer_cer, 4),
         "recognizer_ground_truth_cer": round(recognizer_truth_cer, 4),
+        "random_phrases_cer": round(random_cer, 4),
+        "random_phrases_recognizer_cer": round(random_recognizer_cer, 4),
+        "random_seed": random_seed,
         "checkpoint": str(path),
     }
     if curve:

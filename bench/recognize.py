@@ -38,7 +38,7 @@ import torch
 
 from trajtok.data import load_source
 from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, synthesize, test_samples
-from trajtok.data.texts import TextSampler
+from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
 from trajtok.ink_features import features_from_points
 from trajtok.recognize import Recognizer
@@ -56,16 +56,6 @@ def timed(fn) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def random_phrases(n: int, seed: int = 7) -> list[str]:
-    sampler, rng = TextSampler("val", max_chars=24), np.random.default_rng(seed)
-    phrases: list[str] = []
-    while len(phrases) < n:
-        text = sampler.sample(rng)
-        if text not in phrases and text not in VALIDATION_PHRASES:
-            phrases.append(text)
-    return phrases
 
 
 def tesseract_cer(samples, texts) -> float | None:
@@ -153,7 +143,7 @@ def main() -> int:
 
     # Round trip: the writer writes, the recognizer reads.
     writer = Writer.from_checkpoint(args.writer)
-    random = random_phrases(N_RANDOM)
+    random = held_out_phrases(N_RANDOM, seed=7)
     written_val = writer.write(list(VALIDATION_PHRASES), Sampling(temperature=0.0))
     written_random = writer.write(random, Sampling(temperature=0.0))
     read_val = [r.text for r in recognizer.recognize(written_val)]

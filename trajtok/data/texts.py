@@ -132,6 +132,18 @@ class TextSampler:
         return self._word(rng)[: self.max_chars]
 
 
+def held_out_phrases(n: int, seed: int, max_chars: int = 24) -> list[str]:
+    """`n` distinct random texts of held-out words (the validation vocabulary, which no training text holds),
+    none of them a VALIDATION_PHRASE: text the model never saw, fresh for each seed."""
+    sampler, rng = TextSampler("val", max_chars=max_chars), np.random.default_rng(seed)
+    phrases: list[str] = []
+    while len(phrases) < n:
+        text = sampler.sample(rng)
+        if text not in phrases and text not in VALIDATION_PHRASES:
+            phrases.append(text)
+    return phrases
+
+
 def _number(rng: np.random.Generator) -> str:
     def digits(k: int) -> str:
         return "".join(str(d) for d in rng.integers(0, 10, size=k))
