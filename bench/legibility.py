@@ -57,7 +57,7 @@ def score_checkpoint(
     path, phrases, temperature, seed, image_dir: Path
 ) -> tuple[float, list[str], dict, list[Sample]]:
     checkpoint = load_checkpoint(path)
-    writer = Writer.from_checkpoint(path)  # as `trajtok write` writes: its word gaps and end rule included
+    writer = Writer.from_loaded(checkpoint)  # as `trajtok write` writes: its word gaps and end rule included
     written = writer.write(phrases, Sampling(temperature=temperature, seed=seed))
     reads = [ocr(s, image_dir / f"written_{i:02d}.png") for i, s in enumerate(written)]
     return cer(reads, phrases), reads, checkpoint.extra, written

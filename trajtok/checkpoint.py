@@ -129,11 +129,7 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
         )
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{file}: not a trajtok checkpoint (no '{FORMAT}' marker)")
-    if payload.get("version") != VERSION:
-        raise CheckpointError(
-            f"{file}: checkpoint format version {payload.get('version')!r}, this trajtok reads {VERSION}; "
-            "retrain or use the trajtok version that wrote it"
-        )
+    check_version(payload, VERSION, file, "checkpoint format")
     try:
         config = from_dict(ModelConfig, payload["model_config"], where=f"{file}: model_config")
         tokenizer = tokenizer_from_dict(json.loads(payload["tokenizer"]))
@@ -156,6 +152,15 @@ def read_payload(file: Path, map_location: str | torch.device) -> Any:
         raise CheckpointError(
             f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
         ) from None
+
+
+def check_version(payload: dict, version: int, file: Path, what: str) -> None:
+    """A payload written in another format version is a one-line CheckpointError (never silently adapted)."""
+    if payload.get("version") != version:
+        raise CheckpointError(
+            f"{file}: {what} version {payload.get('version')!r}, this trajtok reads {version}; "
+            "retrain or use the trajtok version that wrote it"
+        )
 
 
 def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], file: Path) -> None:

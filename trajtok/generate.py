@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from trajtok.checkpoint import load_checkpoint
+from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
@@ -77,7 +77,11 @@ class Writer:
     @classmethod
     def from_checkpoint(cls, path=None, device: str | torch.device = "cpu") -> Writer:
         """A run directory, a .pt file, or None for the shipped model."""
-        ckpt = load_checkpoint(path, map_location=device)
+        return cls.from_loaded(load_checkpoint(path, map_location=device), device)
+
+    @classmethod
+    def from_loaded(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> Writer:
+        """The writer of a loaded checkpoint, with the facts its trainer recorded."""
         steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
         train_config = ckpt.extra.get("train_config", {})
         spacing = train_config.get("data", {}).get("spacing", 0.0)
@@ -218,14 +222,14 @@ class Writer:
         """The attention track and end gate of a batch, for models whose attention follows the text."""
         if not self.follows_text:
             return None
-        offset = 0 if prime is None else len(prime.text) + 1
+        offset = len(self.conditioning_text("", prime))  # where the phrase starts in the text the model reads
         last = [last_character(t) + offset if last_character(t) >= 0 else -1 for t in texts]
         return AttentionTrack(last, self.device)
 
     @staticmethod
     def _blanks(text: str, prime: Sample | None) -> list[int]:
         """Indices of the phrase's blanks in the text the model reads."""
-        offset = 0 if prime is None else len(prime.text) + 1
+        offset = len(Writer.conditioning_text("", prime))
         return [offset + i for i, ch in enumerate(text) if ch == " "]
 
     def _generate(self, texts, sampling: Sampling, prime, state, track=None) -> Iterator[Tensor]:

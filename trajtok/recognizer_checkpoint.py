@@ -20,6 +20,7 @@ from trajtok.checkpoint import (
     FORMAT,
     RECOGNIZER_FORMAT,
     check_plain,
+    check_version,
     load_weights,
     read_payload,
     resolve_checkpoint_path,
@@ -79,11 +80,7 @@ def load_recognizer(path: str | Path | None = None, map_location: str | torch.de
         raise CheckpointError(
             f"{file}: not a trajtok recognizer checkpoint (no '{RECOGNIZER_FORMAT}' marker)"
         )
-    if payload.get("version") != VERSION:
-        raise CheckpointError(
-            f"{file}: recognizer format version {payload.get('version')!r}, this trajtok reads {VERSION}; "
-            "retrain or use the trajtok version that wrote it"
-        )
+    check_version(payload, VERSION, file, "recognizer format")
     try:
         config = from_dict(RecognizerConfig, payload["config"], where=f"{file}: config")
         text_tokenizer = CharTokenizer.from_dict(json.loads(payload["text_tokenizer"]))

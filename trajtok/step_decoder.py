@@ -156,7 +156,7 @@ class StepDecoder:
         self.n_heads = model.config.n_heads
         self.n_memory = cache.memory.states.shape[1]
         self.n_prefix = cache.memory.n_prefix
-        self.text_attention: Tensor | None = None  # (B, L) the last step's last-layer attention, head mean
+        self._last_probs: Tensor | None = None  # (B, 1, h*M) the last step's last-layer attention
         self.limit = min(cache.capacity, model.config.max_steps)
         self.positions = model.step_pos.weight
         self.step_table = torch.cat([embed.weight for embed in model.step_embed])  # (sum V_c, d)
@@ -181,6 +181,13 @@ class StepDecoder:
         self.norm_out = _norm(model.ln_out)
         self.heads = [(*_norm(h.norm), *_transposed(h.fc), *_transposed(h.proj)) for h in model.heads]
         self.within = None if model.within_embed is None else [e.weight for e in model.within_embed]
+
+    @property
+    def text_attention(self) -> Tensor:
+        """(B, L) the last step's last-layer cross-attention over the text, head mean (computed on request:
+        only the end gate asks for it)."""
+        b = self._last_probs.shape[0]
+        return self._last_probs.view(b, self.n_heads, self.n_memory)[:, :, self.n_prefix :].mean(1)
 
     def step_input(self, step: Tensor) -> Tensor:
         """step tokens (B, C) -> the next position's input (B, d): the sum of the channels' embeddings."""
@@ -213,7 +220,7 @@ class StepDecoder:
             hidden = torch.addmm(mlp1_b, F.layer_norm(x, shape, ln3_w, ln3_b), mlp1_w)
             x = x + torch.addmm(mlp2_b, F.gelu(hidden, approximate=gelu), mlp2_w)
         self.cache.length = t + 1
-        self.text_attention = probs.view(b, h, m)[:, :, self.n_prefix :].mean(1)
+        self._last_probs = probs
         return F.layer_norm(x, shape, *self.norm_out)
 
     def channel_logits(self, hidden: Tensor, c: int, chosen: list[Tensor]) -> Tensor:
