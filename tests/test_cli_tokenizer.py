@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.tokenizer_choice import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,39 @@ def test_user_errors_exit_2_with_one_line(tmp_path, fitted_file, cli):
     ):
         result = cli(*argv)
         assert result.code == 2 and "Traceback" not in result.err, argv
+
+
+@pytest.mark.parametrize("scheme", ["dct", "bspline"])
+def test_chunk_schemes_fit_and_report_their_tokens(scheme, tmp_path, cli):
+    out, png = tmp_path / f"{scheme}.json", tmp_path / f"{scheme}.png"
+    result = cli("tokenizer", "fit", "hershey", "--n", "40", "--scheme", scheme, "--chunk", "8", "--out", out)
+    assert result.code == 0, result.err
+    assert f"{scheme} chunks of 8 steps" in result.out and "fewer than per-step bins" in result.out
+    tokenizer = load_tokenizer(out, dim_names=("dx", "dy"), event_names=("pen_lift",))
+    assert isinstance(tokenizer, ChunkTokenizer) and (tokenizer.scheme, tokenizer.chunk) == (scheme, 8)
+
+    result = cli("tokenizer", "stats", out, "hershey", "--n", "10", "--png", png)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    tokens = next(line for line in lines if line.startswith("tokens: "))
+    compression = float(tokens.split(": ")[-1].split("x")[0])
+    assert compression > 1.0  # fewer tokens than one per dim and event a step
+    dx_row = next(line for line in lines if line.startswith("dx "))
+    assert 0 < float(dx_row.split()[1]) < 0.5  # RMSE of a delta, in x-heights
+    drift = next(line for line in lines if line.startswith("end-point drift"))
+    plain, fed = (float(part.split()[0]) for part in drift.split("plain ")[1].split(", error feedback "))
+    assert fed < plain  # error feedback keeps the end point closer
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_options_of_the_other_kind_of_scheme_are_refused(tmp_path, cli):
+    out = tmp_path / "never.json"
+    cli("tokenizer", "fit", "hershey", "--scheme", "dct", "--bins", "8", "--out", out).user_error(
+        "--bins", "chunk scheme dct"
+    )
+    cli("tokenizer", "fit", "hershey", "--scheme", "bspline", "--no-eos", "--out", out).user_error("--no-eos")
+    cli("tokenizer", "fit", "hershey", "--n-levels", "64", "--out", out).user_error(
+        "--n-levels", "per-step scheme adaptive"
+    )
+    cli("tokenizer", "fit", "hershey", "--scheme", "dct", "--chunk", "1", "--out", out).user_error("--chunk")
+    assert not out.exists()

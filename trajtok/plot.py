@@ -116,6 +116,43 @@ def plot_bin_histograms(
     return _save(fig, path, title)
 
 
+def plot_reconstruction(
+    originals: list, decoded: list[np.ndarray], dim_names: tuple[str, ...], path: str | Path, title: str = ""
+) -> Path:
+    """What a tokenizer's round trip does to a few trajectories, one panel each: the true path (grey) and the
+    decoded one (blue), integrated from the start. Dims dx, dy: seen from above, one line per pen-down stroke
+    when the first event is a pen lift; any other dims: the first six against the step (true solid, decoded
+    dashed).
+
+    originals: Sample objects (deltas (T, D), events (T, E)); decoded: their decoded (T, D) deltas.
+    """
+    planar = tuple(dim_names[:2]) == ("dx", "dy")
+    fig = Figure(figsize=(9.0, 2.4 * max(1, len(originals))), dpi=100)
+    axes = fig.subplots(max(1, len(originals)), 1, squeeze=False)[:, 0]
+    for ax, sample, back in zip(axes, originals, decoded, strict=True):
+        true, back = np.cumsum(sample.deltas, axis=0), np.cumsum(back, axis=0)
+        if planar:
+            lifts = sample.events[:, :1] if sample.events.shape[1] else np.zeros((len(true), 1))
+            for points, style in (
+                (true, {"color": "0.6", "lw": 2.5}),
+                (back, {"color": "tab:blue", "lw": 0.9}),
+            ):
+                for stroke in split_strokes(np.concatenate([points[:, :2], lifts], axis=1)):
+                    ax.plot(stroke[:, 0], stroke[:, 1], **style)
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.set_xlabel("grey: true, blue: decoded", fontsize=7)
+        else:
+            for j, name in enumerate(dim_names[:6]):
+                (line,) = ax.plot(true[:, j], lw=1.2, label=name)
+                ax.plot(back[:, j], "--", lw=0.9, color=line.get_color())
+            ax.set_xlabel("step (solid: true, dashed: decoded)", fontsize=7)
+            ax.legend(fontsize=6, loc="best", ncol=2)
+        end_error = float(np.linalg.norm(true[-1] - back[-1]))
+        ax.set_title(f"{sample.text!r}: {len(true)} steps, end point off by {end_error:.3g}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    return _save(fig, Path(path), title)
+
+
 def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: str = "") -> Path:
     """Handwriting samples in a grid, each titled with its text (and style id): pen-down strokes in ink (the
     smooth curve through their points) with the sampled points as small dots, pen-up travel as faint dashed
