@@ -253,11 +253,16 @@ def lloyd_max(x: np.ndarray, n_bins: int, start: np.ndarray | None = None, max_i
     return _lloyd(x, edges, min_count=0, max_iter=max_iter)
 
 
-def lloyd_max_rmse(x: np.ndarray, n_bins: int) -> float:
-    """RMSE of the best Lloyd-Max quantizer found on `x` from three starts (quantile, uniform, adaptive)."""
+def best_lloyd_max(x: np.ndarray, n_bins: int) -> Bins:
+    """The best Lloyd-Max quantizer found on `x` from three starts (quantile, uniform, adaptive)."""
     x = np.sort(np.asarray(x, dtype=np.float64).ravel())
     starts = [None, np.linspace(x[0], x[-1], n_bins + 1), fit_bins(x, n_bins, "adaptive").edges]
-    return min(quantizer_rmse(lloyd_max(x, n_bins, start), x) for start in starts)
+    return min((lloyd_max(x, n_bins, start) for start in starts), key=lambda bins: quantizer_rmse(bins, x))
+
+
+def lloyd_max_rmse(x: np.ndarray, n_bins: int) -> float:
+    """RMSE of `best_lloyd_max` on the very values it was fitted to: the limit for any n-level quantizer."""
+    return quantizer_rmse(best_lloyd_max(x, n_bins), x)
 
 
 def quantizer_rmse(bins: Bins, x: np.ndarray) -> float:
