@@ -269,8 +269,11 @@ def plot_tracking(
     """
     path = Path(path)
     pen_down = np.asarray(pen_down, dtype=bool)
-    fig = Figure(figsize=(11, 7.5), dpi=100)
-    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [2.2, 1]})
+    span_mm = np.ptp(commanded_uv_m, axis=0) * 1000 if len(commanded_uv_m) else np.ones(2)
+    # the board panel as tall as the ink's aspect asks (equal axes), so no empty band surrounds it
+    board_in = float(np.clip(10.0 * span_mm[1] / max(span_mm[0], 1e-6), 1.2, 7.0)) + 0.8
+    fig = Figure(figsize=(11, board_in + 3.2), dpi=100)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [board_in, 2.6]})
     runs = np.split(np.arange(len(pen_down)), np.flatnonzero(np.diff(pen_down.astype(int))) + 1)
     for i, run in enumerate(r for r in runs if len(r) and pen_down[r[0]]):
         cmd, trk = commanded_uv_m[run] * 1000, tracked_uv_m[run] * 1000
