@@ -16,12 +16,14 @@ finest tried). Figures per scheme:
   Lloyd-Max fitted on the training deltas reaches on the held-out ones (the split's own gap).
 Closed loop (`--closed-loop-minutes M > 0`): per scheme a gripper policy trained for about M minutes of wall
 time (steps calibrated per scheme, threads=1), then `trajtok sim pick` 50 episodes x 2 seeds; and a small
-handwriting model per scheme for the same time, judged by Tesseract CER (bench/legibility.py). Compute-heavy.
+handwriting model per scheme for the same time, judged by Tesseract CER (bench/legibility.py) and by the
+shipped recognizer. Compute-heavy.
 
     nice -n 5 .venv/bin/python bench/action_tokenizers.py [--closed-loop-minutes 3] [--perturbed 60]
 
 Last line: JSON with adaptive_limit_ratio (worst dataset), dct_compression, bspline_compression,
-silent_bad_decodes, pick_success_<scheme>, cer_<scheme>, and every dataset's table under "datasets".
+silent_bad_decodes, pick_success_<scheme>, cer_<scheme> (Tesseract), recognizer_cer_<scheme>, and
+every dataset's table under "datasets".
 """
 
 from __future__ import annotations
@@ -313,11 +315,14 @@ def train_for(task: str, overrides: list[str], minutes: float, run_dir: Path) ->
 
 def closed_loop(args) -> dict:
     from trajtok.generate import Writer
+    from trajtok.recognize import Recognizer
+    from trajtok.text_metrics import cer as text_cer
     from trajtok_sim.demos import register
     from trajtok_sim.pick_eval import evaluate_pick
 
     register()  # the pickplace source the gripper task trains on, as the CLI registers it
     legibility = _bench_module("legibility.py")
+    reader = Recognizer.from_checkpoint(None)
     from trajtok.data.hershey import VALIDATION_PHRASES
 
     results = {}
@@ -356,11 +361,14 @@ def closed_loop(args) -> dict:
             root / f"hw_{scheme}",
         )
         (root / f"ocr_{scheme}").mkdir()
-        cer, reads, _ = legibility.score_checkpoint(run, phrases, 0.0, 0, root / f"ocr_{scheme}")
+        cer, reads, _, written = legibility.score_checkpoint(run, phrases, 0.0, 0, root / f"ocr_{scheme}")
+        recognizer_cer = text_cer([r.text for r in reader.recognize(written)], phrases)
         results[f"cer_{scheme}"] = float(cer)
+        results[f"recognizer_cer_{scheme}"] = float(recognizer_cer)
         results[f"hw_{scheme}_run"] = {**facts, "reads": reads}
         print(
-            f"{scheme:<11} handwriting CER {cer:.3f} after {facts['steps']} steps / {facts['train_s']:.0f} s"
+            f"{scheme:<11} handwriting CER {cer:.3f} (Tesseract), {recognizer_cer:.3f} (the shipped "
+            f"recognizer) after {facts['steps']} steps / {facts['train_s']:.0f} s"
         )
     return results
 
