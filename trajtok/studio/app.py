@@ -67,6 +67,7 @@ class Studio:
     results: Results = field(default_factory=Results)
     robot: RobotJobs = field(default_factory=RobotJobs)
     sessions: set[WriteSession] = field(default_factory=set)
+    stopped_early: int = 0  # generations stopped because their client went away
 
     @property
     def max_text(self) -> int:
@@ -144,6 +145,7 @@ async def _health(studio: Studio, request: Request) -> JSONResponse:
             "writing": len(studio.sessions),
             "threads": len(names),
             "write_threads": names.count("trajtok-studio-write"),
+            "stopped_early": studio.stopped_early,
         }
     )
 
@@ -172,6 +174,7 @@ async def _ink_events(studio: Studio, session: WriteSession):
     budget = studio.writer.step_budget(session.text)
     smoother, position = InkSmoother(), np.zeros(2)
     deltas, events = [], []
+    finished = False
     try:
         session.start()
         yield _event("start", {"text": session.text, "budget": budget})
@@ -185,6 +188,7 @@ async def _ink_events(studio: Studio, session: WriteSession):
                 if not updates or updates[-1] is not update:
                     updates.append(update)
             yield _event("ink", {"steps": len(deltas), "updates": [u.as_json() for u in updates]})
+        finished = True
         if session.error:
             yield _event("error", {"error": session.error})
             return
@@ -202,6 +206,7 @@ async def _ink_events(studio: Studio, session: WriteSession):
     finally:  # also when the client went away: the worker stops at its next step
         session.stop.set()
         studio.sessions.discard(session)
+        studio.stopped_early += not finished
 
 
 def _event(name: str, data: dict) -> str:
