@@ -171,7 +171,7 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
 async def _ink_events(studio: Studio, session: WriteSession):
     """Server-sent events: `start`, then `ink` batches of smoothed stroke updates, then `end` (or `error`)."""
     started = time.perf_counter()
-    budget = studio.writer.step_budget(session.text)
+    budget = studio.writer.phrase_limit(session.text, session.sampling, session.prime)
     smoother, position = InkSmoother(), np.zeros(2)
     deltas, events = [], []
     finished = False
