@@ -76,15 +76,11 @@ def test_the_stream_smoother_draws_smooth_strokes_curve_in_any_batching():
     sample = synthesize("hello world", 2, 1)
     points = integrate(sample.deltas, sample.events[:, 0]).astype(np.float64)
     expected = [smooth_stroke(s) for s in split_strokes(points)]
-    for batch in (1, 3, 50):
+    for batch in (1, 2, 3, 7, 50, len(points)):
         smoother, strokes = InkSmoother(), {}
         for start in range(0, len(points), batch):
-            updates = []
-            for x, y, lift in points[start : start + batch]:
-                update = smoother.add(np.array([x, y]), bool(lift), updates[-1] if updates else None)
-                if not updates or updates[-1] is not update:
-                    updates.append(update)
-            for update in updates:
+            chunk = points[start : start + batch]
+            for update in smoother.add(chunk[:, :2], chunk[:, 2] > 0):
                 stroke = strokes.setdefault(update.stroke, {"final": [], "tail": []})
                 stroke["final"] += update.as_json()["final"]
                 stroke["tail"] = update.as_json()["tail"]

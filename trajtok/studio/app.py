@@ -45,7 +45,7 @@ from trajtok.studio.drawing import MAX_DRAWING_POINTS, Drawing, record_sample
 from trajtok.studio.requests import BadRequest, WriteRequest, read_json, text_field
 from trajtok.studio.results import MEDIA_TYPES, Results, WrittenPhrase
 from trajtok.studio.robot import RobotJobs
-from trajtok.studio.session import InkSmoother, WriteSession
+from trajtok.studio.session import FirstStepsFirst, InkSmoother, WriteSession
 from trajtok.studio.style import MINE, corpus_styles, style_prime
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -68,6 +68,7 @@ class Studio:
     robot: RobotJobs = field(default_factory=RobotJobs)
     sessions: set[WriteSession] = field(default_factory=set)
     stopped_early: int = 0  # generations stopped because their client went away
+    turns: FirstStepsFirst = field(default_factory=FirstStepsFirst)
 
     @property
     def max_text(self) -> int:
@@ -161,7 +162,7 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
         )
     if len(studio.sessions) >= MAX_WRITING:
         raise BadRequest(f"{MAX_WRITING} phrases are being written already; try again in a moment", 503)
-    session = WriteSession(studio.writer, req.text, req.sampling, prime)
+    session = WriteSession(studio.writer, req.text, req.sampling, prime, studio.turns)
     studio.sessions.add(session)
     return StreamingResponse(
         _ink_events(studio, session), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
@@ -173,28 +174,28 @@ async def _ink_events(studio: Studio, session: WriteSession):
     started = time.perf_counter()
     budget = studio.writer.phrase_limit(session.text, session.sampling, session.prime)
     smoother, position = InkSmoother(), np.zeros(2)
-    deltas, events = [], []
+    deltas, events, n_steps = [], [], 0
     finished = False
     try:
         session.start()
         yield _event("start", {"text": session.text, "budget": budget})
         async for steps in session.batches():
-            updates = []
-            for d, e in steps:
-                position = position + d
-                deltas.append(d)
-                events.append(e)
-                update = smoother.add(position, bool(e[0]), updates[-1] if updates else None)
-                if not updates or updates[-1] is not update:
-                    updates.append(update)
-            yield _event("ink", {"steps": len(deltas), "updates": [u.as_json() for u in updates]})
+            step_deltas = np.array([d for d, _ in steps], np.float64).reshape(len(steps), -1)
+            step_events = np.array([e for _, e in steps], bool).reshape(len(steps), -1)
+            points = position + np.cumsum(step_deltas, axis=0)
+            position = points[-1]
+            deltas.append(step_deltas)
+            events.append(step_events)
+            updates = smoother.add(points, step_events[:, 0])
+            n_steps += len(steps)
+            yield _event("ink", {"steps": n_steps, "updates": [u.as_json() for u in updates]})
         finished = True
         if session.error:
             yield _event("error", {"error": session.error})
             return
         sample = Sample(
-            np.array(deltas, np.float32).reshape(-1, 2),
-            np.array(events, bool).reshape(len(deltas), -1),
+            np.concatenate(deltas or [np.zeros((0, 2))]).astype(np.float32),
+            np.concatenate(events or [np.zeros((0, 1), bool)]),
             session.text,
         )
         phrase = WrittenPhrase(sample, session.prime)

@@ -2,8 +2,9 @@
 
 The model runs off the event loop, in its own thread, so a long phrase never holds up other clients; the
 thread checks a stop flag between steps, so a client that goes away stops its generation at the next step.
-Steps reach the loop in batches (whatever is ready when the loop looks), which keeps the hand-over cost per
-step small next to the step itself.
+Steps reach the loop in batches: the first step at once (the first ink is what a person waits for), then
+whatever is ready, at most once a frame (BATCH_INTERVAL_S), which keeps the hand-over, smoothing and sending
+cost per step small next to the step itself.
 
 The page draws the same curve as the pictures (`trajtok.strokes.smooth_stroke`, centripetal Catmull-Rom).
 A segment of that curve depends on the point after it, so `InkSmoother` sends each segment once it is final
@@ -25,6 +26,7 @@ from trajtok.strokes import SMOOTH_STEP, smooth_stroke
 from trajtok.token_sampler import Sampling
 
 DUPLICATE = 1e-12  # smooth_stroke drops a point this close to the one before it; so do we
+BATCH_INTERVAL_S = 1 / 60  # after a batch, the next one waits this long: a page draws once a frame anyway
 
 
 @dataclass
@@ -45,7 +47,7 @@ class InkUpdate:
 
 
 class InkSmoother:
-    """Absolute pen points (handwriting units) in, one at a time -> InkUpdates of the smoothed strokes."""
+    """Absolute pen points (handwriting units) in, a batch at a time -> InkUpdates of the smoothed strokes."""
 
     def __init__(self, step: float = SMOOTH_STEP):
         self.step = step
@@ -53,41 +55,86 @@ class InkSmoother:
         self.raw: list[np.ndarray] = []  # the current stroke's points, duplicates dropped
         self.tail = np.zeros((0, 2))  # the current stroke's provisional last segment
 
-    def add(self, xy: np.ndarray, pen_lift: bool, update: InkUpdate | None) -> InkUpdate:
-        """Add one point to `update` (the running update of this stroke, or None to start one)."""
-        if update is None or update.stroke != self.stroke:
+    def add(self, xy: np.ndarray, pen_lift: np.ndarray) -> list[InkUpdate]:
+        """Points (K, 2) with their pen lifts (K,) -> one update per stroke they touch."""
+        updates = []
+        ends = np.flatnonzero(pen_lift)
+        for run in np.split(np.arange(len(xy)), ends + 1):  # runs of points that end with a lift, or not
+            if not len(run):
+                continue
             update = InkUpdate(self.stroke)
-        if not self.raw or np.hypot(*(xy - self.raw[-1])) > DUPLICATE:
-            self.raw.append(np.asarray(xy, dtype=np.float64))
-            if len(self.raw) == 1:
-                update.final.append(self.raw[0][None])
-            elif len(self.raw) == 2:
-                self.tail = self.raw[1][None]
-            else:
-                done, self.tail = self._last_two_segments()
-                update.final.append(done)
-        if pen_lift:
-            update.final.append(self.tail)
-            self.stroke, self.raw, self.tail = self.stroke + 1, [], np.zeros((0, 2))
-        update.tail = self.tail
-        return update
+            self._extend(xy[run], update)
+            if pen_lift[run[-1]]:
+                update.final.append(self.tail)
+                self.stroke, self.raw, self.tail = self.stroke + 1, [], np.zeros((0, 2))
+            update.tail = self.tail
+            updates.append(update)
+        return updates
 
-    def _last_two_segments(self) -> tuple[np.ndarray, np.ndarray]:
-        """The segment that just became final and the provisional last one, as smooth_stroke draws them in
-        the whole stroke: segment i depends on points i-1 .. i+2 only, so the last four points suffice."""
-        window = np.array(self.raw[-4:])
+    def _extend(self, points: np.ndarray, update: InkUpdate) -> None:
+        """Add one stroke's next points; the segments that became final go to `update`.
+
+        Segment j (raw[j] -> raw[j + 1]) depends on raw[j - 1 .. j + 2] only (smooth_stroke reflects the
+        stroke's end points), so it is final once raw[j + 2] exists, and a window from raw[j - 1] draws it
+        as the whole stroke would."""
+        m = len(self.raw)
+        for point in points:
+            if not self.raw or np.hypot(*(point - self.raw[-1])) > DUPLICATE:
+                self.raw.append(np.asarray(point, dtype=np.float64))
+        n = len(self.raw)
+        if m == 0 and n:
+            update.final.append(self.raw[0][None])
+        if n < 3:  # one segment at most: a straight line, as smooth_stroke draws it
+            self.tail = np.array(self.raw[1:]).reshape(-1, 2)
+            return
+        if n == m:
+            return
+        first = max(0, m - 2)  # the first segment not yet final
+        window = np.array(self.raw[max(0, first - 1) :])
         curve = smooth_stroke(window, self.step)
-        lengths = np.hypot(*np.diff(window, axis=0).T)
-        counts = np.maximum(1, np.ceil(lengths / self.step).astype(int))  # points per segment
-        last, before = counts[-1], counts[-2]
-        return curve[len(curve) - last - before : len(curve) - last], curve[len(curve) - last :]
+        counts = np.maximum(1, np.ceil(np.hypot(*np.diff(window, axis=0).T) / self.step).astype(int))
+        starts = np.concatenate([[1], 1 + np.cumsum(counts)])  # where each window segment begins in curve
+        skip = 1 if first > 0 else 0  # the window's first segment only leads into the segments we need
+        update.final.append(curve[starts[skip] : starts[-2]])
+        self.tail = curve[starts[-2] :]
+
+
+class FirstStepsFirst:
+    """Running generations pause between their steps while a new one computes its first step: the person
+    who just pressed Write waits for the first ink; the others are mid-phrase and lose a few milliseconds.
+    New ones compute their first steps one at a time (in turn, not all slowly at once), and a pause lasts
+    at most MAX_PAUSE_S, so a stream of new requests cannot starve the running ones."""
+
+    MAX_PAUSE_S = 0.1
+
+    def __init__(self):
+        self._starting = 0
+        self._changed = threading.Condition()
+        self._first_step = threading.Lock()
+
+    def starting(self) -> None:
+        with self._changed:
+            self._starting += 1
+        self._first_step.acquire()
+
+    def started(self) -> None:
+        self._first_step.release()
+        with self._changed:
+            self._starting -= 1
+            self._changed.notify_all()
+
+    def wait_turn(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._starting == 0, self.MAX_PAUSE_S)
 
 
 class WriteSession:
     """Generates one phrase in a worker thread; `batches()` yields the steps as they come, on the loop."""
 
-    def __init__(self, writer: Writer, text: str, sampling: Sampling, prime: Sample | None):
-        self.writer, self.text, self.sampling, self.prime = writer, text, sampling, prime
+    def __init__(
+        self, writer: Writer, text: str, sampling: Sampling, prime: Sample | None, turns: FirstStepsFirst
+    ):
+        self.writer, self.text, self.sampling, self.prime, self.turns = writer, text, sampling, prime, turns
         self.stop = threading.Event()
         self.error: str | None = None
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -103,15 +150,23 @@ class WriteSession:
         self.thread.start()
 
     def _run(self) -> None:
+        self.turns.starting()
+        first = True
         steps = self.writer.stream(self.text, self.sampling, prime=self.prime)
         try:
             for step in steps:
                 if self.stop.is_set():
                     break
                 self._push(step)
+                if first:
+                    self.turns.started()
+                    first = False
+                self.turns.wait_turn()
         except Exception as exc:  # a model error reaches the page as an error event, the server goes on
             self.error = f"generation failed: {exc}"
         finally:
+            if first:
+                self.turns.started()
             steps.close()
             self._push(None)
 
@@ -137,3 +192,4 @@ class WriteSession:
                 yield steps
             if done:
                 return
+            await asyncio.sleep(BATCH_INTERVAL_S)
