@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from studio_support import StudioServer, word_strokes
+from studio_support import word_strokes
 
 from trajtok.data import load_source
 
@@ -31,14 +31,6 @@ WATCH_WRITE = """() => { window.watched = new Promise((resolve) => {
   };
   look();
 }); }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio")
-    studio = StudioServer(root / "data", root / "server.log")
-    yield studio
-    studio.stop()
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +125,21 @@ def test_a_bad_request_shows_a_readable_error(page):
     page.wait_for_selector("#error:has-text('Save:')")
     shot(page, "06-bad-writer")
     assert "writer name" in page.text_content("#error") or "Not Found" in page.text_content("#error")
+
+
+@pytest.mark.slow
+def test_send_to_the_robot_shows_progress_then_the_board_and_its_metrics(page):
+    page.fill("#text", "hi")
+    page.click("#write")
+    page.wait_for_selector("#write-canvas[data-state='done']")
+    page.click("#robot")
+    page.wait_for_selector("#robot-progress")
+    page.wait_for_selector(
+        "#robot-panel[data-state='done'], #robot-panel[data-state='failed']", timeout=240_000
+    )
+    shot(page, "07-robot")
+    assert page.get_attribute("#robot-panel", "data-state") == "done", page.text_content("#error")
+    assert page.locator("#board").is_visible()
+    assert page.evaluate("document.getElementById('board').naturalWidth") > 100  # the picture loaded
+    metrics = page.text_content("#robot-metrics")
+    assert "tracking_rmse_mm" in metrics and "inked_fraction" in metrics

@@ -11,20 +11,12 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from studio_support import StudioServer, events, pad_drawing, word_strokes
+from studio_support import events, pad_drawing, word_strokes
 
 from trajtok.data import load_source
 from trajtok.strokes import smooth_stroke, split_strokes
 
 LONG_PHRASE = "the quick brown fox jumps over the lazy dog while we wait"  # 57 characters
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studio")
-    studio = StudioServer(root / "data", root / "server.log")
-    yield studio
-    studio.stop()
 
 
 def write(server, **settings) -> list[tuple[str, dict]]:

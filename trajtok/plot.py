@@ -10,20 +10,12 @@ from matplotlib.figure import Figure
 from trajtok.strokes import smooth_stroke, split_strokes
 
 
-def render_ink(
-    points: np.ndarray,
-    path: str | Path,
-    px_per_unit: float = 60.0,
-    line_width: float = 2.0,
-    margin: float = 0.4,
-    max_px: int = 4000,
-    smooth: bool = True,
-) -> Path:
-    """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page (`ink_figure`); the
-    format follows the suffix (.png, .svg, ...)."""
+def render_ink(points: np.ndarray, path: str | Path, **style) -> Path:
+    """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page (`ink_figure`, which
+    takes the `style` keywords); the format follows the suffix (.png, .svg, ...)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ink_figure(points, px_per_unit, line_width, margin, max_px, smooth).savefig(path, facecolor="white")
+    ink_figure(points, **style).savefig(path, facecolor="white")
     return path
 
 

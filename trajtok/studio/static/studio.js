@@ -39,7 +39,7 @@ function drawInk() {
   const minY = Math.min(...all.map((p) => p[1])), maxY = Math.max(...all.map((p) => p[1]));
   const scale = Math.min(PX_PER_UNIT, (canvas.width - 2 * MARGIN_PX) / Math.max(maxX - minX, 1e-3),
     (canvas.height - 2 * MARGIN_PX) / Math.max(maxY - minY, 1e-3));
-  const x0 = MARGIN_PX - minX * scale, y0 = MARGIN_PX + maxY * scale;
+  const x0 = MARGIN_PX - minX * scale, y0 = canvas.height / 2 + ((maxY + minY) / 2) * scale;  // centred
   ctx.strokeStyle = "#111";
   ctx.fillStyle = "#111";
   ctx.lineWidth = 2.5;
