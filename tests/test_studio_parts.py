@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,46 @@ def test_style_prime_picks_the_latest_fitting_sample():
         style_prime(writer, "hello", MINE, [])
     with pytest.raises(BadRequest, match="fits beside this phrase"):
         style_prime(writer, "a" * 63, MINE, mine)
+
+
+@pytest.mark.slow
+def test_trajtok_train_takes_a_saved_dataset_as_it_is(tmp_path, cli):
+    data = Dataset(tmp_path / "data")
+    words = (
+        "river",
+        "quiet",
+        "stones",
+        "hello",
+        "world",
+        "minimum",
+        "north",
+        "sound",
+        "lamp",
+        "paper",
+        "green",
+    )
+    for i, word in enumerate(words):
+        data.add("me", Drawing.parse(pad_drawing(word_strokes(word, style=i % 6))).record(word))
+    tiny = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+    source = f"data.source={tmp_path / 'data' / 'me.json'}"
+    run = cli(
+        "train",
+        "handwriting",
+        "--config",
+        tiny,
+        "--run-dir",
+        tmp_path / "run",
+        source,
+        "steps=2",
+        "sample_every=0",
+    )
+    assert run.code == 0, run.err
+    assert "trained 2 steps" in run.out and "10 training samples" in run.out, run.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--port", "70000"], "--port must be 1..65535"), (["--checkpoint", "missing.pt"], "missing.pt")],
+)
+def test_studio_user_errors_exit_2_with_one_line(cli, tmp_path, args, message):
+    cli("studio", "--data", tmp_path / "data", *args).user_error(message)

@@ -252,3 +252,15 @@ def test_the_robot_writes_the_phrase_on_the_whiteboard(server):
     assert 0 <= metrics["tracking_rmse_mm"] < 5 and metrics["inked_fraction"] > 0.5, metrics
     status, board = server.get(job["board"])
     assert status == 200 and board.startswith(b"\x89PNG")
+
+
+def test_a_page_from_another_host_name_is_refused(server):
+    """Bound to loopback, the server answers only requests for this machine (no DNS rebinding)."""
+    conn = server.connection()
+    try:
+        conn.request("GET", "/api/info", headers={"Host": "attacker.example"})
+        response = conn.getresponse()
+        assert response.status == 400 and b"Invalid host header" in response.read()
+    finally:
+        conn.close()
+    assert server.get("/api/info")[0] == 200
