@@ -19,6 +19,9 @@ HELP = """Serve trajtok studio, one page at http://HOST:PORT/ (works offline: no
 
 It listens on 127.0.0.1 unless --host says otherwise, writes only into --data DIR, and serves only its page.
 """
+# Generation threads drop the GIL inside every torch op and take it back after; with a busy thread holding it
+# the default 5 ms switch interval would delay each of a new phrase's first-step ops that long.
+SWITCH_INTERVAL_S = 0.001
 
 
 def register(subparsers) -> None:
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be 1..65535, got {args.port}")
     torch.set_num_threads(1)  # one step at a time is fastest on one thread; clients share the cores
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     studio = Studio(
         Writer.from_checkpoint(args.checkpoint),
         Recognizer.from_checkpoint(args.recognizer),
