@@ -239,8 +239,7 @@ async def _attention(studio: Studio, request: Request) -> JSONResponse:
 async def _recognize(studio: Studio, request: Request) -> JSONResponse:
     drawing = Drawing.parse(await read_json(request))
     started = time.perf_counter()
-    sample = drawing.sample()
-    reading = (await run_in_threadpool(studio.recognizer.recognize, [sample]))[0]
+    reading = await run_in_threadpool(lambda: studio.recognizer.recognize([drawing.sample()])[0])
     ms = (time.perf_counter() - started) * 1000
     return JSONResponse(
         {"text": reading.text, "confidence": round(reading.confidence, 4), "server_ms": round(ms, 2)}
@@ -279,8 +278,12 @@ async def _save(studio: Studio, request: Request) -> JSONResponse:
     if not isinstance(drawing, dict):
         raise BadRequest("`drawing` must be an object {width, height, strokes}")
     record = Drawing.parse(drawing).record(label, writer)
-    record_sample(record)  # what the loader will read: refuse a drawing it would drop
-    saved = await run_in_threadpool(studio.dataset.add, writer, record)
+
+    def save() -> dict:
+        record_sample(record)  # what the loader will read: refuse a drawing it would drop
+        return studio.dataset.add(writer, record)
+
+    saved = await run_in_threadpool(save)
     path = studio.dataset.path(writer)
     return JSONResponse(
         {"id": saved["id"], "writer": writer, "label": label, "file": str(path)}, status_code=201
