@@ -53,16 +53,14 @@ def run(args: argparse.Namespace) -> int:
     from trajtok.recognize import Recognizer
     from trajtok.studio.app import Studio, create_app
     from trajtok.studio.dataset import Dataset
+    from trajtok.studio.robot import RobotJobs
 
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be 1..65535, got {args.port}")
     torch.set_num_threads(1)  # one step at a time is fastest on one thread; clients share the cores
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    studio = Studio(
-        Writer.from_checkpoint(args.checkpoint),
-        Recognizer.from_checkpoint(args.recognizer),
-        Dataset(args.data),
-    )
+    writer, recognizer = Writer.from_checkpoint(args.checkpoint), Recognizer.from_checkpoint(args.recognizer)
+    studio = Studio(writer, recognizer, Dataset(args.data), RobotJobs(whiteboard()))
     loopback = is_loopback(args.host)
     if not loopback:
         print(
@@ -74,6 +72,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"trajtok studio: http://{args.host}:{args.port}/ (dataset: {studio.dataset.root}; Ctrl-C stops)")
     server.run()
     return 0
+
+
+def whiteboard():
+    """The simulator's phrase writer, or None where PyBullet is not installed (the page then says so)."""
+    try:
+        from trajtok_sim.phrase_on_board import write_phrase
+    except ImportError:
+        return None
+    return write_phrase
 
 
 def is_loopback(host: str) -> bool:

@@ -64,8 +64,8 @@ class Studio:
     writer: Writer
     recognizer: Recognizer
     dataset: Dataset
+    robot: RobotJobs
     results: Results = field(default_factory=Results)
-    robot: RobotJobs = field(default_factory=RobotJobs)
     sessions: set[WriteSession] = field(default_factory=set)
     stopped_early: int = 0  # generations stopped because their client went away
     turns: FirstStepsFirst = field(default_factory=FirstStepsFirst)

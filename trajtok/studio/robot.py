@@ -1,6 +1,9 @@
-"""Send to the robot: a written phrase executed by the simulated Panda on the PyBullet whiteboard (DIRECT
-mode), as `trajtok sim write --strokes` runs it, in a background thread; the page polls the job's progress,
-then shows the board picture and the tracking metrics. One job at a time: the simulation uses a whole core.
+"""Send to the robot: a written phrase executed by the simulated Panda on the PyBullet whiteboard, in a
+background thread; the page polls the job's progress, then shows the board picture and the tracking metrics.
+One job at a time: the simulation uses a whole core.
+
+The simulation itself comes from outside (the CLI passes trajtok_sim.phrase_on_board.write_phrase): the
+library never imports the simulator, and a studio without it says so.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +20,8 @@ from trajtok.errors import TrajtokError
 from trajtok.studio.requests import BadRequest
 
 MAX_JOBS_KEPT = 8  # finished jobs whose pictures the page may still fetch
+# (points (T, 3), text, progress(done_s, total_s)) -> (metrics, board image (H, W) uint8)
+Simulate = Callable[[np.ndarray, str, Callable[[float, float], None]], tuple[dict, np.ndarray]]
 
 
 class Cancelled(Exception):
@@ -44,13 +50,16 @@ class RobotJob:
 
 
 class RobotJobs:
-    def __init__(self):
+    def __init__(self, simulate: Simulate | None):
+        self.simulate = simulate
         self.jobs: dict[str, RobotJob] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, points: np.ndarray, text: str) -> RobotJob:
+        if self.simulate is None:
+            raise BadRequest("no robot here: the whiteboard simulator is not installed (the `sim` extra)")
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 raise BadRequest("the robot is still writing the last phrase; wait for it", 409)
@@ -90,28 +99,14 @@ class RobotJobs:
     def _simulate(self, job: RobotJob, points: np.ndarray) -> tuple[dict, bytes]:
         from matplotlib.image import imsave
 
-        from trajtok.waypoints import plan_waypoints
-        from trajtok_sim.ocr import character_error_rate, read_board
-        from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim
-
         def progress(done_s: float, total_s: float) -> None:
             if self._stop.is_set():
                 raise Cancelled
             job.progress = done_s / max(total_s, 1e-9)
 
-        config = WhiteboardConfig()
-        waypoints = plan_waypoints(points, config.board)
-        with WhiteboardSim(config) as sim:
-            result = sim.execute(waypoints, progress=progress)
-        metrics = dict(result.metrics)
-        try:
-            x_height_px = config.board.letter_height_m * config.image_px_per_m
-            ocr_text = read_board(result.board_image, x_height_px)
-            metrics.update(ocr_text=ocr_text, ocr_cer=character_error_rate(job.text, ocr_text))
-        except TrajtokError as exc:  # no Tesseract: the picture and the tracking figures still count
-            metrics["ocr_note"] = f"OCR skipped ({exc})"
+        metrics, board_image = self.simulate(points, job.text, progress)
         png = io.BytesIO()
-        imsave(png, result.board_image, cmap="gray", vmin=0, vmax=255, format="png")
+        imsave(png, board_image, cmap="gray", vmin=0, vmax=255, format="png")
         return {k: _plain(v) for k, v in metrics.items()}, png.getvalue()
 
 
