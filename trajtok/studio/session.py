@@ -181,7 +181,7 @@ class WriteSession:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def batches(self) -> AsyncIterator[list[tuple[np.ndarray, np.ndarray]]]:
-        """Lists of (deltas (D,), events (E,)) steps until the phrase ends; stop() ends it early."""
+        """Lists of (deltas (D,), events (E,)) steps until the phrase ends; setting `stop` ends it early."""
         while True:
             await self._wake.wait()
             with self._lock:
