@@ -8,14 +8,16 @@ OUT    ?= out/demo
 .PHONY: setup ros-build-links demo test lint bench clean
 
 # One-time set-up: a local venv with the CPU torch on this machine's disk, the package with every extra,
-# and Tesseract OCR (Debian) when we are root and it is missing.
+# and Tesseract OCR and Chromium (Debian; the studio's browser tests) when we are root and they are missing.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[sim,gripper,ros,dev]'
+	$(BIN)/pip install -q -e '.[sim,gripper,ros,studio,dev]'
 	@command -v tesseract >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
 		|| echo "note: install Tesseract OCR (apt-get install tesseract-ocr) for the legibility checks"; }
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: install Chromium (apt-get install chromium) for the studio's browser tests"; }
 	touch $(STAMP)
 
 setup: $(STAMP) ros-build-links

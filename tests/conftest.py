@@ -38,6 +38,17 @@ def overfit_checkpoint(tmp_path_factory):
     return ros_support.make_overfit_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", text="hi")
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`trajtok studio` running (the shipped models, an empty dataset folder), for one test module."""
+    from studio_support import StudioServer
+
+    root = tmp_path_factory.mktemp("studio")
+    studio = StudioServer(root / "data", root / "server.log")
+    yield studio
+    studio.stop()
+
+
 @dataclass
 class CliRun:
     """What one `trajtok ...` command did: exit code, stdout, stderr."""

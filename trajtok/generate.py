@@ -201,6 +201,13 @@ class Writer:
         """Steps a phrase may take before it is cut: `max_steps_per_char` per character."""
         return math.ceil(self.max_steps_per_char * (len(text) or EMPTY_TEXT_CHARS))
 
+    def phrase_limit(
+        self, text: str, sampling: Sampling = DEFAULT_SAMPLING, prime: Sample | None = None
+    ) -> int:
+        """Steps `write`/`stream` may generate for `text` before cutting it: the step budget, within what
+        the model holds beside the prime."""
+        return self._budget(text, sampling.max_steps, self._thinned(prime))
+
     @staticmethod
     def conditioning_text(text: str, prime: Sample | None = None) -> str:
         """The text the model reads: the prime's text, a space, then the phrase (or just the phrase)."""

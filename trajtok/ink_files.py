@@ -42,6 +42,12 @@ class InkRecord:
     truth: str | None = None  # the text the file says was written, if it says
 
 
+def save_written(file, page: np.ndarray, phrases: list[np.ndarray], texts: list[str]) -> None:
+    """The .npz `trajtok write` saves (and `_read_written` reads): `points` the page (T, 3), `points_<i>`
+    each phrase at its own origin, `texts` the phrases. `file`: a path or a binary file object."""
+    np.savez(file, points=page, texts=np.array(texts), **{f"points_{i}": p for i, p in enumerate(phrases)})
+
+
 def read_ink_file(path: str | Path) -> list[InkRecord]:
     """Every record of one file, in file order; DataError when the file itself cannot be read."""
     path = Path(path)

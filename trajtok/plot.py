@@ -10,22 +10,29 @@ from matplotlib.figure import Figure
 from trajtok.strokes import smooth_stroke, split_strokes
 
 
-def render_ink(
+def render_ink(points: np.ndarray, path: str | Path, **style) -> Path:
+    """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page (`ink_figure`, which
+    takes the `style` keywords); the format follows the suffix (.png, .svg, ...)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ink_figure(points, **style).savefig(path, facecolor="white")
+    return path
+
+
+def ink_figure(
     points: np.ndarray,
-    path: str | Path,
     px_per_unit: float = 60.0,
     line_width: float = 2.0,
     margin: float = 0.4,
     max_px: int = 4000,
     smooth: bool = True,
-) -> Path:
-    """Draw absolute points (T, 3) [x, y, pen_lift] as black ink on white, like a page: no axes or titles.
-    Each stroke is drawn as the smooth curve through its points (`smooth=False`: the polyline).
+) -> Figure:
+    """Absolute points (T, 3) [x, y, pen_lift] as black ink on white: no axes or titles. Each stroke is drawn
+    as the smooth curve through its points (`smooth=False`: the polyline).
 
-    The format follows the suffix (.png, .svg, ...). The image size follows the ink's extent in handwriting
-    units (`px_per_unit` pixels per x-height, `margin` units around, at most `max_px` a side).
+    The image size follows the ink's extent in handwriting units (`px_per_unit` pixels per x-height, `margin`
+    units around, at most `max_px` a side).
     """
-    path = Path(path)
     strokes = split_strokes(np.asarray(points, dtype=np.float32))
     xy = np.concatenate(strokes) if strokes else np.zeros((1, 2), np.float32)
     low, high = xy.min(axis=0) - margin, xy.max(axis=0) + margin
@@ -43,9 +50,7 @@ def render_ink(
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal", adjustable="box")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, facecolor="white")
-    return path
+    return fig
 
 
 def plot_attention(

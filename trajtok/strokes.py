@@ -95,21 +95,23 @@ def smooth_stroke(xy: np.ndarray, step: float = SMOOTH_STEP) -> np.ndarray:
         return xy.astype(dtype)
     padded = np.vstack([2 * xy[0] - xy[1], xy, 2 * xy[-1] - xy[-2]])  # reflected end points
     knots = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(padded, axis=0).T) ** 0.5)])
-    pieces = [xy[:1]]
-    for i in range(1, len(padded) - 2):  # the segment from padded[i] to padded[i + 1]
-        p0, p1, p2, p3 = padded[i - 1 : i + 3]
-        t0, t1, t2, t3 = knots[i - 1 : i + 3]
-        n = max(1, int(np.ceil(np.hypot(*(p2 - p1)) / step)))
-        t = np.linspace(t1, t2, n + 1)[1:, None]
-        a1 = ((t1 - t) * p0 + (t - t0) * p1) / (t1 - t0)
-        a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1)
-        a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2)
-        b1 = ((t2 - t) * a1 + (t - t0) * a2) / (t2 - t0)
-        b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1)
-        piece = ((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1)
-        piece[-1] = p2  # exactly through the point
-        pieces.append(piece)
-    return np.concatenate(pieces).astype(dtype)
+    # Segment i runs from padded[i] to padded[i + 1] (i = 1 .. N-1); all segments are evaluated at once:
+    # each of its n_i samples (every `step` along the chord) carries the segment's four points and knots.
+    counts = np.maximum(1, np.ceil(np.hypot(*np.diff(xy, axis=0).T) / step).astype(np.int64))
+    segment = np.repeat(np.arange(1, len(padded) - 2), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + 1  # 1 .. n_i
+    p0, p1, p2, p3 = (padded[segment + k] for k in (-1, 0, 1, 2))
+    t0, t1, t2, t3 = (knots[segment + k][:, None] for k in (-1, 0, 1, 2))
+    t = t1 + (t2 - t1) * (within / np.repeat(counts, counts))[:, None]
+    a1 = ((t1 - t) * p0 + (t - t0) * p1) / (t1 - t0)
+    a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1)
+    a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2)
+    b1 = ((t2 - t) * a1 + (t - t0) * a2) / (t2 - t0)
+    b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1)
+    curve = ((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1)
+    ends = np.cumsum(counts) - 1
+    curve[ends] = xy[1:]  # exactly through the points
+    return np.concatenate([xy[:1], curve]).astype(dtype)
 
 
 def turning_deg_per_mm(strokes: list[np.ndarray], mm_per_unit: float, step_mm: float = 1.0) -> float:

@@ -14,7 +14,7 @@ import sys
 from trajtok import __version__
 
 # Command groups, in the order `trajtok --help` lists them. Each module defines `register(subparsers)`.
-COMMAND_MODULES = ("data", "tokenizer", "train", "write", "recognize", "sim")
+COMMAND_MODULES = ("data", "tokenizer", "train", "write", "recognize", "sim", "studio")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from trajtok.generate import Sampling, Writer
+    from trajtok.ink_files import save_written
     from trajtok.plot import plot_attention, render_ink
     from trajtok.strokes import integrate
 
@@ -85,9 +86,7 @@ def run(args: argparse.Namespace) -> int:
     for picture in pictures:
         render_ink(page, picture)
     npz = out.with_suffix(".npz")
-    np.savez(
-        npz, points=page, texts=np.array(args.texts), **{f"points_{i}": p for i, p in enumerate(phrases)}
-    )
+    save_written(npz, page, phrases, args.texts)
     written = [*pictures, npz, *plotter_cli.export(args, page)]
     drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
     if args.attention and drawn:
