@@ -73,6 +73,7 @@ class RunSummary:
     train_loss: float  # mean weighted loss of the last logging window
     val_loss: float  # cross-entropy per step, summed over channels (nats)
     best_val_loss: float
+    train_eval_loss: float  # the validation measure on n_val unaugmented training samples (nan: not measured)
     train_seconds: float  # time spent in this and earlier (resumed) sessions, data preparation included
     n_parameters: int
     n_train: int
@@ -276,7 +277,7 @@ def train(
         data.train.lengths, min(config.batch_size, len(data.train)), config.seed, config.bucket_batches
     )
     window = LossWindow()
-    val_loss = math.nan
+    val_loss = train_eval_loss = math.nan
     if progress and is_main:
         progress(state.step, config.steps, {})
     state.model.train()
@@ -327,6 +328,7 @@ def train(
         train_loss=window.last_mean,
         val_loss=val_loss,
         best_val_loss=state.best_val,
+        train_eval_loss=train_eval_loss,
         train_seconds=state.seconds(),
         n_parameters=state.model.num_parameters(),
         n_train=len(data.train),
