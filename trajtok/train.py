@@ -59,7 +59,8 @@ from trajtok.tokenizer_choice import AnyTokenizer
 from trajtok.train_config import DataConfig, LossConfig, TrainConfig
 from trajtok.training_state import TrainingState
 
-# Augmented lines may grow (larger, or thinned more densely): lines are stitched to this share less than fits.
+# Augmented lines may grow (larger, or thinned more densely): training lines are stitched to this share less
+# than fits, with augmentation on or off, so that a run without it trains on the same lines.
 AUGMENT_HEADROOM = 1.5
 
 # progress(step, total_steps, metrics): called after every step (rank 0 only); metrics may be empty.
@@ -140,8 +141,7 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
     data_config, m = config.data, config.model
     n_train = config.overfit or data_config.n_train
     augmenting = data_config.augment.applies_to(data_config.source) and not config.overfit
-    budget = int(m.max_steps / AUGMENT_HEADROOM) if augmenting else m.max_steps
-    train_set = load_lines(data_config, "train", n_train, config.seed, budget)
+    train_set = load_lines(data_config, "train", n_train, config.seed, int(m.max_steps / AUGMENT_HEADROOM))
     unthinned = train_set.samples
     train_samples = [thin_sample(s, data_config.spacing) for s in unthinned]
     val_lines = load_lines(data_config, "val", data_config.n_val, config.seed, m.max_steps).samples
