@@ -10,7 +10,9 @@ from trajtok.augment import Augmentation, affine, augment_sample, jitter_strokes
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
+from trajtok.sample import SampleSet
 from trajtok.strokes import integrate, thin_sample
+from trajtok.train import prepare_data
 from trajtok.train_config import TrainConfig
 
 OFF = Augmentation(scale=0, stretch=0, slant=0, rotation=0, resample=0, jitter=0)
@@ -134,7 +136,14 @@ def test_bad_augmentation_settings_are_refused_by_name(override, message):
         load_config(TrainConfig, None, ["data.source=bigbank", override])
 
 
-def test_resampling_needs_thinning():
-    with pytest.raises(ConfigError, match="data.augment.resample .* data.spacing > 0"):
-        load_config(TrainConfig, None, ["data.source=bigbank", "data.spacing=0"])
-    load_config(TrainConfig, None, ["data.source=bigbank", "data.spacing=0", "data.augment.resample=0"])
+def test_resampling_needs_thinning_and_robot_demos_are_never_augmented_by_default():
+    hershey = ["data.augment.apply=always", "data.n_train=8", "data.n_val=2", "batch_size=4"]
+    with pytest.raises(ConfigError, match=r"data.augment.resample .* data.spacing > 0"):
+        prepare_data(load_config(TrainConfig, None, [*hershey, "data.spacing=0"]))
+    assert prepare_data(
+        load_config(TrainConfig, None, [*hershey, "data.spacing=0", "data.augment.resample=0"])
+    ).draws
+    demos = SampleSet([], dim_names=("dx", "dy", "dz"), event_names=("grip",))
+    assert not Augmentation().check_data("demos/", demos, 0.0)
+    with pytest.raises(ConfigError, match="data.augment.apply=always: demos/ is not pen data"):
+        Augmentation(apply="always").check_data("demos/", demos, 0.0)

@@ -13,7 +13,8 @@ from typing import Literal
 
 import numpy as np
 
-from trajtok.sample import Sample
+from trajtok.errors import ConfigError
+from trajtok.sample import HANDWRITING_DIMS, HANDWRITING_EVENTS, Sample, SampleSet
 from trajtok.strokes import differentiate, integrate, thin_sample
 
 
@@ -43,9 +44,29 @@ class Augmentation:
         ]
 
     def applies_to(self, source: str) -> bool:
+        """Whether samples of `source` are augmented (pen data; see `check_data`)."""
         if self.apply == "real":
             return source != "hershey" and any(self.magnitudes().values())
         return self.apply == "always" and any(self.magnitudes().values())
+
+    def check_data(self, source: str, samples: SampleSet, spacing: float) -> bool:
+        """Whether these samples are augmented: pen data (dx, dy, pen_lift) of a source `applies_to`; robot
+        demos never by default. ConfigError where a setting would fail or do nothing."""
+        pen_data = (samples.dim_names, samples.event_names) == (HANDWRITING_DIMS, HANDWRITING_EVENTS)
+        if not self.applies_to(source):
+            return False
+        if not pen_data:
+            if self.apply == "always":
+                raise ConfigError(
+                    f"config: data.augment.apply=always: {source} is not pen data (channels "
+                    f"{', '.join(samples.dim_names + samples.event_names)}); use apply=real or never"
+                )
+            return False
+        if self.resample > 0 and spacing <= 0:
+            raise ConfigError(
+                "config: data.augment.resample varies the thinning: it needs data.spacing > 0 (or resample=0)"
+            )
+        return True
 
 
 def affine(points: np.ndarray, scale: float, stretch: float, slant: float, angle: float) -> np.ndarray:

@@ -140,8 +140,9 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
     With augmentation on (data.augment), the unthinned training samples are kept to draw each batch afresh."""
     data_config, m = config.data, config.model
     n_train = config.overfit or data_config.n_train
-    augmenting = data_config.augment.applies_to(data_config.source) and not config.overfit
     train_set = load_lines(data_config, "train", n_train, config.seed, int(m.max_steps / AUGMENT_HEADROOM))
+    augment = data_config.augment
+    augmenting = augment.check_data(data_config.source, train_set, data_config.spacing) and not config.overfit
     unthinned = train_set.samples
     train_samples = [thin_sample(s, data_config.spacing) for s in unthinned]
     val_lines = load_lines(data_config, "val", data_config.n_val, config.seed, m.max_steps).samples

@@ -50,10 +50,6 @@ class DataConfig:
                     len(words) != 2 or not 1 <= words[0] <= words[1],
                     f"data.words_per_sample must be [min, max] with 1 <= min <= max, got {words}",
                 ),
-                (
-                    self.augment.resample > 0 and self.spacing == 0 and self.augment.applies_to(self.source),
-                    "data.augment.resample varies the thinning: it needs data.spacing > 0 (or resample=0)",
-                ),
                 *self.augment.problems(),
                 (self.n_train < 1 or self.n_val < 1, "data.n_train and data.n_val must be >= 1"),
                 (
