@@ -17,6 +17,18 @@ each run (the seed printed; --random-seed repeats a draw) and scored the same wa
 list does not hold. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
 `recognizer_ground_truth_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
 `checkpoint`.
+
+`--bigbank` judges a model of the bigbank writer instead (`--checkpoint` trained with
+configs/handwriting-bigbank.yaml, `--recognizer` a reader of that writer's cursive, which the shipped print
+reader is not): `--words N` (40) words of the bigbank test split (held out from the writer's training and
+validation, and from a reader's trained on the train split) and `--phrases N` (30) phrases of 3 of them,
+drawn with `--random-seed` (printed). Generated ink and the real strokes of the same words (the phrases:
+the real words stitched as training stitches them, trajtok/line_stitching.py; thinned as the model was
+trained) are read by the same recognizer. A reader trained on single words never writes a blank, so phrase
+CER is taken with the blanks dropped from both sides (`*_with_blanks`: as read). Tesseract is not asked: it
+cannot read cursive. Last line: JSON with `recognizer_cer`, `recognizer_real_cer`, `ratio` (their quotient;
+target <= 1.3), `phrases_recognizer_cer`, `phrases_recognizer_real_cer`, `phrases_ratio`, the
+`*_with_blanks` figures, `random_seed`, `checkpoint`, `recognizer`. Needs ../shared/data (else exit 2).
 """
 
 from __future__ import annotations
@@ -32,9 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
+from trajtok.data import bigbank_path, load_source
 from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, style_ids, synthesize
 from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
+from trajtok.line_stitching import stitch
 from trajtok.plot import render_ink
 from trajtok.recognize import Recognizer, read_back
 from trajtok.sample import Sample
@@ -75,7 +89,12 @@ def main() -> int:
     parser.add_argument("--recognizer", help="recognizer run dir or .pt (default: the shipped recognizer)")
     parser.add_argument("--random", type=int, default=30, help="random held-out phrases (default: 30)")
     parser.add_argument("--random-seed", type=int, help="their draw (default: a fresh one, printed)")
+    parser.add_argument("--bigbank", action="store_true", help="judge a bigbank model on held-out words")
+    parser.add_argument("--words", type=int, default=40, help="--bigbank: held-out words (default: 40)")
+    parser.add_argument("--phrases", type=int, default=30, help="--bigbank: 3-word phrases (default: 30)")
     args = parser.parse_args()
+    if args.bigbank:
+        return score_word_bank(args)
     if shutil.which("tesseract") is None:
         print(
             "bench/legibility.py: tesseract is not installed (apt-get install tesseract-ocr)", file=sys.stderr
@@ -153,6 +172,66 @@ def main() -> int:
     if curve:
         result["cer_vs_minutes"] = curve
     print(json.dumps(result))
+    return 0
+
+
+def score_word_bank(args: argparse.Namespace) -> int:
+    """The --bigbank mode: held-out words and 3-word phrases of them, generated vs real, one reader."""
+    if not bigbank_path().is_file():
+        print(f"bench/legibility.py: --bigbank needs {bigbank_path()} (../shared/data)", file=sys.stderr)
+        return 2
+    path = resolve_checkpoint_path(args.checkpoint)
+    checkpoint = load_checkpoint(path)
+    spacing = float(checkpoint.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0))
+    recognizer = Recognizer.from_checkpoint(args.recognizer)
+    seed = args.random_seed if args.random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    rng = np.random.default_rng(seed)
+    held_out = load_source("bigbank", split="test").samples
+    words = [
+        held_out[i] for i in rng.choice(len(held_out), size=min(args.words, len(held_out)), replace=False)
+    ]
+    lines = [
+        stitch([words[i] for i in rng.choice(len(words), size=3, replace=False)], rng)
+        for _ in range(args.phrases)
+    ]
+    writer = Writer.from_loaded(checkpoint)
+    figures = {}
+    image_dir = Path(args.out) if args.out else None
+    for name, real in (("words", words), ("phrases", lines)):
+        real = [thin_sample(s, spacing) for s in real]
+        texts = [s.text for s in real]
+        written = writer.write(texts, Sampling(temperature=args.temperature, seed=args.seed))
+        generated_reads, _ = read_back(written, recognizer)
+        real_reads, _ = read_back(real, recognizer)
+        if image_dir is not None:
+            for i, (w, r) in enumerate(zip(written, real, strict=True)):
+                for kind, sample in (("written", w), ("real", r)):
+                    ink = integrate(sample.deltas, sample.events[:, 0])
+                    render_ink(ink, image_dir / name / f"{kind}_{i:02d}.png")
+        print(f"{name} ({len(texts)}): text, read in the generated ink, read in the real strokes")
+        for text, gen, rea in zip(texts, generated_reads, real_reads, strict=True):
+            print(f"  {text:<30} {gen:<24} {rea}")
+        key = "" if name == "words" else "phrases_"
+        bare = [t.replace(" ", "") for t in texts]
+        figures[f"{key}recognizer_cer"] = cer([r.replace(" ", "") for r in generated_reads], bare)
+        figures[f"{key}recognizer_real_cer"] = cer([r.replace(" ", "") for r in real_reads], bare)
+        figures[f"{key}ratio"] = figures[f"{key}recognizer_cer"] / max(
+            figures[f"{key}recognizer_real_cer"], 1e-9
+        )
+        if name == "phrases":
+            figures["phrases_recognizer_cer_with_blanks"] = cer(generated_reads, texts)
+            figures["phrases_recognizer_real_cer_with_blanks"] = cer(real_reads, texts)
+    print(
+        f"checkpoint {path} (step {checkpoint.extra.get('step')}), "
+        f"recognizer {args.recognizer or 'shipped'}, --random-seed {seed}"
+    )
+    for key in ("", "phrases_"):
+        print(
+            f"{key or 'words_'}recognizer CER generated {figures[f'{key}recognizer_cer']:.3f} vs real "
+            f"{figures[f'{key}recognizer_real_cer']:.3f}: {figures[f'{key}ratio']:.2f}x (target <= 1.3x)"
+        )
+    result = {k: round(v, 4) for k, v in figures.items()}
+    print(json.dumps({**result, "random_seed": seed, "checkpoint": str(path), "recognizer": args.recognizer}))
     return 0
 
 

@@ -26,6 +26,7 @@ class EncodedSet:
     texts: list[str]
     states: list[np.ndarray] | None = None  # each (S,) float32 when the samples carry a state vector
     dropped: dict[str, int] = field(default_factory=dict)
+    origins: list[int] = field(default_factory=list)  # each row's index in the samples encoded
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -56,8 +57,8 @@ def encode_samples(
     A model step is one token row: a time step for the per-step schemes, one code token for the chunk
     schemes (whose tokens take the character of the first time step of their chunk)."""
     out = EncodedSet([], [], [], [])
-    kept, text_ids = [], []
-    for sample in samples:
+    kept, text_ids, positions = [], [], []
+    for position, sample in enumerate(samples):
         ids, _ = text_tokenizer.encode(sample.text)
         if len(ids) > max_text:
             out.dropped["text longer than model.max_text"] = (
@@ -66,9 +67,10 @@ def encode_samples(
         else:
             kept.append(sample)
             text_ids.append(ids)
+            positions.append(position)
     tokens = tokenizer.encode_batch([s.deltas for s in kept], [s.events for s in kept], add_eos=True)
     states = []
-    for sample, ids, sample_tokens in zip(kept, text_ids, tokens, strict=True):
+    for sample, ids, sample_tokens, position in zip(kept, text_ids, tokens, positions, strict=True):
         if len(sample_tokens) > max_steps:
             out.dropped["longer than model.max_steps"] = out.dropped.get("longer than model.max_steps", 0) + 1
             continue
@@ -79,6 +81,7 @@ def encode_samples(
         out.char_index.append(step_chars[tokenizer.token_steps(sample_tokens)])
         out.text_ids.append(ids)
         out.texts.append(sample.text)
+        out.origins.append(position)
         states.append(sample.state)
     if states and states[0] is not None:
         out.states = [np.asarray(s, dtype=np.float32) for s in states]

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trajtok.augment import affine
 from trajtok.batching import BatchOrder
 from trajtok.config import from_dict, save_config, to_dict
 from trajtok.ctc import BLANK, greedy_decode
@@ -184,12 +185,7 @@ def augment_points(points: np.ndarray, augment: AugmentConfig, rng: np.random.Ge
     stretch = 1 + rng.uniform(-augment.stretch, augment.stretch)
     slant = rng.uniform(-augment.slant, augment.slant)
     angle = rng.uniform(-augment.rotation, augment.rotation)
-    x = (points[:, 0] + slant * points[:, 1]) * stretch
-    y = points[:, 1]
-    cos, sin = np.cos(angle), np.sin(angle)
-    out = points.copy()
-    out[:, 0], out[:, 1] = scale * (cos * x - sin * y), scale * (sin * x + cos * y)
-    return out
+    return affine(points, scale, stretch, slant, angle)
 
 
 def batch_tensors(features: list[np.ndarray], labels: list[np.ndarray]) -> dict[str, torch.Tensor]:

@@ -49,9 +49,10 @@ def join_strokes(strokes: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.float32)
 
 
-def thin_sample(sample: Sample, spacing: float) -> Sample:
+def thin_sample(sample: Sample, spacing: float, offset: float = 0.0) -> Sample:
     """Keep about one point per `spacing` of ink (handwriting units) along each stroke, and every stroke's
     first and last point; pen lifts and char_index follow the kept points. spacing <= 0 keeps everything.
+    `offset` (in [0, spacing)) moves where along the ink the kept points fall.
 
     Fewer, longer steps per character make sequences several times shorter for the same letter shapes.
     """
@@ -64,7 +65,7 @@ def thin_sample(sample: Sample, spacing: float) -> Sample:
     stroke = np.cumsum(starts) - 1
     arc = np.cumsum(ink)
     arc -= arc[np.flatnonzero(starts)][stroke]  # arc length from the start of each point's stroke
-    bucket = np.floor(arc / spacing)
+    bucket = np.floor((arc + offset) / spacing)
     keep = starts | pen_lift | np.concatenate([[True], bucket[1:] != bucket[:-1]])
     points = integrate(sample.deltas, pen_lift)[keep]
     deltas, lifts = differentiate(points)

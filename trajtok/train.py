@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from trajtok.augment import augment_sample
 from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
@@ -43,6 +44,7 @@ from trajtok.data import load_source
 from trajtok.data.hershey import iter_samples, style_ids
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
+from trajtok.line_stitching import stitch_lines
 from trajtok.losses import attention_alignment_loss, channel_losses
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
@@ -50,12 +52,16 @@ from trajtok.plot import plot_attention, render_ink
 from trajtok.recognize import read_back, shipped_recognizer
 from trajtok.run_log import RunLog
 from trajtok.runtime import Distributed, Runtime, setup_runtime
-from trajtok.sample import SampleSet
+from trajtok.sample import Sample, SampleSet
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer_choice import AnyTokenizer
 from trajtok.train_config import DataConfig, LossConfig, TrainConfig
 from trajtok.training_state import TrainingState
+
+# Augmented lines may grow (larger, or thinned more densely): training lines are stitched to this share less
+# than fits, with augmentation on or off, so that a run without it trains on the same lines.
+AUGMENT_HEADROOM = 1.5
 
 # progress(step, total_steps, metrics): called after every step (rank 0 only); metrics may be empty.
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -68,6 +74,7 @@ class RunSummary:
     train_loss: float  # mean weighted loss of the last logging window
     val_loss: float  # cross-entropy per step, summed over channels (nats)
     best_val_loss: float
+    train_eval_loss: float  # the validation measure on n_val unaugmented training samples (nan: not measured)
     train_seconds: float  # time spent in this and earlier (resumed) sessions, data preparation included
     n_parameters: int
     n_train: int
@@ -86,11 +93,20 @@ class TrainingData:
     text_tokenizer: CharTokenizer
     max_steps_per_char: float  # generation budget the checkpoint records for Writer
     min_word_gap: float  # the gap Writer keeps at blanks: the training data's 25th percentile (0: unknown)
+    draws: FreshDraws | None = None  # augmentation on: each training batch drawn afresh
+    train_probe: EncodedSet | None = None  # n_val training samples, unaugmented: the train/val loss gap
 
 
 def load_samples(data: DataConfig, split: str, n: int, seed: int, progress=None) -> SampleSet:
     """n samples of `split`, thinned: the synthetic stream filtered by writer, or any load_source spec
     (`progress(done, total)` while it is built)."""
+    loaded = load_unthinned(data, split, n, seed, progress)
+    loaded.samples = [thin_sample(s, data.spacing) for s in loaded.samples]
+    return loaded
+
+
+def load_unthinned(data: DataConfig, split: str, n: int, seed: int, progress=None) -> SampleSet:
+    """`load_samples` before the thinning."""
     if data.source == "hershey":
         try:
             styles = set(style_ids(data.styles))
@@ -104,16 +120,33 @@ def load_samples(data: DataConfig, split: str, n: int, seed: int, progress=None)
         loaded = load_source(data.source, split=split, n=n, seed=seed, progress=progress, **data.options)
     if not loaded.samples:
         raise ConfigError(f"data: source {data.source!r} gave no {split} samples")
-    loaded.samples = [thin_sample(s, data.spacing) for s in loaded.samples]
     return loaded
 
 
+def load_lines(data: DataConfig, split: str, n: int, seed: int, max_steps: int) -> SampleSet:
+    """n unthinned samples of `split`, each 1..N words of the source stitched into a line (line_stitching;
+    data.words_per_sample) and a line no longer, thinned, than `max_steps` unless it is a single word."""
+    loaded = load_unthinned(data, split, n, seed)
+    low, high = data.words_per_sample
+    if high == 1:
+        return loaded
+    lengths = [len(thin_sample(w, data.spacing)) for w in loaded.samples]
+    lines = stitch_lines(loaded.samples, n, (low, high), seed, lengths, max_steps)
+    return dataclasses.replace(loaded, samples=lines)
+
+
 def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> TrainingData:
-    """Training and validation sets, tokenized; the tokenizer is fitted on the training deltas if None."""
-    n_train = config.overfit or config.data.n_train
-    train_set = load_samples(config.data, "train", n_train, config.seed)
-    train_samples = train_set.samples
-    val_samples = load_samples(config.data, "val", config.data.n_val, config.seed).samples
+    """Training and validation sets, tokenized; the tokenizer is fitted on the training deltas if None.
+    With augmentation on (data.augment), the unthinned training samples are kept to draw each batch afresh."""
+    data_config, m = config.data, config.model
+    n_train = config.overfit or data_config.n_train
+    train_set = load_lines(data_config, "train", n_train, config.seed, int(m.max_steps / AUGMENT_HEADROOM))
+    augment = data_config.augment
+    augmenting = augment.check_data(data_config.source, train_set, data_config.spacing) and not config.overfit
+    unthinned = train_set.samples
+    train_samples = [thin_sample(s, data_config.spacing) for s in unthinned]
+    val_lines = load_lines(data_config, "val", data_config.n_val, config.seed, m.max_steps).samples
+    val_samples = [thin_sample(s, data_config.spacing) for s in val_lines]
     if tokenizer is None:
         tokenizer = config.tokenizer.build(train_set.dim_names, train_set.event_names)
         deltas = [s.deltas for s in train_samples]
@@ -128,7 +161,6 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
             f"model.state_dim={config.model.state_dim}; set model.state_dim={state_size}"
         )
     text_tokenizer = CharTokenizer()
-    m = config.model
     train = encode_samples(train_samples, tokenizer, text_tokenizer, m.max_steps, m.max_text)
     val = encode_samples(val_samples, tokenizer, text_tokenizer, m.max_steps, m.max_text)
     weights = config.loss.channel_weights
@@ -148,7 +180,30 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
     steps_per_char = 1.5 * float(np.percentile(per_char, 99))
     gaps = [gap for s in train_samples for gap in word_gaps(s)]
     min_word_gap = float(np.percentile(gaps, 25)) if gaps else 0.0
-    return TrainingData(train, val, tokenizer, text_tokenizer, steps_per_char, min_word_gap)
+    draws = None
+    if augmenting:
+        kept = [unthinned[i] for i in train.origins]
+        draws = FreshDraws(kept, data_config, tokenizer, text_tokenizer, m.max_steps, m.max_text)
+    probe = train.subset(list(range(min(len(train), data_config.n_val))))
+    return TrainingData(train, val, tokenizer, text_tokenizer, steps_per_char, min_word_gap, draws, probe)
+
+
+@dataclass
+class FreshDraws:
+    """The training samples before thinning (row i of the encoded set is samples[i]), drawn afresh for
+    every batch: each augmented (trajtok.augment) by a draw of (seed, batch), thinned and tokenized."""
+
+    samples: list[Sample]
+    data: DataConfig
+    tokenizer: AnyTokenizer
+    text_tokenizer: CharTokenizer
+    max_steps: int
+    max_text: int
+
+    def encode(self, rows: list[int], rng: np.random.Generator) -> EncodedSet:
+        """The rows, augmented; a row that no longer fits the model is left out of this batch."""
+        drawn = [augment_sample(self.samples[i], self.data.augment, self.data.spacing, rng) for i in rows]
+        return encode_samples(drawn, self.tokenizer, self.text_tokenizer, self.max_steps, self.max_text)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -223,7 +278,7 @@ def train(
         data.train.lengths, min(config.batch_size, len(data.train)), config.seed, config.bucket_batches
     )
     window = LossWindow()
-    val_loss = math.nan
+    val_loss = train_eval_loss = math.nan
     if progress and is_main:
         progress(state.step, config.steps, {})
     state.model.train()
@@ -240,6 +295,11 @@ def train(
             val_loss, val_parts = evaluate(
                 state.model, data.val, data.tokenizer, runtime.device, runtime.autocast
             )
+            if data.train_probe is not None and len(data.train_probe):
+                train_eval_loss, _ = evaluate(
+                    state.model, data.train_probe, data.tokenizer, runtime.device, runtime.autocast
+                )  # the same measure on training samples: what the model learned by heart shows as the gap
+                val_parts.update(train_eval_loss=train_eval_loss, loss_gap=val_loss - train_eval_loss)
             is_best = val_loss < state.best_val
             state.best_val = min(state.best_val, val_loss)
             accuracy = attention_accuracy(state.model, data.val, runtime.device, runtime.autocast)
@@ -269,6 +329,7 @@ def train(
         train_loss=window.last_mean,
         val_loss=val_loss,
         best_val_loss=state.best_val,
+        train_eval_loss=train_eval_loss,
         train_seconds=state.seconds(),
         n_parameters=state.model.num_parameters(),
         n_train=len(data.train),
@@ -300,9 +361,8 @@ def train_step(
     ddp = runtime.ddp
     torch.manual_seed(_step_seed(config.seed, state.step, ddp.rank))
     k = state.step * ddp.world_size + ddp.rank  # this rank's global batch number
-    batch = {
-        key: value.to(runtime.device) for key, value in training_batch(k, data.train, order, config).items()
-    }
+    batch = training_batch(k, data.train, order, config, data.draws)
+    batch = {key: value.to(runtime.device) for key, value in batch.items()}
     with runtime.autocast:
         loss, parts = compute_losses(net, batch, config.loss, data.tokenizer)
     state.optimizer.zero_grad(set_to_none=True)
@@ -348,12 +408,17 @@ def _step_seed(seed: int, step: int, rank: int) -> int:
 
 
 def training_batch(
-    k: int, data: EncodedSet, order: BatchOrder, config: TrainConfig
+    k: int, data: EncodedSet, order: BatchOrder, config: TrainConfig, draws: FreshDraws | None = None
 ) -> dict[str, torch.Tensor]:
-    """Global batch k: its samples (every sample when overfitting), a `no_text_fraction` of them textless."""
+    """Global batch k: its samples (every sample when overfitting), a `no_text_fraction` of them textless;
+    with `draws`, each sample augmented by a draw of (seed, k)."""
     if config.overfit:
         return collate(data, range(len(data)))
     indices = order.batch(k)
+    if draws is not None:
+        drawn = draws.encode(indices.tolist(), np.random.default_rng([config.seed, k, 3]))
+        if len(drawn):
+            data, indices = drawn, np.arange(len(drawn))
     return collate(data, indices, blank_rows(config.seed, k, len(indices), config.no_text_fraction))
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from trajtok.augment import Augmentation
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES
 from trajtok.config import load_config
 from trajtok.data.texts import VALIDATION_PHRASES
@@ -36,10 +37,20 @@ class DataConfig:
     spacing: float = 0.4  # thin strokes to about one point per this much ink (x-heights); 0 = keep all
     # loader options of `source` (load_source / --option), e.g. {events: none}; refused where unused
     options: dict[str, Any] = field(default_factory=dict)
+    # [min, max] words of one writer stitched into each sample (line_stitching); [1, 1]: as they come
+    words_per_sample: list[int] = field(default_factory=lambda: [1, 1])
+    # random geometry and resampling of every training batch (trajtok.augment); by default real sources only
+    augment: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
+        words = self.words_per_sample
         _require(
             [
+                (
+                    len(words) != 2 or not 1 <= words[0] <= words[1],
+                    f"data.words_per_sample must be [min, max] with 1 <= min <= max, got {words}",
+                ),
+                *self.augment.problems(),
                 (self.n_train < 1 or self.n_val < 1, "data.n_train and data.n_val must be >= 1"),
                 (
                     self.source == "hershey" and bool(self.options),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -103,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.n_train:,} training samples): train loss {summary.train_loss:.3f}, "
             f"validation loss {summary.val_loss:.3f} (best {summary.best_val_loss:.3f})"
         )
+        if not math.isnan(summary.train_eval_loss):
+            gap = summary.val_loss - summary.train_eval_loss
+            print(
+                f"on training samples, unaugmented, as validation measures: {summary.train_eval_loss:.3f} "
+                f"(validation - training: {gap:.3f})"
+            )
         if summary.dropped:
             print(f"dropped training samples: {summary.dropped}")
         print(f"run directory: {summary.run_dir}")

@@ -4,7 +4,9 @@
      "points": [[x, y, is_pen_down], ...]}
 
 x, y in [0, 1] page units with y growing downwards; x times aspectRatio gives equal scale; is_pen_down = 0 on
-the last point of each stroke (the pen travels up from there to the next point).
+the last point of each stroke (the pen travels up from there to the next point). Each author is one writer:
+its samples share one scale and a style_id, the author's index among the file's authors in sorted order (a
+record without an author has none).
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ def record_strokes(record: object, where: str) -> tuple[list[np.ndarray], str, s
     return split_strokes(absolute), text, author
 
 
+def _author(record: object) -> str | None:
+    """The record's author, None when it names none (or is malformed: record_strokes says how)."""
+    try:
+        author = record["metadata"].get("author")
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return None if author is None else str(author)
+
+
 def load(
     path: str | Path,
     split: str = "train",
@@ -85,9 +96,10 @@ def load(
     records = read_records(path)
     chosen = select([str(i) for i in range(len(records))], split, n, seed)
     builder = SampleSetBuilder(source or str(path), limits)
+    writers = {author: k for k, author in enumerate(sorted({_author(r) for r in records} - {None}))}
     for done, i in enumerate(chosen, 1):
         strokes, text, author = record_strokes(records[i], f"{path}: record {i}")
-        builder.add_strokes(strokes, text, group=author)  # one writer, one scale
+        builder.add_strokes(strokes, text, writers.get(author), group=author)  # one writer, one scale
         if progress and (done % 256 == 0 or done == len(chosen)):
             progress(done, len(chosen))
     return builder.build()
