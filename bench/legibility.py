@@ -9,13 +9,13 @@ and scored by the character error rate (edit distance / phrase length, summed ov
 the same OCR on the synthetic ground truth of the same phrases: each writer the model was trained on, with
 the same stroke thinning; its CER is what a perfect copy of the training data would score.
 The recognizer (the shipped one unless --recognizer; trajtok recognize) reads the same generated strokes
-and the same ground truth, next to Tesseract: `recognizer_cer`, `recognizer_ground_truth_cer`. It reads the
+and the same ground truth, next to Tesseract: `recognizer_cer`, `recognizer_real_cer`. It reads the
 pen strokes themselves, so it also judges cursive, which Tesseract cannot read.
 `--curve RUN_DIR` also scores every checkpoints/step*.pt snapshot of a run (made with snapshot_every) and
 prints CER against training minutes. `--random N` (30) more phrases of held-out words are drawn afresh
 each run (the seed printed; --random-seed repeats a draw) and scored the same way: text the bench's fixed
 list does not hold. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
-`recognizer_ground_truth_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
+`recognizer_real_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
 `checkpoint`.
 
 `--bigbank` judges a model of the bigbank writer instead (`--checkpoint` trained with
@@ -163,7 +163,7 @@ def main() -> int:
         "cer": round(score, 4),
         "ground_truth_cer": round(truth_cer, 4),
         "recognizer_cer": round(recognizer_cer, 4),
-        "recognizer_ground_truth_cer": round(recognizer_truth_cer, 4),
+        "recognizer_real_cer": round(recognizer_truth_cer, 4),
         "random_phrases_cer": round(random_cer, 4),
         "random_phrases_recognizer_cer": round(random_recognizer_cer, 4),
         "random_seed": random_seed,
