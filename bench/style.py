@@ -12,12 +12,13 @@ Usage: .venv/bin/python bench/style.py [--checkpoint RUN_DIR|FILE.pt] [--refs N]
    `trajtok write --style`) to write two other held-out texts, sampled at --temperature; the classifier
    names the writer of each generated sample. `style_accuracy`: the share attributed to k, from ONE
    reference word (the same as priming with one sample, the mechanism trajtok write had); the same with
-   three reference words laid out on one line: `style_accuracy_3_samples`. Chance is 1 / writers.
+   two reference words laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the
+   text fill the 24-character lines the model was trained on). Chance is 1 / writers.
    Writers the checkpoint was not trained on are included (its data.styles are printed): a model trained on
    the print writers only has never seen the other three.
 3. The bigbank writer (when present) is measured the same way, printed apart: a model trained on the
    synthetic corpus never saw cursive pen data, so it is not expected to write it.
-Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_3_samples`, per-writer
+Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_2_samples`, per-writer
 accuracies, `bigbank_style_accuracy` (or null), `chance`, `checkpoint`, `seconds`.
 """
 
@@ -41,13 +42,14 @@ from trajtok.generate import Sampling, Writer
 from trajtok.ink_features import check_ink, features_from_points
 from trajtok.sample import Sample
 from trajtok.strokes import integrate, thin_sample
-from trajtok.style import from_samples, style_prime
+from trajtok.style import check_fits, from_samples, style_prime
 
 STEP = 0.1  # x-heights between the re-sampled points the features are pooled over
 DIRECTION_BINS, TURN_BINS = 16, 9
 TRAIN_PER_WRITER, TEST_PER_WRITER = 400, 40
 TEXTS_PER_REFERENCE = 2
-MAX_CHARS = 14  # real and generated texts: one or two words, as many of the training data's texts are
+MAX_CHARS = 12  # real and generated texts: one or two words, as many of the training data's texts are
+REFERENCE_CHARS = (3, 5)  # reference words: two of them, a blank and a text fit the 24-character lines
 REFERENCE_FONT = load_font("futural")  # how wide a text is in a neutral font: the width normalizer
 
 
@@ -149,13 +151,16 @@ def generation_texts(rng, words, n, avoid=()):
 
 
 def reference_words(k, words, n, spacing, rng) -> list[Sample]:
-    """`n` single held-out words in synthetic writer k's hand, thinned as the training data were."""
-    chosen = [words[i] for i in rng.choice(len(words), n, replace=False)]
+    """`n` single held-out words (of REFERENCE_CHARS letters) in synthetic writer k's hand, thinned as the
+    training data were."""
+    short = [w for w in words if REFERENCE_CHARS[0] <= len(w) <= REFERENCE_CHARS[1]] or words
+    chosen = [short[i] for i in rng.choice(len(short), n, replace=False)]
     return readable([thin_sample(synthesize(w, k, seed=int(rng.integers(2**31))), spacing) for w in chosen])
 
 
 def write_in_style(writer, references, texts, sampling) -> list[Sample]:
     prime = style_prime(from_samples(references), writer.text_tokenizer)
+    check_fits(prime, texts, writer.line_chars)
     return [s for s in writer.write(texts, sampling, prime=prime) if check_ink(s) is None]
 
 
@@ -206,42 +211,46 @@ def main() -> int:
 
     rng = np.random.default_rng(args.seed + 1)
     sampling = Sampling(temperature=args.temperature, seed=args.seed)
-    one, three, bigbank_accuracy = {}, {}, None
+    one, two, bigbank_accuracy = {}, {}, None
     for k in sets:
-        pool = bigbank[1] if k == "bigbank" else reference_words(k, held, 3 * args.refs, spacing, rng)
-        written_one, written_three = [], []
+        if k == "bigbank":
+            pool = [s for s in bigbank[1] if REFERENCE_CHARS[0] <= len(s.text) <= REFERENCE_CHARS[1]]
+        else:
+            pool = reference_words(k, held, 2 * args.refs, spacing, rng)
+        written_one, written_two = [], []
         for r in range(args.refs):
-            references = [pool[(3 * r + j) % len(pool)] for j in range(3)]
+            references = [pool[(2 * r + j) % len(pool)] for j in range(2)]
             avoid = [w for ref in references for w in ref.text.split()]
             texts = generation_texts(rng, held, TEXTS_PER_REFERENCE, avoid)
             written_one += write_in_style(writer, references[:1], texts, sampling)
-            written_three += write_in_style(writer, references, texts, sampling)
+            written_two += write_in_style(writer, references, texts, sampling)
         one[k] = accuracy_of(classifier, written_one, labels[k])
-        three[k] = accuracy_of(classifier, written_three, labels[k])
+        two[k] = accuracy_of(classifier, written_two, labels[k])
         seen = "trained on" if k in trained_on else "NOT in the model's training data"
         print(
             f"  writer {names[k]:<15} real {real[k]:.3f}  generated from 1 reference {one[k]:.3f}, "
-            f"from 3 {three[k]:.3f}  ({len(written_one)} samples; {seen})"
+            f"from 2 {two[k]:.3f}  ({len(written_one)} samples; {seen})"
         )
     if "bigbank" in one:
         bigbank_accuracy = one.pop("bigbank")
-        three.pop("bigbank")
+        two.pop("bigbank")
         print(f"bigbank (printed apart, not in style_accuracy): from 1 reference {bigbank_accuracy:.3f}")
     style_accuracy = float(np.mean(list(one.values())))
-    three_accuracy = float(np.mean(list(three.values())))
+    two_accuracy = float(np.mean(list(two.values())))
     chance = 1 / len(labels)
     seen_accuracy = float(np.mean([one[k] for k in trained_on]))
     print(
         f"style accuracy from 1 reference word {style_accuracy:.3f} ({style_accuracy / chance:.1f}x chance "
-        f"{chance:.3f}); from 3 words {three_accuracy:.3f} "
-        f"({three_accuracy / max(style_accuracy, 1e-9):.2f}x one); writers the model was trained on "
+        f"{chance:.3f}); from 2 words {two_accuracy:.3f} "
+        f"({two_accuracy / max(style_accuracy, 1e-9):.2f}x one); writers the model was trained on "
         f"{seen_accuracy:.3f}; real held-out {real_accuracy:.3f}"
     )
     seconds = time.perf_counter() - start
     result = {
         "style_accuracy": round(style_accuracy, 4),
         "real_style_accuracy": round(real_accuracy, 4),
-        "style_accuracy_3_samples": round(three_accuracy, 4),
+        "style_accuracy_2_samples": round(two_accuracy, 4),
+        "per_writer_2_samples": {names[k]: round(v, 4) for k, v in two.items()},
         "style_accuracy_trained_writers": round(seen_accuracy, 4),
         "per_writer": {names[k]: round(v, 4) for k, v in one.items()},
         "bigbank_style_accuracy": None if bigbank_accuracy is None else round(bigbank_accuracy, 4),

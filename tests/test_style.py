@@ -57,7 +57,8 @@ def is_bar(stroke: np.ndarray) -> bool:
 @pytest.fixture(scope="module")
 def two_writers(tmp_path_factory):
     """A tiny model overfit on 'ab c' and 'ab ccc' in both hands (seconds): the text is the same for both,
-    so only the strokes of 'ab' say which hand goes on. Saved as a checkpoint for the CLI."""
+    so only the strokes of 'ab' say which hand goes on. Saved as a checkpoint for the CLI, whose facts say
+    it was trained on lines of at most 10 characters."""
     torch.manual_seed(0)
     samples = [hand(w, t) for w in "AB" for t in ("ab c", "ab ccc")]
     rng = np.random.default_rng(0)  # bins fitted on jittered strokes: no edge sits on a stroke's own step
@@ -84,7 +85,8 @@ def two_writers(tmp_path_factory):
     assert loss.item() < 0.05, f"the tiny model did not overfit (loss {loss.item():.3f})"
     model.eval()
     path = tmp_path_factory.mktemp("style") / "two_writers.pt"
-    save_checkpoint(path, model, tokenizer, text_tokenizer, config, {"max_steps_per_char": 12})
+    facts = {"max_steps_per_char": 12, "train_config": {"data": {"source": "hershey", "max_chars": 10}}}
+    save_checkpoint(path, model, tokenizer, text_tokenizer, config, facts)  # trained on lines of <= 10
     return Writer(model, tokenizer, text_tokenizer, max_steps_per_char=12), path
 
 
@@ -175,7 +177,8 @@ def test_write_style_file_and_style_source(two_writers, tmp_path, cli):
         assert [is_bar(s) for s in strokes] == [want_bars] * 3, who
 
     source = ct_json(tmp_path / "two.json", [("mum", "ann"), ("nun", "ann"), ("mom", None)])
-    result = cli(*base, tmp_path / "src.png", "--style-source", source, "--style-index", "0,1")
+    argv = ["write", "c", "--checkpoint", checkpoint, "--out", tmp_path / "src.png"]
+    result = cli(*argv, "--style-source", source, "--style-index", "0,1")
     assert result.code == 0, result.err
     assert "style: 2 sample(s) of one hand, primed as 'mum nun'" in result.out
 
@@ -203,6 +206,7 @@ def test_bad_style_input_is_one_line_and_exit_2(two_writers, tmp_path, cli):
     accented = style_file(tmp_path / "accent.npz", [Sample(ab.deltas, ab.events, text="né")])
     write("--style", accented).user_error("accent.npz: points_0", "cannot read ('é')")
     write("--style", good, text="café").user_error("phrase: text 'café'", "cannot read ('é')")
+    write("--style", good, text="ccc cccc").user_error("line of 11 characters", "lines of at most 10")
     write("--style", good, "--prime-source", "hershey").user_error("--prime-source and --style together")
     write("--style", good, "--style-source", "hershey").user_error("--style and --style-source together")
     source = ct_json(tmp_path / "two.json", [("mum", "ann"), ("nun", "ann")])

@@ -116,6 +116,18 @@ def check_text(text: str, text_tokenizer: CharTokenizer, where: str) -> None:
         )
 
 
+def check_fits(prime: Sample, phrases: Sequence[str], line_chars: int | None) -> None:
+    """StyleError when the prime's text, a blank and a phrase are longer than the lines the model was
+    trained on (`Writer.line_chars`; None: unknown, not checked): past them it writes scribble."""
+    for phrase in phrases if line_chars else ():
+        n = len(f"{prime.text} {phrase}")
+        if n > line_chars:
+            raise StyleError(
+                f"style texts {prime.text!r} and phrase {phrase!r} make a line of {n} characters; this model "
+                f"was trained on lines of at most {line_chars}: use fewer or shorter style samples or phrases"
+            )
+
+
 def style_prime(
     samples: Sequence[StyleSample], text_tokenizer: CharTokenizer, gap: float = STYLE_GAP
 ) -> Sample:

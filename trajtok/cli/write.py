@@ -160,7 +160,7 @@ def check_conditioning_options(args: argparse.Namespace) -> None:
 def style_prime_of(args: argparse.Namespace, writer):
     """The prime of --style FILE or --style-source SPEC --style-index i,j, checked against the model's
     alphabet; the phrases too must be written in it."""
-    from trajtok.style import check_text, from_samples, load_style, style_prime
+    from trajtok.style import check_fits, check_text, from_samples, load_style, style_prime
 
     if args.style:
         samples = load_style(args.style)
@@ -171,6 +171,7 @@ def style_prime_of(args: argparse.Namespace, writer):
     for text in args.texts:
         check_text(text, writer.text_tokenizer, "phrase")
     prime = style_prime(samples, writer.text_tokenizer)
+    check_fits(prime, args.texts, writer.line_chars)
     print(f"style: {len(samples)} sample(s) of one hand, primed as {prime.text!r}")
     return prime
 
