@@ -6,11 +6,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_generate import sample_of
+from test_generate import overfit_model, sample_of
 
 from trajtok.checkpoint import save_checkpoint
 from trajtok.generate import Writer
-from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
 from trajtok.style import STYLE_GAP, StyleError, check_style, from_samples, load_style, style_prime
@@ -64,29 +63,10 @@ def two_writers(tmp_path_factory):
     rng = np.random.default_rng(0)  # bins fitted on jittered strokes: no edge sits on a stroke's own step
     jittered = [s.deltas + rng.normal(0, 0.02, s.deltas.shape) for s in samples for _ in range(4)]
     tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit(jittered)
-    text_tokenizer = CharTokenizer()
-    config = ModelConfig(d_model=64, n_heads=2, n_enc_layers=1, n_dec_layers=2, d_ff=128, dropout=0.0)
-    config.max_steps, config.max_text = 96, 24
-    model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
-    tokens = [torch.as_tensor(tokenizer.encode(s.deltas, s.events, add_eos=True)) for s in samples]
-    batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True)
-    mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(t), dtype=torch.bool) for t in tokens], True)
-    ids, pad, _ = text_tokenizer.encode_batch([s.text for s in samples])
-    ids, pad = torch.as_tensor(ids), torch.as_tensor(pad)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(300):
-        logits = model(ids, pad, batch).logits
-        loss = sum(
-            torch.nn.functional.cross_entropy(x[mask], batch[..., c][mask]) for c, x in enumerate(logits)
-        )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05, f"the tiny model did not overfit (loss {loss.item():.3f})"
-    model.eval()
+    model, text_tokenizer = overfit_model(samples, tokenizer, max_steps=96, max_text=24), CharTokenizer()
     path = tmp_path_factory.mktemp("style") / "two_writers.pt"
     facts = {"max_steps_per_char": 12, "train_config": {"data": {"source": "hershey", "max_chars": 10}}}
-    save_checkpoint(path, model, tokenizer, text_tokenizer, config, facts)  # trained on lines of <= 10
+    save_checkpoint(path, model, tokenizer, text_tokenizer, model.config, facts)  # trained on lines of <= 10
     return Writer(model, tokenizer, text_tokenizer, max_steps_per_char=12), path
 
 
