@@ -164,10 +164,14 @@ def write_in_style(writer, references, texts, sampling) -> list[Sample]:
     return [s for s in writer.write(texts, sampling, prime=prime) if check_ink(s) is None]
 
 
-def accuracy_of(classifier, samples, label) -> float:
+def predictions(classifier, samples) -> np.ndarray:
     if not samples:
-        return 0.0
-    return float((classifier.predict(np.stack([pooled_features(s) for s in samples])) == label).mean())
+        return np.zeros(0, dtype=np.int64)
+    return classifier.predict(np.stack([pooled_features(s) for s in samples]))
+
+
+def accuracy_of(classifier, samples, label) -> float:
+    return float((predictions(classifier, samples) == label).mean()) if samples else 0.0
 
 
 def main() -> int:
@@ -204,6 +208,7 @@ def main() -> int:
     real = {k: accuracy_of(classifier, sets[k][1], labels[k]) for k in sets}
     real_accuracy = float(np.mean(list(real.values())))
     names = {k: STYLES[k].name if k != "bigbank" else "bigbank" for k in sets}
+    by_label = {labels[k]: names[k] for k in sets}
     print(
         f"classifier: {len(labels)} writers, {len(x)} training samples; "
         f"held-out real samples {real_accuracy:.3f} ({time.perf_counter() - start:.0f} s so far)"
@@ -227,9 +232,11 @@ def main() -> int:
         one[k] = accuracy_of(classifier, written_one, labels[k])
         two[k] = accuracy_of(classifier, written_two, labels[k])
         seen = "trained on" if k in trained_on else "NOT in the model's training data"
+        named = np.bincount(predictions(classifier, written_one), minlength=len(labels))
+        taken = ", ".join(f"{by_label[j]} {c}" for j, c in enumerate(named) if c)
         print(
             f"  writer {names[k]:<15} real {real[k]:.3f}  generated from 1 reference {one[k]:.3f}, "
-            f"from 2 {two[k]:.3f}  ({len(written_one)} samples; {seen})"
+            f"from 2 {two[k]:.3f}  ({len(written_one)} samples; {seen}; judged as: {taken})"
         )
     if "bigbank" in one:
         bigbank_accuracy = one.pop("bigbank")
