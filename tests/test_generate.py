@@ -40,15 +40,11 @@ C = [("hook", 12)]
 C_ALONE = [("hook", 12, (0.0, 0.6))]  # written alone, "c" starts elsewhere
 
 
-@pytest.fixture(scope="module")
-def trained():
-    """A tiny model overfit on 'ab c' and 'c' (seconds), with a real tokenizer fitted on the same strokes."""
-    torch.manual_seed(0)
-    samples = [sample_of("ab c", A_B + C), sample_of("c", C_ALONE)]
-    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit([s.deltas for s in samples])
+def overfit_model(samples: list[Sample], tokenizer, max_steps: int = 64, max_text: int = 16):
+    """A tiny StrokeTransformer overfit (300 steps, seconds) on `samples` with their texts, in eval mode."""
     text_tokenizer = CharTokenizer()
     config = ModelConfig(d_model=64, n_heads=2, n_enc_layers=1, n_dec_layers=2, d_ff=128, dropout=0.0)
-    config.max_steps, config.max_text = 64, 16
+    config.max_steps, config.max_text = max_steps, max_text
     model = StrokeTransformer(config, text_tokenizer.vocab_size, tokenizer.vocab_sizes)
     tokens = [torch.as_tensor(tokenizer.encode(s.deltas, s.events, add_eos=True)) for s in samples]
     batch = torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True)  # pad steps are masked out of the loss
@@ -67,7 +63,17 @@ def trained():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05, f"the tiny model did not overfit (loss {loss.item():.3f})"
-    return Writer(model.eval(), tokenizer, text_tokenizer, max_steps_per_char=20), samples
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A tiny model overfit on 'ab c' and 'c' (seconds), with a real tokenizer fitted on the same strokes."""
+    torch.manual_seed(0)
+    samples = [sample_of("ab c", A_B + C), sample_of("c", C_ALONE)]
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit([s.deltas for s in samples])
+    model = overfit_model(samples, tokenizer)
+    return Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=20), samples
 
 
 def decoded(writer: Writer, sample: Sample) -> tuple[np.ndarray, np.ndarray]:

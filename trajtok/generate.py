@@ -53,13 +53,16 @@ class Writer:
         prime_spacing: float = 0.0,
         follows_text: bool = False,
         min_word_gap: float = 0.0,
+        line_chars: int | None = None,
     ):
         """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes are
         thinned the same way so their steps look like what the model learned (0 = use them as given).
         `follows_text`: the model's cross-attention follows the character being drawn (the checkpoint's
         measured `attention_accuracy` reaches FOLLOWS_TEXT_ACCURACY), so a phrase may end only once its last
         character has been written (trajtok.phrase_layout); then
-        `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank."""
+        `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank.
+        `line_chars`: the longest text line the model was trained on (the synthetic corpus's data.max_chars),
+        None where unknown; a prime's text plus the phrase beyond it reaches text positions it never saw."""
         if tuple(tokenizer.vocab_sizes) != model.vocab_sizes:
             raise ValueError(
                 f"tokenizer vocab sizes {tokenizer.vocab_sizes} do not fit the model {model.vocab_sizes}"
@@ -72,6 +75,7 @@ class Writer:
         self.prime_spacing = float(prime_spacing)
         self.follows_text = bool(follows_text)
         self.min_word_gap = float(min_word_gap) if follows_text else 0.0
+        self.line_chars = line_chars
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
 
     @classmethod
@@ -87,6 +91,8 @@ class Writer:
         spacing = train_config.get("data", {}).get("spacing", 0.0)
         follows_text = ckpt.extra.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
         gap = ckpt.extra.get("min_word_gap", 0.0)
+        data = train_config.get("data", {})
+        line_chars = data.get("max_chars") if data.get("source", "hershey") == "hershey" and data else None
         return cls(
             ckpt.model,
             ckpt.tokenizer,
@@ -96,6 +102,7 @@ class Writer:
             spacing,
             follows_text,
             gap,
+            line_chars,
         )
 
     # -- public API ------------------------------------------------------------------------------------

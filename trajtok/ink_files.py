@@ -1,7 +1,8 @@
 """Files of handwriting to read back, record by record: what `trajtok recognize FILE...` takes.
 
     .npz written by `trajtok write`   `points_<i>` (one phrase each, absolute [x, y, pen_lift] in x-heights)
-                                       and `texts`; else the whole page `points`
+                                       and `texts`; else the whole page `points`; optionally the hand that
+                                       wrote them: `writer` (one name for the file) or `writers` (one each)
     .npz stroke-3 (sketch-rnn)        arrays train / valid / test of (N, 3) [dx, dy, pen_lift] (read
                                        with pickle: trusted files only)
     .json / .json.zip                 cursive-transformer records (metadata.asciiSequence, points)
@@ -10,6 +11,8 @@
 Real-data records are brought to handwriting units by the loaders' own normalization (trajtok.data.normalize),
 which is what the recognizer was trained on: a record's transcription, when the file holds one, helps set its
 x-height (shared by all the records of one author); records without text are scaled by their ink alone.
+Each record carries the writer its file declares (cursive-transformer metadata.author, the .npz `writer` or
+`writers` array), None where the file declares none.
 Every record comes back, readable or not: an unreadable one carries the reason (ink_features.check_ink)
 instead of a sample, so a caller can name it and go on with the others.
 """
@@ -40,6 +43,7 @@ class InkRecord:
     sample: Sample | None  # None when unreadable
     problem: str | None = None  # why it cannot be read
     truth: str | None = None  # the text the file says was written, if it says
+    writer: str | None = None  # the hand the file says wrote it, if it says
 
 
 def save_written(file, page: np.ndarray, phrases: list[np.ndarray], texts: list[str]) -> None:
@@ -97,6 +101,7 @@ def _read_written(path: Path, arrays: dict[str, np.ndarray]) -> list[InkRecord]:
             f"arrays; found {sorted(arrays)}"
         )
     texts = [str(t) for t in arrays["texts"]] if "texts" in arrays else []
+    writers = _declared_writers(path, arrays, len(keys))
     records = []
     for i, key in enumerate(keys):
         points = np.asarray(arrays[key], dtype=np.float32)
@@ -106,13 +111,29 @@ def _read_written(path: Path, arrays: dict[str, np.ndarray]) -> list[InkRecord]:
         deltas, lifts = differentiate(points)
         sample = Sample(deltas, lifts[:, None])
         truth = texts[i] if phrases and i < len(texts) else None
-        records.append(_checked(where, sample, truth))
+        records.append(_checked(where, sample, truth, writers[i]))
     return records
 
 
-def _checked(name: str, sample: Sample, truth: str | None) -> InkRecord:
+def _declared_writers(path: Path, arrays: dict[str, np.ndarray], n: int) -> list[str | None]:
+    """The writer of each of `n` records: the `writers` array (one name per record), the `writer` array
+    (one name for them all), or None each where the file declares neither."""
+    if "writers" in arrays:
+        writers = [str(w) for w in np.asarray(arrays["writers"]).reshape(-1)]
+        if len(writers) != n:
+            raise DataError(f"{path}: `writers` names {len(writers)} writers for {n} records; give one each")
+        return writers
+    if "writer" in arrays:
+        writer = np.asarray(arrays["writer"]).reshape(-1)
+        if len(writer) != 1:
+            raise DataError(f"{path}: `writer` must be one name; use `writers` for one name per record")
+        return [str(writer[0])] * n
+    return [None] * n
+
+
+def _checked(name: str, sample: Sample, truth: str | None, writer: str | None = None) -> InkRecord:
     problem = check_ink(sample)
-    return InkRecord(name, None if problem else sample, problem, truth)
+    return InkRecord(name, None if problem else sample, problem, truth, writer)
 
 
 def _normalized(path: Path, raw: list[tuple[str, list[np.ndarray], str, str | None]]) -> list[InkRecord]:
@@ -123,13 +144,13 @@ def _normalized(path: Path, raw: list[tuple[str, list[np.ndarray], str, str | No
     for name, strokes, text, author in raw:
         points = join_strokes([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)])
         deltas, lifts = differentiate(points)
-        record = _checked(name, Sample(deltas, lifts[:, None]), text or None)
+        record = _checked(name, Sample(deltas, lifts[:, None]), text or None, author)
         if record.problem is None:
             before = len(builder.pending)
             builder.add_strokes(strokes, text, group=author)
             if len(builder.pending) == before:  # the normalizer found no extent to scale (a single dot)
                 record = InkRecord(
-                    name, None, "no ink extent (all points at one spot); nothing to read", text
+                    name, None, "no ink extent (all points at one spot); nothing to read", text, author
                 )
             else:
                 pending.append(len(records))

@@ -21,6 +21,9 @@ Several phrases go onto one page, one line each, top to bottom. Files written (O
   --gcode        the page for a pen plotter as G-code; --plot-svg as a single-line SVG (page size in mm);
                  laid out on the board of --plotter YAML (`board:` keys, default: the whiteboard's)
 --check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
+--style FILE (a cursive-transformer .json/.json.zip or a `trajtok write` .npz with `texts`: 1-5 samples of
+one hand, each with its text) or --style-source SPEC --style-index i,j writes the phrases in that hand: the
+samples are laid out as one line that the model continues with each phrase (trajtok.style).
 """
 
 
@@ -45,6 +48,16 @@ def register(subparsers) -> None:
         "--prime-source", metavar="SPEC", help="data source of a real sample to continue the style of"
     )
     p.add_argument("--prime-index", type=int, default=0, help="which sample of --prime-source (default: 0)")
+    p.add_argument("--style", metavar="FILE", help="write in the hand of the 1-5 samples in this file")
+    p.add_argument(
+        "--style-source", metavar="SPEC", help="data source of the samples to write in the hand of"
+    )
+    p.add_argument(
+        "--style-index",
+        default="0",
+        metavar="I,J,...",
+        help="which samples of --style-source, one writer's: records in file order (default: %(default)s)",
+    )
     p.add_argument(
         "--check",
         nargs="?",
@@ -74,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
+    check_conditioning_options(args)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
+    if args.style or args.style_source:
+        prime = style_prime_of(args, writer)
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps)
     samples = writer.write(args.texts, sampling, prime=prime)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
@@ -112,14 +128,62 @@ def check_reads(samples, recognizer_path: str) -> list[str]:
 
 
 def load_prime(spec: str, index: int):
-    from trajtok.data import load_source
-
     if index < 0:
         raise ValueError(f"--prime-index must be >= 0, got {index}")
-    samples = load_source(spec, n=index + 1)
-    if len(samples) <= index:
-        raise ValueError(f"{spec}: has {len(samples)} samples, so --prime-index {index} does not exist")
-    return samples[index]
+    return load_indexed(spec, [index], "--prime-index")[0]
+
+
+def load_indexed(spec: str, indices: list[int], option: str) -> list:
+    """Samples `indices` of source `spec`: of the synthetic stream (its first max+1 samples), else of every
+    sample of the source in file order (all splits); a ValueError naming `option` when one does not exist."""
+    from trajtok.data import load_source
+
+    hershey = spec == "hershey"
+    samples = load_source(spec, n=max(indices) + 1) if hershey else load_source(spec, split="all")
+    if len(samples) <= max(indices):
+        raise ValueError(f"{spec}: has {len(samples)} samples, so {option} {max(indices)} does not exist")
+    return [samples[i] for i in indices]
+
+
+def check_conditioning_options(args: argparse.Namespace) -> None:
+    """One way to condition the hand at a time, checked before the model loads."""
+    chosen = [
+        f"--{name}"
+        for name in ("prime-source", "style", "style-source")
+        if getattr(args, name.replace("-", "_"))
+    ]
+    if len(chosen) > 1:
+        raise ValueError(f"{' and '.join(chosen)} together: give one (a style is primed itself)")
+
+
+def style_prime_of(args: argparse.Namespace, writer):
+    """The prime of --style FILE or --style-source SPEC --style-index i,j, checked against the model's
+    alphabet; the phrases too must be written in it."""
+    from trajtok.style import check_fits, check_text, from_samples, load_style, style_prime
+
+    if args.style:
+        samples = load_style(args.style)
+    else:
+        indices = parse_indices(args.style_index)
+        chosen = load_indexed(args.style_source, indices, "--style-index")
+        samples = from_samples(chosen, [f"{args.style_source}: sample {i}" for i in indices])
+    for text in args.texts:
+        check_text(text, writer.text_tokenizer, "phrase")
+    prime = style_prime(samples, writer.text_tokenizer)
+    check_fits(prime, args.texts, writer.line_chars)
+    print(f"style: {len(samples)} sample(s) of one hand, primed as {prime.text!r}")
+    return prime
+
+
+def parse_indices(text: str) -> list[int]:
+    """--style-index "0,3" -> [0, 3]: distinct integers >= 0."""
+    try:
+        indices = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--style-index expects integers like 0,3; got {text!r}") from None
+    if min(indices) < 0 or len(set(indices)) != len(indices):
+        raise ValueError(f"--style-index expects distinct integers >= 0; got {text!r}")
+    return indices
 
 
 def stack_lines(phrases: list[np.ndarray]) -> np.ndarray:
