@@ -91,17 +91,18 @@ def test_the_stream_smoother_draws_smooth_strokes_curve_in_any_batching():
             assert mine.shape == theirs.shape and np.abs(mine - theirs).max() < 1e-3
 
 
-def test_style_prime_picks_the_latest_fitting_sample():
+def test_style_prime_lays_out_the_newest_fitting_samples():
     writer = Writer.from_checkpoint()
+    assert writer.line_chars == 24  # the shipped model's training lines
     assert style_prime(writer, "hello", "", []) is None
     assert style_prime(writer, "hello", corpus_styles()[1], []).style_id == 1
-    mine = [synthesize(word, 3, 0) for word in ("river", "x" * 60, "stones")]
-    assert style_prime(writer, "hello", MINE, mine).text == "stones"
-    assert style_prime(writer, "a" * 58, MINE, mine).text == "river"  # "stones" no longer fits beside it
+    mine = [synthesize(word, 3, 0) for word in ("river", "x" * 30, "stones")]
+    assert style_prime(writer, "hello", MINE, mine).text == "river stones"  # the too-long one left out
+    assert style_prime(writer, "a" * 12, MINE, mine).text == "stones"  # "river stones" no longer fits
     with pytest.raises(BadRequest, match="save a few"):
         style_prime(writer, "hello", MINE, [])
     with pytest.raises(BadRequest, match="fits beside this phrase"):
-        style_prime(writer, "a" * 63, MINE, mine)
+        style_prime(writer, "a" * 20, MINE, mine)
 
 
 @pytest.mark.slow

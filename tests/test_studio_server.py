@@ -232,11 +232,11 @@ def test_dataset_save_list_delete_and_the_loaders_read_it(server, cli, tmp_path)
     assert run.code == 0, run.err
     assert (tmp_path / "grid.png").stat().st_size > 1000
 
-    # write like me: the saved hand is the prime, its label beside the phrase in what the model reads
+    # write like me: the saved samples are the prime, their labels before the phrase in what the model reads
     got = write(server, text="hello", style="mine", writer="alice")
     assert got[-1][0] == "end", got[-1]
     attention = server.get(f"/api/results/{got[-1][1]['id']}/attention")[1]
-    assert attention["text"] == "stones hello"
+    assert attention["text"] == "river stones hello"
     corpus = write(server, text="hello", style="cursive")
     assert corpus[-1][0] == "end"
 

@@ -1,7 +1,8 @@
 """Which hand the Write panel writes in: the model's own, a writer of the synthetic corpus, or the user's.
 
-Today a style is a prime: a real sample of that hand, with its text, which the model continues
-(`Writer.stream(text, sampling, prime=...)`). `style_prime` is the one place that choice is made.
+A style is a prime (trajtok.style): real samples of that hand, with their texts, laid out as one line that
+the model continues with the phrase (`Writer.stream(text, sampling, prime=...)`). `style_prime` is the one
+place the page's choice becomes a prime.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from trajtok.generate import Writer
 from trajtok.sample import Sample
 from trajtok.strokes import thin_sample
 from trajtok.studio.requests import BadRequest
+from trajtok.style import MAX_STYLE_SAMPLES, StyleError, from_samples
+from trajtok.style import style_prime as line_prime
 
 CORPUS_PRIME_TEXT = "writing"  # what a corpus writer's prime says
 MINE = "mine"
@@ -21,28 +24,37 @@ def corpus_styles() -> list[str]:
 
 
 def style_prime(writer: Writer, text: str, style: str, my_samples: list[Sample]) -> Sample | None:
-    """The prime for `style` ("" = none, a corpus writer's name, or MINE with the user's saved samples):
-    for MINE the latest saved sample whose text fits beside `text` in what the model reads, and whose steps
-    leave the model at least half its positions for the phrase."""
+    """The prime for `style` ("" = none, a corpus writer's name, or MINE with the user's saved samples).
+    MINE: the newest saved samples (up to MAX_STYLE_SAMPLES) whose texts, with the phrase, fit the lines the
+    model was trained on (`Writer.line_chars`, else its `max_text`), and whose steps leave the model at
+    least half its positions for the phrase."""
     if not style:
         return None
     if style in corpus_styles():
         return synthesize(CORPUS_PRIME_TEXT, corpus_styles().index(style), seed=0)
     if style != MINE:
         raise BadRequest(f"style {style!r} unknown: use '', {MINE!r} or one of {', '.join(corpus_styles())}")
-    room, steps = writer.model.config.max_text, writer.model.config.max_steps
-    fitting = [
-        s
-        for s in my_samples
-        if s.text
-        and len(writer.conditioning_text(text, s)) <= room
-        and len(thin_sample(s, writer.prime_spacing)) <= steps // 2
-    ]
-    if not fitting:
+    if not my_samples:
+        raise BadRequest("no saved sample of this writer to write like: save a few labelled drawings first")
+    room = writer.line_chars or writer.model.config.max_text
+    steps = writer.model.config.max_steps // 2
+    chosen, prime = [], None
+    for sample in reversed(my_samples):  # newest first
+        if len(chosen) == MAX_STYLE_SAMPLES:
+            break
+        trial = [sample, *chosen]
+        try:
+            candidate = line_prime(from_samples(trial), writer.text_tokenizer)
+        except StyleError as exc:
+            raise BadRequest(f"a saved sample cannot be a style: {exc}") from None
+        if len(writer.conditioning_text(text, candidate)) <= room and (
+            len(thin_sample(candidate, writer.prime_spacing)) <= steps
+        ):
+            chosen, prime = trial, candidate
+    if prime is None:
         raise BadRequest(
-            "no saved sample of this writer to write like: save a few labelled drawings first"
-            if not my_samples
-            else f"no saved sample fits beside this phrase: labels plus the phrase within {room} characters, "
-            f"drawings within {steps // 2} steps; write a shorter phrase or save a shorter word"
+            f"no saved sample fits beside this phrase: labels plus the phrase within {room} characters (the "
+            f"lines this model learned), drawings within {steps} steps; write a shorter phrase or save a "
+            "shorter word"
         )
-    return fitting[-1]
+    return prime
