@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 from trajtok.binning import best_lloyd_max, lloyd_max_rmse, quantizer_rmse  # noqa: E402
 from trajtok.chunk_tokenizer import RANGE_MARGIN, ChunkTokenizer  # noqa: E402
 from trajtok.data import bigbank_path, load_source, repo_root  # noqa: E402
+from trajtok.round_trip import measure_round_trip  # noqa: E402
 from trajtok.tokenizer import TrajectoryTokenizer  # noqa: E402
 
 ROBOT = repo_root().parent / "shared" / "data" / "robot_formats" / "lerobot" / "v21_g1_policy_train"
@@ -138,11 +139,8 @@ def tokens_per_step(tokens: list, n_steps: int) -> float:
 
 
 def reconstruction(tokenizer, deltas, events) -> dict:
-    plain = tokenizer.decode_batch(tokenizer.encode_batch(deltas, events, error_feedback=False))
-    fed = tokenizer.decode_batch(tokenizer.encode_batch(deltas, events))
-    errors = np.concatenate([d - t for (d, _), t in zip(plain, deltas, strict=True)])
-    drift = [np.linalg.norm(d.sum(0) - t.sum(0)) for (d, _), t in zip(fed, deltas, strict=True)]
-    return {"rmse": float(np.sqrt(np.mean(errors**2))), "drift": float(np.mean(drift))}
+    report = measure_round_trip(tokenizer, deltas, events)
+    return {"rmse": report.rmse, "drift": report.drift_feedback}
 
 
 def declared_range(tokenizer, train_deltas) -> np.ndarray:

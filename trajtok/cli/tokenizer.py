@@ -6,9 +6,9 @@ import argparse
 
 import numpy as np
 
-from trajtok.chunk_report import ChunkReport, measure_chunks
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
 from trajtok.cli.source import add_source_arguments, load_samples, positive_int
+from trajtok.round_trip import RoundTripReport, measure_round_trip
 from trajtok.tokenizer import LAYOUTS, TokenizerReport, TrajectoryTokenizer, measure
 from trajtok.tokenizer_choice import ALL_SCHEMES, load_tokenizer, make_tokenizer
 from trajtok.train_config import TokenizerConfig
@@ -151,7 +151,7 @@ def _fit_chunks(args: argparse.Namespace, samples) -> int:
     deltas, events = samples.deltas(), samples.events()
     tokenizer.fit(deltas, events)
     path = tokenizer.save(args.out)
-    report = measure_chunks(tokenizer, deltas, events)
+    report = measure_round_trip(tokenizer, deltas, events)
     print(
         f"fitted on {samples.source or '?'}: {report.n_trajectories:,} trajectories, {report.n_steps:,} steps"
     )
@@ -196,7 +196,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def _chunk_stats(args: argparse.Namespace, tokenizer: ChunkTokenizer, samples) -> int:
     deltas, events = samples.deltas(), samples.events()
-    report = measure_chunks(tokenizer, deltas, events)
+    report = measure_round_trip(tokenizer, deltas, events)
     print(f"tokenizer {args.tokenizer}: {_describe_chunks(tokenizer)}")
     print(f"data: {_describe_source(samples, report)}")
     print()
@@ -245,7 +245,7 @@ def _describe_chunks(tokenizer: ChunkTokenizer) -> str:
     )
 
 
-def _describe_source(samples, report: TokenizerReport | ChunkReport) -> str:
+def _describe_source(samples, report: TokenizerReport | RoundTripReport) -> str:
     return f"{samples.source or '?'}: {report.n_trajectories:,} trajectories, {report.n_steps:,} steps"
 
 

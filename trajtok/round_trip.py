@@ -1,8 +1,8 @@
-"""How well a chunk tokenizer (dct, bspline) reconstructs some trajectories, and what it costs in tokens.
-
-The counterpart of `tokenizer.measure` for ChunkTokenizer: per-dim RMSE and max error of plain encoding,
-end-point drift plain vs with error feedback, tokens per step (EOS included) against per-step binning's
-D + E tokens a step, and the coefficients clipped to the fitted range.
+"""How well a tokenizer of either kind reconstructs some trajectories through encode -> decode, and what it
+costs in tokens: per-dim RMSE and max error of plain encoding, end-point drift plain vs with error feedback,
+tokens per step (EOS included) against per-step binning's D + E tokens a step, and the values clipped.
+`trajtok tokenizer stats` uses it for the chunk schemes (dct, bspline; `tokenizer.measure` adds the bin
+tables for the per-step ones), bench/action_tokenizers.py for every scheme.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajtok.chunk_tokenizer import ChunkTokenizer
+from trajtok.tokenizer_choice import AnyTokenizer
 
 
 @dataclass
-class ChunkReport:
+class RoundTripReport:
     dim_names: tuple[str, ...]
     n_trajectories: int
     n_steps: int
     n_tokens: int  # plain encoding, EOS included
     dim_rmse: np.ndarray  # (D,)
     dim_max_error: np.ndarray  # (D,)
-    clipped: np.ndarray  # (D,) coefficients clipped while encoding
+    clipped: np.ndarray  # (D,) values (chunk schemes: coefficients) clipped while encoding
     drift_plain: float
     drift_plain_max: float
     drift_feedback: float
@@ -43,9 +43,9 @@ class ChunkReport:
         return (len(self.dim_names) + n_events) / self.tokens_per_step
 
 
-def measure_chunks(
-    tokenizer: ChunkTokenizer, deltas: Sequence[np.ndarray], events: Sequence[np.ndarray]
-) -> ChunkReport:
+def measure_round_trip(
+    tokenizer: AnyTokenizer, deltas: Sequence[np.ndarray], events: Sequence[np.ndarray]
+) -> RoundTripReport:
     """Encode and decode every trajectory plainly and with error feedback; the tokenizer's `clipped`
     counters are left as they were."""
     if not deltas:
@@ -60,7 +60,7 @@ def measure_chunks(
     errors = np.concatenate([p - np.asarray(t, np.float64) for p, t in zip(plain, deltas, strict=True)])
     drift_plain = [np.linalg.norm(p.sum(0) - t.sum(0)) for p, t in zip(plain, deltas, strict=True)]
     drift_fed = [np.linalg.norm(f.sum(0) - t.sum(0)) for f, t in zip(fed, deltas, strict=True)]
-    return ChunkReport(
+    return RoundTripReport(
         dim_names=tokenizer.dim_names,
         n_trajectories=len(deltas),
         n_steps=int(sum(len(d) for d in deltas)),
