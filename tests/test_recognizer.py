@@ -108,7 +108,7 @@ def test_checkpoints_load_with_weights_only_and_refuse_the_wrong_kind(overfit_ru
     run_dir, _ = overfit_run
     payload = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
     assert payload["format"] == "trajtok-recognizer" and "optimizer" in payload["extra"]
-    with pytest.raises(CheckpointError, match="a handwriting model .text -> strokes., not a recognizer"):
+    with pytest.raises(CheckpointError, match="a handwriting model .text -> strokes. that does not read"):
         load_recognizer(overfit_checkpoint)
     with pytest.raises(CheckpointError, match="a recognizer checkpoint .strokes -> text., not a handwriting"):
         load_checkpoint(run_dir / "checkpoints" / "best.pt")

@@ -208,7 +208,7 @@ def test_device_selection_takes_what_the_machine_has():
 
 def test_the_handwriting_task_is_the_defaults_and_task_files_hold_only_what_differs():
     assert load_train_config("handwriting") == TrainConfig()
-    assert task_names() == ["gripper", "handwriting"]
+    assert task_names() == ["gripper", "handwriting", "multitask"]
     for task in task_names():
         settings = yaml.safe_load(task_file(task).read_text()) or {}
         defaults = to_dict(TrainConfig())

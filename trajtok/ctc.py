@@ -58,3 +58,14 @@ def beam_decode(log_probs: np.ndarray, width: int, blank: int = BLANK) -> list[i
         merged[prefix] = score if seen is None else np.logaddexp(seen, score)
     best = max(merged.items(), key=lambda item: item[1])[0]  # first of equals: the beam's best state
     return list(best)
+
+
+def decode_batch(
+    log_probs: np.ndarray, frames: list[int], beam: int = 1, blank: int = BLANK
+) -> list[list[int]]:
+    """(B, F, K) padded log-probabilities and each row's frame count -> each row's labels; `beam` 1 =
+    greedy, > 1 = beam search of that width."""
+    return [
+        greedy_decode(lp[:n], blank) if beam == 1 else beam_decode(lp[:n], beam, blank)
+        for lp, n in zip(log_probs, frames, strict=True)
+    ]

@@ -1,4 +1,5 @@
-"""Training losses: cross-entropy per token channel, focal loss for rare events, attention alignment.
+"""Training losses: cross-entropy per token channel, focal loss for rare events, attention alignment, and the
+CTC loss of a model that also reads (model.reads).
 
 All losses take a `mask (B, T) bool` (True = a real step, False = padding) and average over real steps only.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from trajtok.ctc import BLANK
 
 
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -55,3 +58,25 @@ def attention_alignment_loss(
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mask = mask.to(values.dtype)
     return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def read_loss(
+    log_probs: torch.Tensor, frames: torch.Tensor, text_ids: torch.Tensor, text_pad_mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean CTC loss per character of reading the texts back (blank = id 0, [PAD]), over the rows that have
+    a text: rows shown without one (no_text_fraction) teach the writer, not the reader.
+
+    log_probs (B, F, K) and frames (B,) from StrokeTransformer.read; text_ids, text_pad_mask (B, L)."""
+    lengths = (~text_pad_mask).sum(dim=1)
+    rows = lengths > 0
+    if not rows.any():
+        return log_probs.sum() * 0.0
+    return F.ctc_loss(
+        log_probs[rows].transpose(0, 1),
+        text_ids[rows][~text_pad_mask[rows]],
+        frames[rows],
+        lengths[rows],
+        blank=BLANK,
+        reduction="mean",
+        zero_infinity=True,
+    )

@@ -15,6 +15,10 @@ dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_siz
   decoder state at t plus embeddings of the step's channels < c (dx, then dy given dx, then the event given
   both). With `within_step_ar=False` every head sees only the decoder state (independent heads), which samples
   incoherent (dx, dy) pairs; bench/within_step_ar.py measures the difference.
+- Reading (`reads=True`, `trajtok train multitask`): the same decoder, run the other way. The step tokens go
+  in as they are (step t's embedding at position t, plus a learned read-task vector that tells the decoder
+  which direction it runs), self-attention sees every step (no causal mask), cross-attention sees only the
+  null memory (no text is given), and a CTC head reads READ_FRAMES frames of characters from each step.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+# CTC frames per step when reading: a thinned step covers ~0.4 x-heights of ink, so a narrow letter ("i",
+# "l") spans 2-3 steps; two frames per step leave room for the blank CTC needs between doubled letters.
+READ_FRAMES = 2
 
 
 @dataclass
@@ -40,6 +48,7 @@ class ModelConfig:
     max_text: int = 64  # characters
     state_dim: int = 0  # > 0: condition on a state vector (B, S) as an extra memory token
     within_step_ar: bool = True  # False: independent per-channel heads (for comparison)
+    reads: bool = False  # True: also read strokes back to text through a CTC head (one model, both ways)
 
 
 @dataclass
@@ -47,6 +56,7 @@ class ModelOutput:
     logits: list[Tensor]  # C tensors (B, T, V_c)
     attention: Tensor | None = None  # (B, T, L) last decoder layer's cross-attention over the text, head mean
     attention_layers: list[Tensor] | None = None  # one (B, T, L) per decoder layer, same convention
+    read: tuple[Tensor, Tensor] | None = None  # reading the same tokens back: StrokeTransformer.read's output
 
 
 @dataclass
@@ -193,28 +203,38 @@ class DecoderBlock(nn.Module):
         kv_buffers: tuple[Tensor, Tensor] | None,  # 2 x (B, h, capacity, hd) holding steps < t0, or None
         t0: int,  # steps before x
         need_attention: bool,
+        self_allowed: Tensor | None = None,  # (B, 1, 1, T) True = a real step: every step sees all (reading)
     ) -> tuple[Tensor, Tensor | None]:  # x (B, T, d), cross-attention weights (B, T, M) or None
         h = self.ln_self(x)
         k, v = self.self_attn.keys_values(h)
-        if kv_buffers is not None:  # store the new steps' keys/values, attend over all steps so far
-            t_all = t0 + x.shape[1]
-            kv_buffers[0][:, :, t0:t_all] = k
-            kv_buffers[1][:, :, t0:t_all] = v
-            k, v = kv_buffers[0][:, :, :t_all], kv_buffers[1][:, :, :t_all]
-        t_new, t_all = x.shape[1], k.shape[2]
-        if t_new == t_all:
-            y, _ = self.self_attn(h, k, v, causal=True)
-        elif t_new == 1:  # one new step sees every past step: no mask needed
-            y, _ = self.self_attn(h, k, v)
-        else:  # several new steps after a cached prefix: causal mask shifted by the prefix length
-            allowed = torch.ones(t_new, t_all, dtype=torch.bool, device=x.device).tril(t_all - t_new)
-            y, _ = self.self_attn(h, k, v, allowed=allowed)
+        if self_allowed is not None:
+            y, _ = self.self_attn(h, k, v, allowed=self_allowed)
+        else:
+            y = self.causal_self_attention(h, k, v, kv_buffers, t0)
         x = x + self.drop(y)
         y, weights = self.cross_attn(
             self.ln_cross(x), *memory_kv, allowed=memory_allowed, need_weights=need_attention
         )
         x = x + self.drop(y)
         return x + self.mlp(self.ln_mlp(x)), weights
+
+    def causal_self_attention(
+        self, h: Tensor, k: Tensor, v: Tensor, kv_buffers: tuple[Tensor, Tensor] | None, t0: int
+    ) -> Tensor:
+        """Self-attention of the new steps over every step so far (the cached ones and themselves)."""
+        if kv_buffers is not None:  # store the new steps' keys/values, attend over all steps so far
+            t_all = t0 + h.shape[1]
+            kv_buffers[0][:, :, t0:t_all] = k
+            kv_buffers[1][:, :, t0:t_all] = v
+            k, v = kv_buffers[0][:, :, :t_all], kv_buffers[1][:, :, :t_all]
+        t_new, t_all = h.shape[1], k.shape[2]
+        if t_new == t_all:
+            return self.self_attn(h, k, v, causal=True)[0]
+        if t_new == 1:  # one new step sees every past step: no mask needed
+            return self.self_attn(h, k, v)[0]
+        # several new steps after a cached prefix: causal mask shifted by the prefix length
+        allowed = torch.ones(t_new, t_all, dtype=torch.bool, device=h.device).tril(t_all - t_new)
+        return self.self_attn(h, k, v, allowed=allowed)[0]
 
 
 class Head(nn.Module):
@@ -262,9 +282,15 @@ class StrokeTransformer(nn.Module):
         self.within_embed = (
             nn.ModuleList(nn.Embedding(v, d) for v in self.vocab_sizes[:-1]) if c.within_step_ar else None
         )
+        # reading: a task vector on every input step, and READ_FRAMES CTC frames of characters per step
+        if c.reads:
+            self.read_task = nn.Parameter(torch.zeros(1, 1, d))
+            self.read_head = nn.Linear(d, READ_FRAMES * self.text_vocab_size)
         self.apply(_init_weights)
         nn.init.normal_(self.null_memory, std=0.02)
         nn.init.normal_(self.start_step, std=0.02)
+        if c.reads:
+            nn.init.normal_(self.read_task, std=0.02)
 
     @property
     def n_channels(self) -> int:
@@ -309,11 +335,16 @@ class StrokeTransformer(nn.Module):
         return DecoderCache(memory, cross, buffers)
 
     def decode(
-        self, inputs: Tensor, cache: DecoderCache, need_attention: bool = False
+        self,
+        inputs: Tensor,
+        cache: DecoderCache,
+        need_attention: bool = False,
+        self_allowed: Tensor | None = None,
     ) -> tuple[Tensor, list[Tensor] | None]:
         """Run the decoder on new steps `inputs (B, T, d)` after the `cache.length` cached ones (updates it).
 
         Returns the hidden states (B, T, d) and, if asked, per-layer cross-attention over the text (B, T, L).
+        `self_allowed (B, 1, 1, T)` replaces the causal mask (reading: every step sees every real step).
         """
         t0, t = cache.length, inputs.shape[1]
         if t0 + t > self.config.max_steps:
@@ -325,7 +356,9 @@ class StrokeTransformer(nn.Module):
         allowed = ~memory.pad_mask[:, None, None, :]  # (B, 1, 1, M)
         layers = []
         for i, block in enumerate(self.decoder):
-            x, weights = block(x, cache.cross_kv[i], allowed, cache.keys_values(i), t0, need_attention)
+            x, weights = block(
+                x, cache.cross_kv[i], allowed, cache.keys_values(i), t0, need_attention, self_allowed
+            )
             if need_attention:
                 layers.append(weights[:, :, memory.n_prefix :])  # drop null/state columns: (B, T, L)
         cache.length = t0 + t
@@ -348,17 +381,33 @@ class StrokeTransformer(nn.Module):
         tokens: Tensor,  # (B, T, C) int64
         state: Tensor | None = None,  # (B, S)
         need_attention: bool = False,
+        read_mask: Tensor | None = None,  # (B, T) True = a real step: also read the tokens back (reads=True)
     ) -> ModelOutput:
-        """Teacher forcing: logits[c][:, t] predicts tokens[:, t, c] from steps < t and tokens[:, t, :c]."""
+        """Teacher forcing: logits[c][:, t] predicts tokens[:, t, c] from steps < t and tokens[:, t, :c].
+        Both directions go through this one call, so that DistributedDataParallel sees every weight used."""
         if tokens.shape[-1] != self.n_channels:
             raise ValueError(f"tokens have {tokens.shape[-1]} channels, the model {self.n_channels}")
         cache = self.new_cache(self.encode(text_ids, text_pad_mask, state))
         hidden, layers = self.decode(self.decoder_inputs(tokens), cache, need_attention)
         channels = tokens.unbind(-1)
         logits = [self.channel_logits(hidden, c, channels) for c in range(self.n_channels)]
+        read = None if read_mask is None else self.read(tokens, read_mask)
         if not need_attention:
-            return ModelOutput(logits)
-        return ModelOutput(logits, layers[-1], layers)
+            return ModelOutput(logits, read=read)
+        return ModelOutput(logits, layers[-1], layers, read)
+
+    def read(self, tokens: Tensor, step_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Reading: tokens (B, T, C), step_mask (B, T) True = a real step -> (log-probabilities over the
+        text tokenizer's ids, id 0 ([PAD]) being CTC's blank, (B, READ_FRAMES * T, K); frames (B,))."""
+        if not self.config.reads:
+            raise ValueError("this model was trained to write only (model.reads=False); it cannot read")
+        b, t, _ = tokens.shape
+        no_text = tokens.new_zeros(b, 0)
+        cache = self.new_cache(self.encode(no_text, no_text.bool(), None))
+        inputs = self.embed_steps(tokens) + self.read_task
+        hidden, _ = self.decode(inputs, cache, self_allowed=step_mask[:, None, None, :])
+        logits = self.read_head(hidden).view(b, t * READ_FRAMES, self.text_vocab_size)
+        return torch.log_softmax(logits.float(), dim=-1), READ_FRAMES * step_mask.sum(dim=1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trajtok.ctc import BLANK, beam_decode, greedy_decode
+from trajtok.ctc import BLANK, decode_batch
 from trajtok.errors import TrajtokError
-from trajtok.ink_features import check_ink, ink_features
+from trajtok.ink_features import check_ink
 from trajtok.recognizer import InkReader
 from trajtok.recognizer_checkpoint import SHIPPED, load_recognizer
 from trajtok.sample import Sample
+from trajtok.step_reader import StepTokenReader
 from trajtok.text import CharTokenizer
 from trajtok.text_metrics import cer
 
@@ -44,7 +45,12 @@ class UnreadableSample(TrajtokError, ValueError):
 
 
 class Recognizer:
-    def __init__(self, model: InkReader, text_tokenizer: CharTokenizer, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        model: InkReader | StepTokenReader,
+        text_tokenizer: CharTokenizer,
+        device: str | torch.device = "cpu",
+    ):
         if model.n_classes != text_tokenizer.vocab_size:
             raise ValueError(f"the model reads {model.n_classes} classes, the tokenizer has {text_tokenizer}")
         self.device = torch.device(device)
@@ -53,21 +59,28 @@ class Recognizer:
 
     @classmethod
     def from_checkpoint(cls, path=None, device: str | torch.device = "cpu") -> Recognizer:
-        """A run directory, a .pt file, or None for the shipped recognizer."""
+        """A run directory, a .pt file, or None for the shipped recognizer; a recognizer's, or a multitask
+        writer's (`trajtok train multitask`)."""
         ckpt = load_recognizer(path, map_location=device)
         return cls(ckpt.model, ckpt.text_tokenizer, device)
 
     def features(self, sample: Sample, index: int = 0) -> np.ndarray:
+        """The rows the model reads of one sample: re-sampled ink (InkReader), or step tokens (a multitask
+        writer, trajtok.step_reader); UnreadableSample when there are none."""
         reason = check_ink(sample)
         if reason:
             raise UnreadableSample(index, reason)
-        return ink_features(sample, self.model.config.resample_step)
+        try:
+            return self.model.features(sample)
+        except ValueError as exc:
+            raise UnreadableSample(index, str(exc)) from None
 
     @torch.no_grad()
     def log_probs(self, features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Feature rows of a batch -> (log-probabilities (B, T, K), frame lengths (B,)) on the CPU."""
+        """Rows of a batch -> (log-probabilities (B, T, K), frame lengths (B,)) on the CPU."""
         lengths = torch.tensor([len(f) for f in features])
-        padded = torch.zeros(len(features), int(lengths.max()), features[0].shape[1])
+        dtype = torch.from_numpy(features[0][:0]).dtype
+        padded = torch.zeros(len(features), int(lengths.max()), features[0].shape[1], dtype=dtype)
         for row, f in enumerate(features):
             padded[row, : len(f)] = torch.from_numpy(f)
         out, frames = self.model(padded.to(self.device), lengths.to(self.device))
@@ -88,10 +101,7 @@ class Recognizer:
 
     def _read_batch(self, features: list[np.ndarray], beam: int) -> list[Reading]:
         log_probs, frames = self.log_probs(features)
-        labels = [
-            greedy_decode(lp[:n].numpy()) if beam == 1 else beam_decode(lp[:n].numpy(), beam)
-            for lp, n in zip(log_probs, frames.tolist(), strict=True)
-        ]
+        labels = decode_batch(log_probs.numpy(), frames.tolist(), beam)
         confidence = text_probability(log_probs, frames, labels)
         return [
             Reading(self.text_tokenizer.decode(ids), float(p))

@@ -19,11 +19,13 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from trajtok.ink_features import FEATURES
+from trajtok.ink_features import FEATURES, ink_features
+from trajtok.sample import Sample
 
 KERNEL, STRIDE = 5, 2
 
@@ -88,6 +90,10 @@ class InkReader(nn.Module):
             pad = torch.arange(x.shape[1], device=x.device)[None, :] >= n[:, None]
             x = self.transformer(x, src_key_padding_mask=pad)
         return torch.log_softmax(self.head(self.dropout(x)), dim=-1), n
+
+    def features(self, sample: Sample) -> np.ndarray:
+        """A readable sample (ink_features.check_ink) -> the (N, len(FEATURES)) rows this reader reads."""
+        return ink_features(sample, self.config.resample_step)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

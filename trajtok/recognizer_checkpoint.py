@@ -2,7 +2,8 @@
 
 The same conventions as the writer's checkpoints (trajtok.checkpoint): a plain dict that loads with
 `torch.load(weights_only=True)`, written atomically, a format marker so that a writer checkpoint given to the
-recognizer (or the other way round) is refused with a line saying which is which.
+recognizer (or the other way round) is refused with a line saying which is which. A writer trained to read
+as well (`trajtok train multitask`) is a recognizer too, through trajtok.step_reader.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from trajtok.checkpoint import (
     RECOGNIZER_FORMAT,
     check_plain,
     check_version,
+    load_checkpoint,
     load_weights,
     read_payload,
     resolve_checkpoint_path,
@@ -28,7 +30,9 @@ from trajtok.checkpoint import (
 )
 from trajtok.config import from_dict
 from trajtok.errors import CheckpointError, ConfigError
+from trajtok.model import ModelConfig
 from trajtok.recognizer import InkReader, RecognizerConfig
+from trajtok.step_reader import StepTokenReader
 from trajtok.text import CharTokenizer
 
 VERSION = 1
@@ -37,9 +41,9 @@ SHIPPED = Path(__file__).parent / "assets" / "recognizer" / "model.pt"
 
 @dataclass
 class RecognizerCheckpoint:
-    model: InkReader  # on `map_location`, in eval mode
+    model: InkReader | StepTokenReader  # on `map_location`, in eval mode
     text_tokenizer: CharTokenizer
-    config: RecognizerConfig
+    config: RecognizerConfig | ModelConfig
     extra: dict[str, Any]  # trainer's state (step, optimizer, ...) and its config
     path: Path
 
@@ -72,10 +76,7 @@ def load_recognizer(path: str | Path | None = None, map_location: str | torch.de
     payload = read_payload(file, map_location)
     kind = payload.get("format") if isinstance(payload, dict) else None
     if kind == FORMAT:
-        raise CheckpointError(
-            f"{file}: a handwriting model (text -> strokes), not a recognizer; give a `trajtok train "
-            "recognizer` run, or no --checkpoint for the shipped recognizer"
-        )
+        return multitask_reader(file, map_location)
     if kind != RECOGNIZER_FORMAT:
         raise CheckpointError(
             f"{file}: not a trajtok recognizer checkpoint (no '{RECOGNIZER_FORMAT}' marker)"
@@ -95,3 +96,16 @@ def load_recognizer(path: str | Path | None = None, map_location: str | torch.de
     load_weights(model, payload["model"], file)
     model.to(map_location).eval()
     return RecognizerCheckpoint(model, text_tokenizer, config, dict(payload.get("extra") or {}), file)
+
+
+def multitask_reader(file: Path, map_location: str | torch.device) -> RecognizerCheckpoint:
+    """A writer's checkpoint as a recognizer: only a multitask one (model.reads) can read."""
+    ckpt = load_checkpoint(file, map_location)
+    if not ckpt.model_config.reads:
+        raise CheckpointError(
+            f"{file}: a handwriting model (text -> strokes) that does not read; give a `trajtok train "
+            "recognizer` or `trajtok train multitask` run, or no --checkpoint for the shipped recognizer"
+        )
+    spacing = float(ckpt.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0))
+    reader = StepTokenReader(ckpt.model, ckpt.tokenizer, spacing).eval()
+    return RecognizerCheckpoint(reader, ckpt.text_tokenizer, ckpt.model_config, ckpt.extra, file)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from trajtok.augment import affine
 from trajtok.batching import BatchOrder
 from trajtok.config import from_dict, save_config, to_dict
-from trajtok.ctc import BLANK, greedy_decode
+from trajtok.ctc import BLANK, decode_batch
 from trajtok.data import load_source
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.ink_features import check_ink, features_from_points
@@ -229,8 +229,8 @@ def evaluate(
         batch = {k: v.to(device) for k, v in batch_tensors(feats, [data.labels[i] for i in rows]).items()}
         losses.append(float(ctc_loss(model, batch)) * len(rows))
         log_probs, frames = model(batch["features"], batch["lengths"])
-        for lp, n in zip(log_probs.float().cpu().numpy(), frames.tolist(), strict=True):
-            reads.append(text_tokenizer.decode(greedy_decode(lp[:n])))
+        labels = decode_batch(log_probs.float().cpu().numpy(), frames.tolist())
+        reads += [text_tokenizer.decode(ids) for ids in labels]
     model.train(was_training)
     return cer(reads, data.texts), sum(losses) / len(data), reads
 

@@ -40,12 +40,13 @@ from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.config import save_config
+from trajtok.ctc import decode_batch
 from trajtok.data import load_source
 from trajtok.data.hershey import iter_samples, style_ids
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import stitch_lines
-from trajtok.losses import attention_alignment_loss, channel_losses
+from trajtok.losses import attention_alignment_loss, channel_losses, read_loss
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
 from trajtok.plot import plot_attention, render_ink
@@ -55,6 +56,7 @@ from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import Sample, SampleSet
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text import CharTokenizer
+from trajtok.text_metrics import cer
 from trajtok.tokenizer_choice import AnyTokenizer
 from trajtok.train_config import DataConfig, LossConfig, TrainConfig
 from trajtok.training_state import TrainingState
@@ -215,15 +217,19 @@ def compute_losses(
     batch: dict[str, torch.Tensor],
     loss_config: LossConfig,
     tokenizer: AnyTokenizer,
+    reads: bool = False,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Weighted training loss and its parts: loss_<channel> (dx, dy, pen_lift), loss_attention."""
+    """Weighted training loss and its parts: loss_<channel> (dx, dy, pen_lift), loss_attention, and with
+    `reads` (a model.reads model) loss_read, the CTC loss of reading the batch's strokes back."""
     need_attention = loss_config.attention_weight > 0
+    reads = reads and loss_config.read_weight > 0
     out = model(
         batch["text_ids"],
         batch["text_pad_mask"],
         batch["tokens"],
         batch.get("state"),
         need_attention=need_attention,
+        read_mask=batch["step_mask"] if reads else None,
     )
     focal = set(tokenizer.event_channels)  # event channels are rare: focal loss
     per_channel = channel_losses(
@@ -236,6 +242,10 @@ def compute_losses(
         align = attention_alignment_loss(out.attention, batch["char_index"])
         loss = loss + loss_config.attention_weight * align
         parts["loss_attention"] = align
+    if reads:
+        read = read_loss(*out.read, batch["text_ids"], batch["text_pad_mask"])
+        loss = loss + loss_config.read_weight * read
+        parts["loss_read"] = read
     return loss, parts
 
 
@@ -302,6 +312,10 @@ def train(
                 val_parts.update(train_eval_loss=train_eval_loss, loss_gap=val_loss - train_eval_loss)
             is_best = val_loss < state.best_val
             state.best_val = min(state.best_val, val_loss)
+            if config.model.reads:  # the other direction: reading the validation strokes back
+                val_parts["val_read_cer"] = read_cer(
+                    state.model, data.val, data.text_tokenizer, runtime.device, runtime.autocast
+                )
             accuracy = attention_accuracy(state.model, data.val, runtime.device, runtime.autocast)
             if (
                 accuracy is not None
@@ -364,7 +378,7 @@ def train_step(
     batch = training_batch(k, data.train, order, config, data.draws)
     batch = {key: value.to(runtime.device) for key, value in batch.items()}
     with runtime.autocast:
-        loss, parts = compute_losses(net, batch, config.loss, data.tokenizer)
+        loss, parts = compute_losses(net, batch, config.loss, data.tokenizer, config.model.reads)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(state.model.parameters(), config.grad_clip)
@@ -463,6 +477,30 @@ def evaluate(
     model.train(was_training)
     parts = {key: value / n_steps for key, value in totals.items()}
     return sum(parts.values()), parts
+
+
+@torch.no_grad()
+def read_cer(
+    model: StrokeTransformer,
+    data: EncodedSet,
+    text_tokenizer: CharTokenizer,
+    device: torch.device,
+    autocast: torch.autocast,
+    batch_size: int = 32,
+) -> float:
+    """Greedy CER of a reading model (model.reads) on the texts of `data`, from their step tokens."""
+    was_training = model.training
+    model.eval()
+    reads = []
+    for start in range(0, len(data), batch_size):
+        rows = range(start, min(start + batch_size, len(data)))
+        batch = collate(data, rows)
+        with autocast:
+            log_probs, frames = model.read(batch["tokens"].to(device), batch["step_mask"].to(device))
+        reads += decode_batch(log_probs.cpu().numpy(), frames.tolist())
+    model.train(was_training)
+    texts = [text_tokenizer.decode(ids) for ids in data.text_ids]
+    return cer([text_tokenizer.decode(ids) for ids in reads], texts)
 
 
 @torch.no_grad()

@@ -99,12 +99,14 @@ class LossConfig:
     channel_weights: list[float] = field(default_factory=list)  # one per channel (dx, dy, pen_lift); [] = 1s
     focal_gamma: float = 2.0  # focal loss exponent on the event channels (0 = cross-entropy)
     attention_weight: float = 0.2  # cross-attention alignment toward the drawn character (0 = off)
+    read_weight: float = 1.0  # the CTC loss of reading the strokes back (only a model.reads=true model reads)
 
     def __post_init__(self) -> None:
         _require(
             [
                 (self.focal_gamma < 0, "loss.focal_gamma must be >= 0"),
                 (self.attention_weight < 0, "loss.attention_weight must be >= 0"),
+                (self.read_weight < 0, "loss.read_weight must be >= 0"),
             ]
         )
 
@@ -153,6 +155,10 @@ class TrainConfig:
                 (
                     self.model.d_model % self.model.n_heads != 0,
                     "model.d_model must be a multiple of model.n_heads",
+                ),
+                (
+                    self.model.reads and self.model.state_dim > 0,
+                    "model.reads: a model conditioned on a state vector (model.state_dim > 0) cannot read",
                 ),
             ]
         )
