@@ -3,12 +3,13 @@ at equal training time.
 
 Usage: .venv/bin/python bench/multitask.py [--minutes M] [--threads N] [--out DIR]
 
-Three runs on the same data (the handwriting defaults: the synthetic corpus, the print writers), each timed
-on this machine: the separate writer (`trajtok train handwriting`) and the separate recognizer (`trajtok
-train recognizer`, restricted to the same writers) for M minutes each, and the multitask model (`trajtok
-train multitask`) for 2 M minutes, the time the other two take together. Each run's steps are set from its
-seconds per step, measured first on a short run of the same settings (data preparation is not counted, and
-every run uses --threads torch threads, default 0 = every core), so the schedules end as they would.
+Three runs on the same data (the handwriting defaults: 12,000 samples of the synthetic corpus, the print
+writers), each timed on this machine: the separate writer (`trajtok train handwriting`) and the separate
+recognizer (`trajtok train recognizer` on the same samples) for M minutes each, and the multitask model
+(`trajtok train multitask`) for 2 M minutes, the time the other two take together. Each run's steps are set
+from its seconds per step, measured first on a short run of the same settings (data preparation is not
+counted, and every run uses --threads torch threads, default 0 = every core), so the schedules end as they
+would.
 
 - Reading: greedy CER on the validation phrases (never a training text) in each training writer's hand,
   read by the separate recognizer and by the multitask model (`read_cer_*`).
@@ -65,20 +66,21 @@ class StepClock:
         return (self.end - self.start) / self.steps
 
 
-def configs(kind: str, threads: int, styles: list, overrides: list[str]):
-    """The settings of one kind of run: the writer's, the multitask model's or the recognizer's defaults."""
+def configs(kind: str, threads: int, overrides: list[str]):
+    """The settings of one kind of run: the writer's, the multitask model's or the recognizer's defaults;
+    the recognizer reads the writer's data (its writers, as many samples)."""
     if kind == "recognizer":
-        return load_config(
-            RecognizerTrainConfig, None, [f"threads={threads}", f"data.styles={styles}", *overrides]
-        )
+        data = load_train_config().data
+        same_data = [f"data.styles={data.styles}", f"data.n_train={data.n_train}"]
+        return load_config(RecognizerTrainConfig, None, [f"threads={threads}", *same_data, *overrides])
     task = "multitask" if kind == "multitask" else "handwriting"
     return load_train_config(
         task, None, [f"threads={threads}", "sample_every=0", "snapshot_every=0", *overrides]
     )
 
 
-def run(kind: str, run_dir: Path, threads: int, styles: list, overrides: list[str], progress=None):
-    config = configs(kind, threads, styles, overrides)
+def run(kind: str, run_dir: Path, threads: int, overrides: list[str], progress=None):
+    config = configs(kind, threads, overrides)
     trainer = train_recognizer if kind == "recognizer" else train
     return trainer(config, run_dir, progress=progress)
 
@@ -90,7 +92,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary directory)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {args.minutes:g} min per model")
-    styles = load_train_config().data.styles
+    styles = load_train_config().data.styles  # the writers every run trains on
     out = args.out or Path(tempfile.mkdtemp(prefix="multitask-"))
     budget = {
         "writer": args.minutes * 60,
@@ -102,12 +104,12 @@ def main() -> int:
     for kind, seconds in budget.items():
         clock = StepClock()
         probe = [f"steps={PROBE_STEPS}", f"data.n_train={PROBE_SAMPLES}"]  # the same lengths, less to prepare
-        run(kind, out / f"probe-{kind}", args.threads, styles, probe, clock)
+        run(kind, out / f"probe-{kind}", args.threads, probe, clock)
         steps = max(int(seconds / clock.seconds_per_step), 1)
         print(f"{kind}: {clock.seconds_per_step:.3f} s/step -> {steps} steps for {seconds / 60:g} min")
         every = f"checkpoint_every={max(steps // 4, 1)}"
         started = time.monotonic()
-        summary = run(kind, out / kind, args.threads, styles, [f"steps={steps}", every])
+        summary = run(kind, out / kind, args.threads, [f"steps={steps}", every])
         loop_s = time.monotonic() - started
         summaries[kind] = {"steps": steps, "seconds": round(loop_s, 1), "summary": summary}
         print(f"  trained {steps} steps in {loop_s / 60:.1f} min, data preparation included")

@@ -1,4 +1,4 @@
-"""`trajtok train handwriting | gripper | recognizer`: train into a run directory, or resume one."""
+"""`trajtok train handwriting | gripper | multitask | recognizer`: train into a run dir, or resume one."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ Runs unchanged under `torchrun --nproc_per_node=N` (DDP).
 demos, conditioned on the instruction plus the cube/tray state vector (then `trajtok sim pick --checkpoint
 RUN_DIR`). data.source=PATH trains on a robot dataset instead (demo file, robomimic, LeRobot), with its
 loader options as data.options.KEY=VALUE (e.g. data.options.events=none).
+`trajtok train multitask` trains one model that writes and reads (trajtok/tasks/multitask.yaml: the
+handwriting settings plus model.reads=true): `trajtok write` and `trajtok recognize` both take its run.
 `trajtok train recognizer` trains the handwriting reader (strokes -> text, CTC): the defaults in
 trajtok/recognizer_train.py (RecognizerTrainConfig), configs/recognizer.yaml is the shipped run; the run
 directory gets config.yaml, metrics.jsonl, checkpoints/latest.pt + best.pt (lowest validation CER); then
