@@ -50,7 +50,8 @@ PROBE_STEPS, PROBE_SAMPLES = (
 
 
 class StepClock:
-    """A training `progress` callback that times the steps after the first few."""
+    """A training `progress` callback that times the steps after the first few and before the last (which
+    also validates, checkpoints and writes samples)."""
 
     def __init__(self, skip: int = 10):
         self.skip, self.start, self.end, self.steps = skip, None, None, 0
@@ -58,7 +59,7 @@ class StepClock:
     def __call__(self, step: int, total: int, metrics: dict) -> None:
         if step == self.skip:
             self.start = time.monotonic()
-        elif step > self.skip:
+        elif self.skip < step < total:
             self.end, self.steps = time.monotonic(), step - self.skip
 
     @property
