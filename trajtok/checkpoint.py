@@ -44,6 +44,11 @@ class Checkpoint:
     extra: dict[str, Any]  # trainer's state (step, optimizer, ...) and facts like max_steps_per_char
     path: Path
 
+    @property
+    def data_config(self) -> dict[str, Any]:
+        """The data settings of the run that trained it (train_config.data), {} where none are recorded."""
+        return self.extra.get("train_config", {}).get("data", {})
+
 
 def save_checkpoint(
     path: str | Path,

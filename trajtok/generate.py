@@ -87,11 +87,10 @@ class Writer:
     def from_loaded(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> Writer:
         """The writer of a loaded checkpoint, with the facts its trainer recorded."""
         steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
-        train_config = ckpt.extra.get("train_config", {})
-        spacing = train_config.get("data", {}).get("spacing", 0.0)
+        data = ckpt.data_config
+        spacing = data.get("spacing", 0.0)
         follows_text = ckpt.extra.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
         gap = ckpt.extra.get("min_word_gap", 0.0)
-        data = train_config.get("data", {})
         line_chars = data.get("max_chars") if data.get("source", "hershey") == "hershey" and data else None
         return cls(
             ckpt.model,

@@ -106,6 +106,5 @@ def multitask_reader(file: Path, map_location: str | torch.device) -> Recognizer
             f"{file}: a handwriting model (text -> strokes) that does not read; give a `trajtok train "
             "recognizer` or `trajtok train multitask` run, or no --checkpoint for the shipped recognizer"
         )
-    spacing = float(ckpt.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0))
-    reader = StepTokenReader(ckpt.model, ckpt.tokenizer, spacing).eval()
+    reader = StepTokenReader(ckpt.model, ckpt.tokenizer, float(ckpt.data_config.get("spacing", 0.0))).eval()
     return RecognizerCheckpoint(reader, ckpt.text_tokenizer, ckpt.model_config, ckpt.extra, file)

@@ -10,6 +10,7 @@ step) is read as it is, because thinning it again would drop points the writer m
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import Tensor, nn
 
 from trajtok.model import StrokeTransformer
@@ -49,8 +50,7 @@ class StepTokenReader(nn.Module):
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """tokens (B, T, C) padded, lengths (B,) -> (log-probabilities (B, F, K), frame lengths (B,))."""
-        step_mask = tokens.new_ones(tokens.shape[:2], dtype=bool)
-        step_mask &= tokens.new_tensor(range(tokens.shape[1]))[None, :] < lengths[:, None]
+        step_mask = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]
         return self.model.read(tokens, step_mask)
 
 
