@@ -8,18 +8,21 @@ Usage: .venv/bin/python bench/style.py [--checkpoint RUN_DIR|FILE.pt] [--refs N]
    training data were (data.spacing of the checkpoint); the bigbank writer's are its own words.
    `real_style_accuracy`: the classifier on real held-out texts of each writer (one or two held-out words,
    the kind of text the model is asked to write below), averaged over the writers.
-2. For each writer k, N reference words of k (single held-out words) each prime the model (trajtok.style,
-   `trajtok write --style`) to write two other held-out texts, sampled at --temperature; the classifier
-   names the writer of each generated sample. `style_accuracy`: the share attributed to k, from ONE
-   reference word (the same as priming with one sample, the mechanism trajtok write had); the same with
+2. For each writer k, N reference words of k (single held-out words) each set the hand (trajtok.style,
+   `trajtok write --style`) in which the model writes two other held-out texts, sampled at --temperature;
+   the classifier names the writer of each generated sample. A model with a style encoder
+   (model.style_steps > 0) is measured twice: the encoder reading the references (`style_by`: "encoder"),
+   and the same model primed with them (`priming_style_accuracy`); any other model is primed (`style_by`:
+   "prime"). `style_accuracy`: the share attributed to k, from ONE reference word; the same with
    two reference words laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the
    text fill the 24-character lines the model was trained on). Chance is 1 / writers.
    Writers the checkpoint was not trained on are included (its data.styles are printed): a model trained on
    the print writers only has never seen the other three.
 3. The bigbank writer (when present) is measured the same way, printed apart: a model trained on the
    synthetic corpus never saw cursive pen data, so it is not expected to write it.
-Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_2_samples`, per-writer
-accuracies, `bigbank_style_accuracy` (or null), `chance`, `checkpoint`, `seconds`.
+Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_2_samples`,
+`priming_style_accuracy`, `style_by`, per-writer accuracies, `bigbank_style_accuracy` (or null), `chance`,
+`checkpoint`, `seconds`.
 """
 
 from __future__ import annotations
@@ -158,10 +161,16 @@ def reference_words(k, words, n, spacing, rng) -> list[Sample]:
     return readable([thin_sample(synthesize(w, k, seed=int(rng.integers(2**31))), spacing) for w in chosen])
 
 
-def write_in_style(writer, references, texts, sampling) -> list[Sample]:
-    prime = style_prime(from_samples(references), writer.text_tokenizer)
-    check_fits(prime, texts, writer.line_chars)
-    return [s for s in writer.write(texts, sampling, prime=prime) if check_ink(s) is None]
+def write_in_style(writer, references, texts, sampling, mode) -> list[Sample]:
+    """The texts written in the hand of `references` laid out as one line (trajtok.style): read by the
+    model's style encoder (mode "encoder") or primed with that line (mode "prime")."""
+    hand = style_prime(from_samples(references), writer.text_tokenizer)
+    if mode == "prime":
+        check_fits(hand, texts, writer.line_chars)
+        written = writer.write(texts, sampling, prime=hand)
+    else:
+        written = writer.write(texts, sampling, style=hand)
+    return [s for s in written if check_ink(s) is None]
 
 
 def predictions(classifier, samples) -> np.ndarray:
@@ -216,50 +225,66 @@ def main() -> int:
 
     rng = np.random.default_rng(args.seed + 1)
     sampling = Sampling(temperature=args.temperature, seed=args.seed)
-    one, two, bigbank_accuracy = {}, {}, None
+    modes = ["encoder", "prime"] if writer.encodes_style else ["prime"]
+    print(f"style by {' and by '.join(modes)} (encoder: the model's style encoder reads the references)")
+    one = {mode: {} for mode in modes}
+    two = {mode: {} for mode in modes}
     for k in sets:
         if k == "bigbank":
             pool = [s for s in bigbank[1] if REFERENCE_CHARS[0] <= len(s.text) <= REFERENCE_CHARS[1]]
         else:
             pool = reference_words(k, held, 2 * args.refs, spacing, rng)
-        written_one, written_two = [], []
+        jobs = []
         for r in range(args.refs):
             references = [pool[(2 * r + j) % len(pool)] for j in range(2)]
             avoid = [w for ref in references for w in ref.text.split()]
-            texts = generation_texts(rng, held, TEXTS_PER_REFERENCE, avoid)
-            written_one += write_in_style(writer, references[:1], texts, sampling)
-            written_two += write_in_style(writer, references, texts, sampling)
-        one[k] = accuracy_of(classifier, written_one, labels[k])
-        two[k] = accuracy_of(classifier, written_two, labels[k])
+            jobs.append((references, generation_texts(rng, held, TEXTS_PER_REFERENCE, avoid)))
         seen = "trained on" if k in trained_on else "NOT in the model's training data"
-        named = np.bincount(predictions(classifier, written_one), minlength=len(labels))
-        taken = ", ".join(f"{by_label[j]} {c}" for j, c in enumerate(named) if c)
-        print(
-            f"  writer {names[k]:<15} real {real[k]:.3f}  generated from 1 reference {one[k]:.3f}, "
-            f"from 2 {two[k]:.3f}  ({len(written_one)} samples; {seen}; judged as: {taken})"
-        )
-    if "bigbank" in one:
-        bigbank_accuracy = one.pop("bigbank")
-        two.pop("bigbank")
-        print(f"bigbank (printed apart, not in style_accuracy): from 1 reference {bigbank_accuracy:.3f}")
-    style_accuracy = float(np.mean(list(one.values())))
-    two_accuracy = float(np.mean(list(two.values())))
+        for mode in modes:
+            written_one, written_two = [], []
+            for references, texts in jobs:
+                written_one += write_in_style(writer, references[:1], texts, sampling, mode)
+                written_two += write_in_style(writer, references, texts, sampling, mode)
+            one[mode][k] = accuracy_of(classifier, written_one, labels[k])
+            two[mode][k] = accuracy_of(classifier, written_two, labels[k])
+            named = np.bincount(predictions(classifier, written_one), minlength=len(labels))
+            taken = ", ".join(f"{by_label[j]} {c}" for j, c in enumerate(named) if c)
+            print(
+                f"  writer {names[k]:<15} {mode:<7} real {real[k]:.3f}  generated from 1 reference "
+                f"{one[mode][k]:.3f}, from 2 {two[mode][k]:.3f}  ({len(written_one)} samples; {seen}; "
+                f"judged as: {taken})"
+            )
+    bigbank_accuracy = None
+    for mode in modes:
+        if "bigbank" in one[mode]:
+            accuracy = one[mode].pop("bigbank")
+            two[mode].pop("bigbank")
+            bigbank_accuracy = accuracy if bigbank_accuracy is None else bigbank_accuracy
+            print(
+                f"bigbank by {mode} (printed apart, not in style_accuracy): from 1 reference {accuracy:.3f}"
+            )
+    means = {mode: float(np.mean(list(one[mode].values()))) for mode in modes}
+    main_mode = modes[0]
+    style_accuracy = means[main_mode]
+    two_accuracy = float(np.mean(list(two[main_mode].values())))
     chance = 1 / len(labels)
-    seen_accuracy = float(np.mean([one[k] for k in trained_on]))
+    seen_accuracy = float(np.mean([one[main_mode][k] for k in trained_on]))
     print(
-        f"style accuracy from 1 reference word {style_accuracy:.3f} ({style_accuracy / chance:.1f}x chance "
-        f"{chance:.3f}); from 2 words {two_accuracy:.3f} "
-        f"({two_accuracy / max(style_accuracy, 1e-9):.2f}x one); writers the model was trained on "
-        f"{seen_accuracy:.3f}; real held-out {real_accuracy:.3f}"
+        f"style accuracy ({main_mode}) from 1 reference word {style_accuracy:.3f} "
+        f"({style_accuracy / chance:.1f}x chance {chance:.3f}); from 2 words {two_accuracy:.3f}; "
+        f"by priming {means['prime']:.3f} ({style_accuracy / max(means['prime'], 1e-9):.2f}x priming); "
+        f"writers the model was trained on {seen_accuracy:.3f}; real held-out {real_accuracy:.3f}"
     )
     seconds = time.perf_counter() - start
     result = {
         "style_accuracy": round(style_accuracy, 4),
         "real_style_accuracy": round(real_accuracy, 4),
         "style_accuracy_2_samples": round(two_accuracy, 4),
-        "per_writer_2_samples": {names[k]: round(v, 4) for k, v in two.items()},
+        "priming_style_accuracy": round(means["prime"], 4),
+        "style_by": main_mode,
+        "per_writer_2_samples": {names[k]: round(v, 4) for k, v in two[main_mode].items()},
         "style_accuracy_trained_writers": round(seen_accuracy, 4),
-        "per_writer": {names[k]: round(v, 4) for k, v in one.items()},
+        "per_writer": {names[k]: round(v, 4) for k, v in one[main_mode].items()},
         "bigbank_style_accuracy": None if bigbank_accuracy is None else round(bigbank_accuracy, 4),
         "chance": round(chance, 4),
         "temperature": args.temperature,

@@ -25,6 +25,7 @@ class EncodedSet:
     text_ids: list[np.ndarray]  # each (L_i,) int64
     texts: list[str]
     states: list[np.ndarray] | None = None  # each (S,) float32 when the samples carry a state vector
+    writers: list[int] | None = None  # each row's style_id, when every sample declares its writer
     dropped: dict[str, int] = field(default_factory=dict)
     origins: list[int] = field(default_factory=list)  # each row's index in the samples encoded
 
@@ -42,6 +43,7 @@ class EncodedSet:
             [self.text_ids[i] for i in indices],
             [self.texts[i] for i in indices],
             None if self.states is None else [self.states[i] for i in indices],
+            None if self.writers is None else [self.writers[i] for i in indices],
         )
 
 
@@ -69,7 +71,7 @@ def encode_samples(
             text_ids.append(ids)
             positions.append(position)
     tokens = tokenizer.encode_batch([s.deltas for s in kept], [s.events for s in kept], add_eos=True)
-    states = []
+    states, writers = [], []
     for sample, ids, sample_tokens, position in zip(kept, text_ids, tokens, positions, strict=True):
         if len(sample_tokens) > max_steps:
             out.dropped["longer than model.max_steps"] = out.dropped.get("longer than model.max_steps", 0) + 1
@@ -83,8 +85,11 @@ def encode_samples(
         out.texts.append(sample.text)
         out.origins.append(position)
         states.append(sample.state)
+        writers.append(sample.style_id)
     if states and states[0] is not None:
         out.states = [np.asarray(s, dtype=np.float32) for s in states]
+    if writers and all(w is not None for w in writers):
+        out.writers = [int(w) for w in writers]
     return out
 
 

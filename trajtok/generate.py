@@ -111,19 +111,23 @@ class Writer:
         sampling: Sampling = DEFAULT_SAMPLING,
         prime: Sample | None = None,
         state: np.ndarray | None = None,
+        style: Sample | None = None,
     ) -> list[Sample]:
         """One Sample per phrase (text = the phrase). `sampling.max_steps` overrides the per-character budget.
 
         `prime`: a real sample (with its text) teacher-forced first, so the phrase continues in its style; the
         returned samples hold only the new steps (their first delta starts from the prime's last point).
         `state`: (S,) or (B, S) conditioning vector for models trained with `state_dim > 0`.
+        `style`: write in the hand of this sample (trajtok.style lays several out as one), for a model with
+        a style encoder (`encodes_style`): it reads the sample's first `model.style_steps` steps; the text
+        of the sample is not needed. A model without one is primed with the style instead.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return []
-        prime = self._thinned(prime)
+        prime, reference = self._conditioning(prime, style)
         track = self._track(texts, prime)
-        steps = list(self._generate(texts, sampling, prime, state, track))
+        steps = list(self._generate(texts, sampling, prime, state, track, reference))
         tokens = torch.stack(steps, dim=1).cpu().numpy()  # (B, T, C)
         states = (
             [None] * len(texts)
@@ -147,16 +151,17 @@ class Writer:
         sampling: Sampling = DEFAULT_SAMPLING,
         prime: Sample | None = None,
         state: np.ndarray | None = None,
+        style: Sample | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
-        prime = self._thinned(prime)
+        prime, reference = self._conditioning(prime, style)
         end_id = int(self.end_ids[0])
         if self.chunked:  # a chunk decodes once it is whole: yield the steps of each chunk as it closes
-            yield from self._stream_chunks(text, sampling, prime, state)
+            yield from self._stream_chunks(text, sampling, prime, state, reference)
             return
         track = self._track([text], prime)
         spacer = WordSpacer(self._blanks(text, prime), self.min_word_gap) if self.min_word_gap else None
-        for step in self._generate([text], sampling, prime, state, track):
+        for step in self._generate([text], sampling, prime, state, track, reference):
             ids = step[0].tolist()
             if ids[0] == end_id:
                 break
@@ -168,9 +173,11 @@ class Writer:
         if spacer is not None:
             yield from spacer.flush()
 
-    def _stream_chunks(self, text, sampling, prime, state) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _stream_chunks(
+        self, text, sampling, prime, state, reference
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         tokenizer, chunk = self.tokenizer, []
-        for step in self._generate([text], sampling, prime, state):
+        for step in self._generate([text], sampling, prime, state, None, reference):
             token = int(step[0, 0])
             if token == tokenizer.eos_id:
                 return
@@ -183,12 +190,15 @@ class Writer:
                 chunk = []
 
     @torch.no_grad()
-    def attention(self, sample: Sample, prime: Sample | None = None) -> np.ndarray:
-        """Last-layer cross-attention (T, L) of `sample`'s steps over `conditioning_text(sample.text, prime)`.
+    def attention(
+        self, sample: Sample, prime: Sample | None = None, style: Sample | None = None
+    ) -> np.ndarray:
+        """Last-layer cross-attention (T, L) of `sample`'s steps over `conditioning_text(sample.text, prime)`,
+        `prime` and `style` as `write` was given them.
 
         The sample's steps are re-encoded with the tokenizer (decoded steps encode back to the same tokens).
         """
-        prime = self._thinned(prime)
+        prime, reference = self._conditioning(prime, style)
         ids, pad = self._text_batch([self.conditioning_text(sample.text, prime)])
         if not len(sample):
             return np.zeros((0, ids.shape[1]), np.float32)
@@ -198,9 +208,8 @@ class Writer:
             prime_tokens = self.tokenizer.encode(prime.deltas, prime.events)
             tokens, n_prime = np.concatenate([prime_tokens, tokens]), len(prime_tokens)
         state = None if sample.state is None else torch.as_tensor(sample.state, device=self.device)[None]
-        out = self.model(
-            ids, pad, torch.as_tensor(tokens, device=self.device)[None], state, need_attention=True
-        )
+        steps = torch.as_tensor(tokens, device=self.device)[None]
+        out = self.model(ids, pad, steps, state, need_attention=True, style=self._style_batch(reference, 1))
         return out.attention[0, n_prime:].float().cpu().numpy()
 
     def step_budget(self, text: str) -> int:
@@ -219,9 +228,36 @@ class Writer:
         """The text the model reads: the prime's text, a space, then the phrase (or just the phrase)."""
         return text if prime is None else f"{prime.text} {text}"
 
+    @property
+    def encodes_style(self) -> bool:
+        """The model reads a writer's hand from reference steps (model.style_steps > 0), so `style` is not a
+        prime: it takes no text positions and no decoder steps from the phrase."""
+        return self.model.config.style_steps > 0
+
     # -- internals -------------------------------------------------------------------------------------
     def _thinned(self, prime: Sample | None) -> Sample | None:
         return None if prime is None else thin_sample(prime, self.prime_spacing)
+
+    def _conditioning(
+        self, prime: Sample | None, style: Sample | None
+    ) -> tuple[Sample | None, Tensor | None]:
+        """(the prime, thinned; the style reference's step tokens (R, C) for the style encoder, or None)."""
+        reference = None
+        if style is not None:
+            if not self.encodes_style:
+                raise ValueError(
+                    "this model has no style encoder (model.style_steps=0): prime it with the style instead"
+                )
+            thinned = thin_sample(style, self.prime_spacing)
+            tokens = self.tokenizer.encode(thinned.deltas, thinned.events)
+            reference = torch.as_tensor(tokens[: self.model.config.style_steps], device=self.device)
+        return self._thinned(prime), reference
+
+    def _style_batch(self, reference: Tensor | None, b: int) -> tuple[Tensor, Tensor] | None:
+        if reference is None:
+            return None
+        tokens = reference[None].expand(b, -1, -1)
+        return tokens, torch.ones(tokens.shape[:2], dtype=torch.bool, device=self.device)
 
     def _text_batch(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         max_text = self.model.config.max_text
@@ -245,7 +281,9 @@ class Writer:
         offset = len(Writer.conditioning_text("", prime))
         return [offset + i for i, ch in enumerate(text) if ch == " "]
 
-    def _generate(self, texts, sampling: Sampling, prime, state, track=None) -> Iterator[Tensor]:
+    def _generate(
+        self, texts, sampling: Sampling, prime, state, track=None, reference=None
+    ) -> Iterator[Tensor]:
         """Yield step tokens (B, C) until every phrase has ended or used its budget."""
         if not texts:
             return
@@ -267,7 +305,7 @@ class Writer:
         grammar = self.tokenizer.grammar(b) if self.chunked else None
         pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device, grammar)
 
-        memory = self.model.encode(ids, pad, state_t)
+        memory = self.model.encode(ids, pad, state_t, self._style_batch(reference, b))
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)
         budgets_t = torch.tensor(budgets, device=self.device)
         steps = generate_steps(self.model, memory, pick, max(budgets), prime=prime_tokens, end_allowed=track)

@@ -6,9 +6,10 @@ per-channel heads. Generation (one decoder position per step, KV-cached) is in t
 Tokens use the tokenizer's factorized layout: `tokens (B, T, C)`, C channels per step (dims first, e.g. dx,
 dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_sizes[c]`.
 
-- Encoder: memory tokens `[null, state?, text (L)]`. The learned null token is always there, so attention
-  never sees only padding and an empty (all-pad) text works; with `state_dim > 0` a learned projection of the
-  state vector is one more memory token. Text = char embedding + learned position; pre-LN self-attention.
+- Encoder: memory tokens `[null, state?, style?, text (L)]`. The learned null token is always there, so
+  attention never sees only padding and an empty (all-pad) text works; with `state_dim > 0` a learned
+  projection of the state vector is one more memory token; with `style_steps > 0` so is the hand of a
+  reference sample (StyleEncoder). Text = char embedding + learned position; pre-LN self-attention.
 - Decoder: the input at step t is the sum of per-channel embeddings of step t-1 (a learned start vector at
   t=0) plus the position of t; causal self-attention, cross-attention to the memory, MLP.
 - Heads, autoregressive within the step (`within_step_ar=True`): logits of channel c at step t come from the
@@ -34,6 +35,7 @@ from torch import Tensor, nn
 # CTC frames per step when reading: a thinned step covers ~0.4 x-heights of ink, so a narrow letter ("i",
 # "l") spans 2-3 steps; two frames per step leave room for the blank CTC needs between doubled letters.
 READ_FRAMES = 2
+STYLE_LAYERS = 2  # self-attention layers of the style encoder over a reference sample's steps
 
 
 @dataclass
@@ -49,6 +51,7 @@ class ModelConfig:
     state_dim: int = 0  # > 0: condition on a state vector (B, S) as an extra memory token
     within_step_ar: bool = True  # False: independent per-channel heads (for comparison)
     reads: bool = False  # True: also read strokes back to text through a CTC head (one model, both ways)
+    style_steps: int = 0  # > 0: condition on the hand of a reference sample, its first this many steps
 
 
 @dataclass
@@ -237,6 +240,35 @@ class DecoderBlock(nn.Module):
         return self.self_attn(h, k, v, allowed=allowed)[0]
 
 
+class StyleEncoder(nn.Module):
+    """A reference sample's embedded steps -> one memory token: the hand they are written in.
+
+    Self-attention over the steps, then their mean: a summary of how the writer moves (slant, width,
+    joins, speed) rather than which letters the reference shows, so the reference's text may differ from
+    the text written. A row without reference steps gets the learned `no_style` token (writing in no
+    particular hand, as trained on the `no_style_fraction` of batches)."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.position = nn.Embedding(c.style_steps, c.d_model)
+        self.blocks = nn.ModuleList(EncoderBlock(c) for _ in range(STYLE_LAYERS))
+        self.norm = nn.LayerNorm(c.d_model)
+        self.proj = nn.Linear(c.d_model, c.d_model)
+        self.no_style = nn.Parameter(torch.zeros(1, c.d_model))
+
+    def forward(self, steps: Tensor, mask: Tensor) -> Tensor:  # (B, R, d), (B, R) True = a step -> (B, d)
+        if steps.shape[1] == 0:
+            return self.no_style.expand(steps.shape[0], -1)
+        has_steps = mask.any(dim=1, keepdim=True)  # (B, 1)
+        x = steps + self.position.weight[: steps.shape[1]]
+        allowed = (mask | ~has_steps)[:, None, None, :]  # a row without steps attends anywhere, then unused
+        for block in self.blocks:
+            x = block(x, allowed)
+        weights = mask.unsqueeze(-1).to(x.dtype)
+        pooled = (self.norm(x) * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return torch.where(has_steps, self.proj(pooled), self.no_style.to(pooled.dtype))
+
+
 class Head(nn.Module):
     """One channel's classifier: (B, T, d) -> (B, T, V_c)."""
 
@@ -268,6 +300,7 @@ class StrokeTransformer(nn.Module):
         self.text_pos = nn.Embedding(c.max_text, d)
         self.null_memory = nn.Parameter(torch.zeros(1, 1, d))
         self.state_proj = nn.Linear(c.state_dim, d) if c.state_dim > 0 else None
+        self.style_encoder = StyleEncoder(c) if c.style_steps > 0 else None
         self.encoder = nn.ModuleList(EncoderBlock(c) for _ in range(c.n_enc_layers))
         self.ln_memory = nn.LayerNorm(d)
         # decoder
@@ -291,14 +324,23 @@ class StrokeTransformer(nn.Module):
         nn.init.normal_(self.start_step, std=0.02)
         if c.reads:
             nn.init.normal_(self.read_task, std=0.02)
+        if self.style_encoder is not None:
+            nn.init.normal_(self.style_encoder.no_style, std=0.02)
 
     @property
     def n_channels(self) -> int:
         return len(self.vocab_sizes)
 
     # -- encoder ---------------------------------------------------------------------------------------
-    def encode(self, text_ids: Tensor, text_pad_mask: Tensor, state: Tensor | None = None) -> Memory:
-        """text_ids (B, L), text_pad_mask (B, L) True=pad, state (B, S) -> Memory (B, n_prefix + L, d)."""
+    def encode(
+        self,
+        text_ids: Tensor,
+        text_pad_mask: Tensor,
+        state: Tensor | None = None,
+        style: tuple[Tensor, Tensor] | None = None,
+    ) -> Memory:
+        """text_ids (B, L), text_pad_mask (B, L) True=pad, state (B, S), style (reference tokens (B, R, C),
+        their mask (B, R) True = a step; None: no reference) -> Memory (B, n_prefix + L, d)."""
         b, L = text_ids.shape
         if self.config.max_text < L:
             raise ValueError(f"text of {L} characters exceeds max_text={self.config.max_text}; truncate it")
@@ -308,12 +350,30 @@ class StrokeTransformer(nn.Module):
         prefix = [self.null_memory.expand(b, 1, -1)]
         if self.state_proj is not None:
             prefix.append(self.state_proj(state.to(text.dtype)).unsqueeze(1))  # (B, 1, d)
+        if self.style_encoder is not None:
+            prefix.append(self.encode_style(b, style, text_ids.device).unsqueeze(1))  # (B, 1, d)
+        elif style is not None:
+            raise ValueError("this model was trained without a style encoder (model.style_steps=0)")
         x = self.drop(torch.cat([*prefix, text], dim=1))  # (B, M, d)
         pad = torch.cat([text_pad_mask.new_zeros(b, len(prefix)), text_pad_mask], dim=1)  # (B, M)
         allowed = ~pad[:, None, None, :]  # (B, 1, 1, M)
         for block in self.encoder:
             x = block(x, allowed)
         return Memory(self.ln_memory(x), pad, len(prefix))
+
+    def encode_style(self, b: int, style: tuple[Tensor, Tensor] | None, device: torch.device) -> Tensor:
+        """(B, d): the hand of each row's reference steps (at most `style_steps`), no_style where none."""
+        if style is None:
+            tokens = torch.zeros(b, 0, self.n_channels, dtype=torch.long, device=device)
+            mask = torch.zeros(b, 0, dtype=torch.bool, device=device)
+        else:
+            tokens, mask = style
+        if tokens.shape[1] > self.config.style_steps:
+            raise ValueError(
+                f"a style reference of {tokens.shape[1]} steps; this model reads at most "
+                f"{self.config.style_steps} (model.style_steps)"
+            )
+        return self.style_encoder(self.embed_steps(tokens), mask)
 
     # -- decoder ---------------------------------------------------------------------------------------
     def embed_steps(self, tokens: Tensor) -> Tensor:
@@ -382,12 +442,13 @@ class StrokeTransformer(nn.Module):
         state: Tensor | None = None,  # (B, S)
         need_attention: bool = False,
         read_mask: Tensor | None = None,  # (B, T) True = a real step: also read the tokens back (reads=True)
+        style: tuple[Tensor, Tensor] | None = None,  # reference tokens (B, R, C) and mask (B, R): the hand
     ) -> ModelOutput:
         """Teacher forcing: logits[c][:, t] predicts tokens[:, t, c] from steps < t and tokens[:, t, :c].
         Both directions go through this one call, so that DistributedDataParallel sees every weight used."""
         if tokens.shape[-1] != self.n_channels:
             raise ValueError(f"tokens have {tokens.shape[-1]} channels, the model {self.n_channels}")
-        cache = self.new_cache(self.encode(text_ids, text_pad_mask, state))
+        cache = self.new_cache(self.encode(text_ids, text_pad_mask, state, style))
         hidden, layers = self.decode(self.decoder_inputs(tokens), cache, need_attention)
         channels = tokens.unbind(-1)
         logits = [self.channel_logits(hidden, c, channels) for c in range(self.n_channels)]

@@ -55,6 +55,7 @@ from trajtok.run_log import RunLog
 from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import Sample, SampleSet
 from trajtok.strokes import integrate, thin_sample
+from trajtok.style_references import StyleReferences
 from trajtok.text import CharTokenizer
 from trajtok.text_metrics import cer
 from trajtok.tokenizer_choice import AnyTokenizer
@@ -97,6 +98,7 @@ class TrainingData:
     min_word_gap: float  # the gap Writer keeps at blanks: the training data's 25th percentile (0: unknown)
     draws: FreshDraws | None = None  # augmentation on: each training batch drawn afresh
     train_probe: EncodedSet | None = None  # n_val training samples, unaugmented: the train/val loss gap
+    references: StyleReferences | None = None  # model.style_steps > 0: each row's reference of its hand
 
 
 def load_samples(data: DataConfig, split: str, n: int, seed: int, progress=None) -> SampleSet:
@@ -187,7 +189,10 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
         kept = [unthinned[i] for i in train.origins]
         draws = FreshDraws(kept, data_config, tokenizer, text_tokenizer, m.max_steps, m.max_text)
     probe = train.subset(list(range(min(len(train), data_config.n_val))))
-    return TrainingData(train, val, tokenizer, text_tokenizer, steps_per_char, min_word_gap, draws, probe)
+    references = StyleReferences(train, m.style_steps, data_config.source) if m.style_steps else None
+    return TrainingData(
+        train, val, tokenizer, text_tokenizer, steps_per_char, min_word_gap, draws, probe, references
+    )
 
 
 @dataclass
@@ -230,6 +235,7 @@ def compute_losses(
         batch.get("state"),
         need_attention=need_attention,
         read_mask=batch["step_mask"] if reads else None,
+        style=(batch["style_tokens"], batch["style_mask"]) if "style_tokens" in batch else None,
     )
     focal = set(tokenizer.event_channels)  # event channels are rare: focal loss
     per_channel = channel_losses(
@@ -260,7 +266,7 @@ def train(
     started = time.monotonic()
     if config.overfit:  # a copy: the caller's config stays as it was
         model = dataclasses.replace(config.model, dropout=0.0)
-        config = dataclasses.replace(config, no_text_fraction=0.0, model=model)
+        config = dataclasses.replace(config, no_text_fraction=0.0, no_style_fraction=0.0, model=model)
     run_dir = Path(run_dir)
     latest = run_dir / "checkpoints" / "latest.pt"
     _check_run_dir(run_dir, latest, resume)
@@ -375,7 +381,7 @@ def train_step(
     ddp = runtime.ddp
     torch.manual_seed(_step_seed(config.seed, state.step, ddp.rank))
     k = state.step * ddp.world_size + ddp.rank  # this rank's global batch number
-    batch = training_batch(k, data.train, order, config, data.draws)
+    batch = training_batch(k, data.train, order, config, data.draws, data.references)
     batch = {key: value.to(runtime.device) for key, value in batch.items()}
     with runtime.autocast:
         loss, parts = compute_losses(net, batch, config.loss, data.tokenizer, config.model.reads)
@@ -422,18 +428,27 @@ def _step_seed(seed: int, step: int, rank: int) -> int:
 
 
 def training_batch(
-    k: int, data: EncodedSet, order: BatchOrder, config: TrainConfig, draws: FreshDraws | None = None
+    k: int,
+    data: EncodedSet,
+    order: BatchOrder,
+    config: TrainConfig,
+    draws: FreshDraws | None = None,
+    references: StyleReferences | None = None,
 ) -> dict[str, torch.Tensor]:
     """Global batch k: its samples (every sample when overfitting), a `no_text_fraction` of them textless;
-    with `draws`, each sample augmented by a draw of (seed, k)."""
-    if config.overfit:
-        return collate(data, range(len(data)))
-    indices = order.batch(k)
+    with `draws`, each sample augmented by a draw of (seed, k); with `references`, each shown a reference
+    of its writer's hand (a `no_style_fraction` of them none), a draw of (seed, k)."""
+    rows = np.arange(len(data)) if config.overfit else order.batch(k)
+    picked = rows  # the rows of `data` the batch shows
     if draws is not None:
-        drawn = draws.encode(indices.tolist(), np.random.default_rng([config.seed, k, 3]))
+        drawn = draws.encode(rows.tolist(), np.random.default_rng([config.seed, k, 3]))
         if len(drawn):
-            data, indices = drawn, np.arange(len(drawn))
-    return collate(data, indices, blank_rows(config.seed, k, len(indices), config.no_text_fraction))
+            data, rows, picked = drawn, np.arange(len(drawn)), rows[drawn.origins]
+    batch = collate(data, rows, blank_rows(config.seed, k, len(rows), config.no_text_fraction))
+    if references is not None:
+        rng = np.random.default_rng([config.seed, k, 5])
+        batch.update(references.batch(picked, rng, config.no_style_fraction))
+    return batch
 
 
 def blank_rows(seed: int, k: int, n: int, fraction: float) -> np.ndarray:
@@ -459,15 +474,21 @@ def evaluate(
     autocast: torch.autocast,
     batch_size: int = 32,
 ) -> tuple[float, dict[str, float]]:
-    """Validation loss: cross-entropy per step summed over channels (nats; no focal, no weights) + parts."""
+    """Validation loss: cross-entropy per step summed over channels (nats; no focal, no weights) + parts.
+    A style model (model.style_steps) sees each row with a reference of its writer, as in training."""
     was_training = model.training
     model.eval()
     plain = LossConfig(focal_gamma=0.0, attention_weight=0.0)
+    style_steps = model.config.style_steps
+    references = StyleReferences(data, style_steps, "the evaluated set") if style_steps else None
     totals: dict[str, float] = {}
     n_steps = 0
     for start in range(0, len(data), batch_size):
         rows = range(start, min(start + batch_size, len(data)))
-        batch = {k: v.to(device) for k, v in collate(data, rows).items()}
+        batch = collate(data, rows)
+        if references is not None:  # the same references at every evaluation: a draw of the batch's start
+            batch.update(references.batch(np.array(rows), np.random.default_rng([start, 11])))
+        batch = {k: v.to(device) for k, v in batch.items()}
         steps = int(batch["step_mask"].sum())
         with autocast:
             _, parts = compute_losses(model, batch, plain, tokenizer)

@@ -122,6 +122,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     no_text_fraction: float = 0.05  # share of training samples shown with a blank text
+    no_style_fraction: float = 0.1  # model.style_steps > 0: share of training samples shown no reference
     bucket_batches: int = 32  # batches of similar length are cut from windows of this many batches
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: cuda, then mps, then cpu
     bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
@@ -145,6 +146,11 @@ class TrainConfig:
                 (self.lr <= 0 or self.min_lr < 0, "lr must be > 0 and min_lr >= 0"),
                 (self.warmup_steps < 0, "warmup_steps must be >= 0"),
                 (not 0 <= self.no_text_fraction <= 1, "no_text_fraction must be in [0, 1]"),
+                (not 0 <= self.no_style_fraction <= 1, "no_style_fraction must be in [0, 1]"),
+                (
+                    not 0 <= self.model.style_steps <= self.model.max_steps,
+                    "model.style_steps must be in [0, model.max_steps]",
+                ),
                 (self.checkpoint_every < 1, "checkpoint_every must be >= 1"),
                 (self.log_every < 1, "log_every must be >= 1"),
                 (self.sample_every < 0, "sample_every must be >= 0"),

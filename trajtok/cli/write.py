@@ -23,7 +23,8 @@ Several phrases go onto one page, one line each, top to bottom. Files written (O
 --check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
 --style FILE (a cursive-transformer .json/.json.zip or a `trajtok write` .npz with `texts`: 1-5 samples of
 one hand, each with its text) or --style-source SPEC --style-index i,j writes the phrases in that hand: the
-samples are laid out as one line that the model continues with each phrase (trajtok.style).
+samples are laid out as one line (trajtok.style); a model trained with a style encoder (model.style_steps)
+reads that line's hand, any other continues the line with each phrase (priming).
 """
 
 
@@ -90,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
     check_conditioning_options(args)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
+    style = None
     if args.style or args.style_source:
-        prime = style_prime_of(args, writer)
+        hand = style_of(args, writer)
+        style, prime = (hand, None) if writer.encodes_style else (None, hand)
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps)
-    samples = writer.write(args.texts, sampling, prime=prime)
+    samples = writer.write(args.texts, sampling, prime=prime, style=style)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
 
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     written = [*pictures, npz, *plotter_cli.export(args, page)]
     drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
     if args.attention and drawn:
-        attentions = [writer.attention(s, prime) for s in drawn]
+        attentions = [writer.attention(s, prime, style) for s in drawn]
         texts = [writer.conditioning_text(s.text, prime) for s in drawn]
         written.append(plot_attention(attentions, texts, args.attention))
 
@@ -156,9 +159,10 @@ def check_conditioning_options(args: argparse.Namespace) -> None:
         raise ValueError(f"{' and '.join(chosen)} together: give one (a style is primed itself)")
 
 
-def style_prime_of(args: argparse.Namespace, writer):
-    """The prime of --style FILE or --style-source SPEC --style-index i,j, checked against the model's
-    alphabet; the phrases too must be written in it."""
+def style_of(args: argparse.Namespace, writer):
+    """The samples of --style FILE or --style-source SPEC --style-index i,j laid out as one line, checked
+    against the model's alphabet (the phrases too must be written in it) and, for a model that is primed
+    with them (no style encoder), against the length of the lines it learned."""
     from trajtok.style import check_fits, check_text, from_samples, load_style, style_prime
 
     if args.style:
@@ -169,10 +173,13 @@ def style_prime_of(args: argparse.Namespace, writer):
         samples = from_samples(chosen, [f"{args.style_source}: sample {i}" for i in indices])
     for text in args.texts:
         check_text(text, writer.text_tokenizer, "phrase")
-    prime = style_prime(samples, writer.text_tokenizer)
-    check_fits(prime, args.texts, writer.line_chars)
-    print(f"style: {len(samples)} sample(s) of one hand, primed as {prime.text!r}")
-    return prime
+    hand = style_prime(samples, writer.text_tokenizer)
+    if writer.encodes_style:
+        print(f"style: {len(samples)} sample(s) of one hand ({hand.text!r}), read by the style encoder")
+    else:
+        check_fits(hand, args.texts, writer.line_chars)
+        print(f"style: {len(samples)} sample(s) of one hand, primed as {hand.text!r}")
+    return hand
 
 
 def parse_indices(text: str) -> list[int]:
