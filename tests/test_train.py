@@ -18,7 +18,7 @@ from trajtok.batching import BatchOrder, collate, encode_samples
 from trajtok.checkpoint import load_checkpoint
 from trajtok.config import load_config, to_dict
 from trajtok.data.hershey import synthesize
-from trajtok.errors import ConfigError
+from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.losses import attention_alignment_loss, focal_loss
 from trajtok.model import StrokeTransformer
@@ -288,6 +288,24 @@ def test_resume_gives_the_same_run_as_no_interruption(tmp_path):
     assert [m["step"] for m in read_metrics(tmp_path / "split") if m["kind"] == "resume"] == [6]
     again = train(config, tmp_path / "split", resume=True)  # a finished run: nothing left to train
     assert again.step == 12 and again.val_loss == pytest.approx(straight.val_loss)
+
+
+def test_init_from_starts_a_run_from_a_trained_model(tmp_path):
+    first = train(tiny("steps=20", "checkpoint_every=20"), tmp_path / "first")
+    trained = load_checkpoint(tmp_path / "first")
+    # a new run on other data: its first validation is the trained model's on that data, not a fresh one's
+    other = ("data.styles=[print-wide]", "seed=3", "checkpoint_every=1", "lr=1e-9", "min_lr=0", "steps=1")
+    tuned = train(tiny(*other, f"init_from={tmp_path / 'first'}"), tmp_path / "tuned")
+    fresh = train(tiny(*other), tmp_path / "fresh")
+    assert tuned.val_loss < fresh.val_loss - 0.5, (tuned.val_loss, fresh.val_loss, first.val_loss)
+    start = load_checkpoint(tmp_path / "tuned")
+    assert start.tokenizer.to_dict() == trained.tokenizer.to_dict()  # the bins it learned with, not refitted
+    for name, weight in trained.model.state_dict().items():
+        torch.testing.assert_close(start.model.state_dict()[name], weight, atol=1e-6, rtol=0, msg=name)
+    with pytest.raises(ConfigError, match="trained with model.d_model=48; set the same"):
+        train(tiny("model.d_model=64", f"init_from={tmp_path / 'first'}"), tmp_path / "wrong")
+    with pytest.raises(CheckpointError, match="no-such-run"):
+        train(tiny(f"init_from={tmp_path / 'no-such-run'}"), tmp_path / "missing")
 
 
 def test_run_directory_holds_config_tokenizer_metrics_checkpoints_and_pictures(tmp_path):

@@ -37,7 +37,7 @@ import torch.distributed as dist
 
 from trajtok.augment import augment_sample
 from trajtok.batching import BatchOrder, EncodedSet, collate, encode_samples
-from trajtok.checkpoint import load_checkpoint
+from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.config import save_config
 from trajtok.ctc import decode_batch
@@ -273,7 +273,8 @@ def train(
     runtime = setup_runtime(config.device, config.threads, config.bf16)
     is_main = runtime.ddp.is_main
     ckpt = load_checkpoint(latest) if resume else None
-    data = prepare_data(config, tokenizer=ckpt.tokenizer if ckpt else None)
+    start = initial_checkpoint(config) if ckpt is None else None
+    data = prepare_data(config, tokenizer=(ckpt or start).tokenizer if (ckpt or start) else None)
     log = RunLog(run_dir / "metrics.jsonl", enabled=is_main)
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -282,6 +283,8 @@ def train(
 
     facts = {"max_steps_per_char": data.max_steps_per_char, "min_word_gap": data.min_word_gap}
     state = TrainingState(config, data.tokenizer, data.text_tokenizer, facts, started)
+    if start is not None:
+        state.model.load_state_dict(start.model.state_dict())
     if ckpt is not None:
         state.restore(ckpt)
         if is_main:
@@ -355,6 +358,21 @@ def train(
         n_train=len(data.train),
         dropped=data.train.dropped,
     )
+
+
+def initial_checkpoint(config: TrainConfig) -> Checkpoint | None:
+    """The checkpoint `init_from` names (None without one), checked to fit the run's model settings."""
+    if not config.init_from:
+        return None
+    start = load_checkpoint(None if config.init_from == "shipped" else config.init_from)
+    trained, wanted = dataclasses.asdict(start.model_config), dataclasses.asdict(config.model)
+    differ = [f"model.{k}={trained[k]!r}" for k in trained if k != "dropout" and trained[k] != wanted[k]]
+    if differ:
+        raise ConfigError(
+            f"init_from {start.path}: that model was trained with {', '.join(differ)}; set the same "
+            "(or train from scratch without init_from)"
+        )
+    return start
 
 
 def _check_run_dir(run_dir: Path, latest: Path, resume: bool) -> None:

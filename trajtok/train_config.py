@@ -133,6 +133,9 @@ class TrainConfig:
     snapshot_every: int = 1000  # > 0: also keep weights-only checkpoints/stepNNNNNN.pt (curves over time)
     sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
     overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
+    # fine-tuning: a handwriting checkpoint (run dir or .pt; "shipped": the shipped model) whose weights and
+    # tokenizer start the run; model.* must be as it was trained (dropout may differ). "": a fresh model
+    init_from: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
