@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from trajtok.checkpoint import save_checkpoint
+from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
@@ -79,6 +79,25 @@ def test_svg_only_and_priming(run_dir, tmp_path, cli):
     with np.load(tmp_path / "page.npz") as strokes:
         assert strokes["points"].shape == (8, 3)
     cli(*argv, "--prime-source", "hershey", "--prime-index", "-1").user_error("--prime-index must be >= 0")
+
+
+def test_a_phrase_longer_than_the_training_lines_is_written_on_several(run_dir, tmp_path, cli):
+    trained = load_checkpoint(run_dir)  # the same model, its facts saying it learned lines of <= 10 chars
+    facts = {"max_steps_per_char": 4, "train_config": {"data": {"source": "hershey", "max_chars": 10}}}
+    short_lines = tmp_path / "short_lines.pt"
+    save_checkpoint(
+        short_lines, trained.model, trained.tokenizer, trained.text_tokenizer, trained.model_config, facts
+    )
+    out = tmp_path / "page.png"
+    result = cli("write", "aaa bbb ccc dddd", "hi", "--checkpoint", short_lines, "--out", out, "--seed", "0")
+    assert result.code == 0, result.err
+    assert "'aaa bbb ccc dddd': 16 characters, written as 2 lines of at most 10" in result.out
+    assert "'aaa bbb': 28 steps" in result.out and "'ccc dddd': 32 steps" in result.out
+    with np.load(out.with_suffix(".npz")) as strokes:
+        assert list(strokes["texts"]) == ["aaa bbb", "ccc dddd", "hi"]
+        assert [len(strokes[f"points_{i}"]) for i in range(3)] == [28, 32, 8]
+        lines = np.split(strokes["points"], [28, 60])
+        assert lines[1][:, 1].mean() < lines[0][:, 1].mean() - 1  # the second line below the first
 
 
 def test_missing_checkpoint_exits_2_with_one_line(tmp_path):

@@ -156,6 +156,13 @@ def test_write_style_file_and_style_source(two_writers, tmp_path, cli):
             strokes = np.split(written["points_0"][:, :2], lifts[:-1] + 1)
         assert [is_bar(s) for s in strokes] == [want_bars] * 3, who
 
+    # beside the prime 'ab ' a line has 7 characters left: a longer phrase goes onto two lines
+    style = style_file(tmp_path / "ab.npz", [reference("B")])
+    wrapped = cli("write", "ccc ccc c", *base[2:], tmp_path / "wrapped.png", "--style", style)
+    assert "'ccc ccc c': 9 characters, written as 2 lines of at most 7" in wrapped.out, wrapped.err
+    with np.load(tmp_path / "wrapped.npz") as written:
+        assert list(written["texts"]) == ["ccc ccc", "c"]
+
     source = ct_json(tmp_path / "two.json", [("mum", "ann"), ("nun", "ann"), ("mom", None)])
     argv = ["write", "c", "--checkpoint", checkpoint, "--out", tmp_path / "src.png"]
     result = cli(*argv, "--style-source", source, "--style-index", "0,1")
@@ -186,7 +193,7 @@ def test_bad_style_input_is_one_line_and_exit_2(two_writers, tmp_path, cli):
     accented = style_file(tmp_path / "accent.npz", [Sample(ab.deltas, ab.events, text="né")])
     write("--style", accented).user_error("accent.npz: points_0", "cannot read ('é')")
     write("--style", good, text="café").user_error("phrase: text 'café'", "cannot read ('é')")
-    write("--style", good, text="ccc cccc").user_error("line of 11 characters", "lines of at most 10")
+    write("--style", good, text="cccccccc").user_error("line of 11 characters", "lines of at most 10")
     write("--style", good, "--prime-source", "hershey").user_error("--prime-source and --style together")
     write("--style", good, "--style-source", "hershey").user_error("--style and --style-source together")
     source = ct_json(tmp_path / "two.json", [("mum", "ann"), ("nun", "ann")])

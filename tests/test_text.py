@@ -5,7 +5,7 @@ import string
 import numpy as np
 import pytest
 
-from trajtok.text import DEFAULT_CHARS, UNK_DISPLAY, CharTokenizer, normalize_text
+from trajtok.text import DEFAULT_CHARS, UNK_DISPLAY, CharTokenizer, normalize_text, wrap_text
 
 
 def test_vocabulary_layout():
@@ -72,3 +72,11 @@ def test_serialization_round_trip_and_checks():
         tok.decode([tok.vocab_size])
     with pytest.raises(ValueError, match="duplicates"):
         CharTokenizer("aa")
+
+
+def test_wrap_text_cuts_at_blanks_and_keeps_long_words_whole():
+    assert wrap_text("the quick brown fox jumps", 10) == ["the quick", "brown fox", "jumps"]
+    assert wrap_text("hello world", 11) == ["hello world"]
+    assert wrap_text("hello world", None) == ["hello world"]
+    assert wrap_text("extraordinary day", 5) == ["extraordinary", "day"]
+    assert wrap_text("", 5) == [""]

@@ -8,6 +8,7 @@ else maps to [UNK] and can be counted with `count_unknown`.
 from __future__ import annotations
 
 import string
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -27,6 +28,14 @@ _NORMALIZE = str.maketrans(
         "\u2026": "...",
     }
 )
+
+
+def wrap_text(text: str, width: int | None) -> list[str]:
+    """`text` cut at blanks into lines of at most `width` characters (a word longer than that stays whole);
+    [text] when it fits or `width` is None."""
+    if width is None or len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, max(width, 1), break_long_words=False, break_on_hyphens=False) or [text]
 
 
 def normalize_text(text: str) -> str:

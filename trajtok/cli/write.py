@@ -13,10 +13,11 @@ LINE_SPACING = 3.0  # handwriting units (x-heights) between the baselines of sta
 
 HELP = """Write phrases with a trained handwriting model.
 
-Several phrases go onto one page, one line each, top to bottom. Files written (OUT = --out):
+Several phrases go onto one page, one line each, top to bottom; a phrase longer than the lines the model
+was trained on is cut at blanks onto several lines. Files written (OUT = --out):
   OUT            the page as ink only (PNG, or SVG if OUT ends in .svg); with --svg also OUT as .svg
   OUT as .npz    `points` (T, 3) absolute [x, y, pen_lift] of the whole page as drawn, `points_<i>` each
-                 phrase at its own origin, `texts` the phrases
+                 line at its own origin, `texts` the lines
   --attention    cross-attention heatmap (stroke steps x characters), one panel per phrase
   --gcode        the page for a pen plotter as G-code; --plot-svg as a single-line SVG (page size in mm);
                  laid out on the board of --plotter YAML (`board:` keys, default: the whiteboard's)
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from trajtok.ink_files import save_written
     from trajtok.plot import plot_attention, render_ink
     from trajtok.strokes import integrate
+    from trajtok.style import check_fits
 
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
@@ -95,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
     if args.style or args.style_source:
         hand = style_of(args, writer)
         style, prime = (hand, None) if writer.encodes_style else (None, hand)
+    lines = wrapped(args.texts, writer, prime)
+    if prime is not None and (args.style or args.style_source):
+        check_fits(prime, lines, writer.line_chars)  # a word too long for what is left beside the prime
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps)
-    samples = writer.write(args.texts, sampling, prime=prime, style=style)
+    samples = writer.write(lines, sampling, prime=prime, style=style)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
 
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     for picture in pictures:
         render_ink(page, picture)
     npz = out.with_suffix(".npz")
-    save_written(npz, page, phrases, args.texts)
+    save_written(npz, page, phrases, lines)
     written = [*pictures, npz, *plotter_cli.export(args, page)]
     drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
     if args.attention and drawn:
@@ -163,7 +168,7 @@ def style_of(args: argparse.Namespace, writer):
     """The samples of --style FILE or --style-source SPEC --style-index i,j laid out as one line, checked
     against the model's alphabet (the phrases too must be written in it) and, for a model that is primed
     with them (no style encoder), against the length of the lines it learned."""
-    from trajtok.style import check_fits, check_text, from_samples, load_style, style_prime
+    from trajtok.style import check_text, from_samples, load_style, style_prime
 
     if args.style:
         samples = load_style(args.style)
@@ -177,9 +182,26 @@ def style_of(args: argparse.Namespace, writer):
     if writer.encodes_style:
         print(f"style: {len(samples)} sample(s) of one hand ({hand.text!r}), read by the style encoder")
     else:
-        check_fits(hand, args.texts, writer.line_chars)
         print(f"style: {len(samples)} sample(s) of one hand, primed as {hand.text!r}")
     return hand
+
+
+def wrapped(texts: list[str], writer, prime) -> list[str]:
+    """The phrases as lines the model can write: a phrase longer than the lines it was trained on
+    (`Writer.line_chars`, less a prime's text and blank) is cut at blanks into several, each written on a
+    line of its own (past its training lines a model writes scribble)."""
+    from trajtok.text import wrap_text
+
+    width = writer.line_chars
+    if width is not None and prime is not None:
+        width -= len(prime.text) + 1
+    lines = []
+    for text in texts:
+        cut = wrap_text(text, width)
+        if len(cut) > 1:
+            print(f"{text!r}: {len(text)} characters, written as {len(cut)} lines of at most {width}")
+        lines += cut
+    return lines
 
 
 def parse_indices(text: str) -> list[int]:
