@@ -11,18 +11,19 @@ Usage: .venv/bin/python bench/style.py [--checkpoint RUN_DIR|FILE.pt] [--refs N]
 2. For each writer k, N reference words of k (single held-out words) each set the hand (trajtok.style,
    `trajtok write --style`) in which the model writes two other held-out texts, sampled at --temperature;
    the classifier names the writer of each generated sample. A model with a style encoder
-   (model.style_steps > 0) is measured twice: the encoder reading the references (`style_by`: "encoder"),
-   and the same model primed with them (`priming_style_accuracy`); any other model is primed (`style_by`:
-   "prime"). `style_accuracy`: the share attributed to k, from ONE reference word; the same with
-   two reference words laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the
-   text fill the 24-character lines the model was trained on). Chance is 1 / writers.
+   (model.style_steps > 0) is measured three ways: the encoder reading the references (`style_by`:
+   "encoder"), the same model primed with them (`priming_style_accuracy`), and both at once
+   (`encoder_and_priming_style_accuracy`); any other model is primed (`style_by`: "prime").
+   `style_accuracy`: the share attributed to k, from ONE reference word; the same with two reference words
+   laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the text fill the
+   24-character lines the model was trained on). Chance is 1 / writers.
    Writers the checkpoint was not trained on are included (its data.styles are printed): a model trained on
    the print writers only has never seen the other three.
 3. The bigbank writer (when present) is measured the same way, printed apart: a model trained on the
    synthetic corpus never saw cursive pen data, so it is not expected to write it.
 Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_2_samples`,
-`priming_style_accuracy`, `style_by`, per-writer accuracies, `bigbank_style_accuracy` (or null), `chance`,
-`checkpoint`, `seconds`.
+`priming_style_accuracy`, `encoder_and_priming_style_accuracy` (or null), `style_by`, per-writer
+accuracies, `bigbank_style_accuracy` (or null), `chance`, `checkpoint`, `seconds`.
 """
 
 from __future__ import annotations
@@ -163,13 +164,12 @@ def reference_words(k, words, n, spacing, rng) -> list[Sample]:
 
 def write_in_style(writer, references, texts, sampling, mode) -> list[Sample]:
     """The texts written in the hand of `references` laid out as one line (trajtok.style): read by the
-    model's style encoder (mode "encoder") or primed with that line (mode "prime")."""
+    model's style encoder (mode "encoder"), primed with that line (mode "prime"), or both."""
     hand = style_prime(from_samples(references), writer.text_tokenizer)
-    if mode == "prime":
-        check_fits(hand, texts, writer.line_chars)
-        written = writer.write(texts, sampling, prime=hand)
-    else:
-        written = writer.write(texts, sampling, style=hand)
+    prime = hand if mode in ("prime", "both") else None
+    if prime is not None:
+        check_fits(prime, texts, writer.line_chars)
+    written = writer.write(texts, sampling, prime=prime, style=hand if mode != "prime" else None)
     return [s for s in written if check_ink(s) is None]
 
 
@@ -225,7 +225,7 @@ def main() -> int:
 
     rng = np.random.default_rng(args.seed + 1)
     sampling = Sampling(temperature=args.temperature, seed=args.seed)
-    modes = ["encoder", "prime"] if writer.encodes_style else ["prime"]
+    modes = ["encoder", "prime", "both"] if writer.encodes_style else ["prime"]
     print(f"style by {' and by '.join(modes)} (encoder: the model's style encoder reads the references)")
     one = {mode: {} for mode in modes}
     two = {mode: {} for mode in modes}
@@ -281,6 +281,7 @@ def main() -> int:
         "real_style_accuracy": round(real_accuracy, 4),
         "style_accuracy_2_samples": round(two_accuracy, 4),
         "priming_style_accuracy": round(means["prime"], 4),
+        "encoder_and_priming_style_accuracy": round(means["both"], 4) if "both" in means else None,
         "style_by": main_mode,
         "per_writer_2_samples": {names[k]: round(v, 4) for k, v in two[main_mode].items()},
         "style_accuracy_trained_writers": round(seen_accuracy, 4),

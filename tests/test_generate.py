@@ -226,14 +226,23 @@ def test_sampling_follows_the_filtered_distribution(temperature, top_k, top_p):
 
 def test_primes_are_thinned_like_the_training_data(trained):
     writer, (abc, _) = trained
-    prime = Sample(abc.deltas[:23], abc.events[:23], text="ab")
+    # the strokes of 'ab' as a pen samples them, three points for each of the model's steps
+    deltas = np.repeat(abc.deltas[:23] / 3, 3, axis=0)
+    lifts = np.zeros((len(deltas), 1), dtype=abc.events.dtype)
+    lifts[2::3] = abc.events[:23]
+    prime = Sample(deltas, lifts, text="ab")
     thinning = Writer(writer.model, writer.tokenizer, writer.text_tokenizer, prime_spacing=0.3)
     thinned = thin_sample(prime, 0.3)
     assert len(thinned) < len(prime)
-    got = thinning.write("c", Sampling(temperature=0), prime=prime)[0]
-    want = writer.write("c", Sampling(temperature=0), prime=thinned)[0]
+    greedy = Sampling(temperature=0)
+    got = thinning.write("c", greedy, prime=prime)[0]
+    want = writer.write("c", greedy, prime=thinned)[0]
     np.testing.assert_array_equal(got.deltas, want.deltas)
     assert thinning.attention(got, prime).shape == writer.attention(got, thinned).shape
+    # ink already that sparse (what a writer wrote, a prime thinned before) is not thinned again
+    assert len(thin_sample(thinned, 0.3)) < len(thinned)  # which would drop points
+    again = thinning.write("c", greedy, prime=thinned)[0]
+    np.testing.assert_array_equal(again.deltas, want.deltas)
 
 
 @pytest.mark.parametrize(("temperature", "top_k"), [(0.0, None), (1.0, None), (1.0, 2)])

@@ -32,7 +32,7 @@ from trajtok.phrase_layout import (
 )
 from trajtok.sample import Sample
 from trajtok.step_decoder import generate_steps
-from trajtok.strokes import thin_sample
+from trajtok.strokes import thin_once
 from trajtok.text import CharTokenizer
 from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer_choice import AnyTokenizer
@@ -55,8 +55,9 @@ class Writer:
         min_word_gap: float = 0.0,
         line_chars: int | None = None,
     ):
-        """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes are
-        thinned the same way so their steps look like what the model learned (0 = use them as given).
+        """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes and
+        style references are thinned the same way, unless they already are (`strokes.thin_once`), so their
+        steps look like what the model learned (0 = use them as given).
         `follows_text`: the model's cross-attention follows the character being drawn (the checkpoint's
         measured `attention_accuracy` reaches FOLLOWS_TEXT_ACCURACY), so a phrase may end only once its last
         character has been written (trajtok.phrase_layout); then
@@ -236,7 +237,7 @@ class Writer:
 
     # -- internals -------------------------------------------------------------------------------------
     def _thinned(self, prime: Sample | None) -> Sample | None:
-        return None if prime is None else thin_sample(prime, self.prime_spacing)
+        return None if prime is None else thin_once(prime, self.prime_spacing)
 
     def _conditioning(
         self, prime: Sample | None, style: Sample | None
@@ -248,7 +249,7 @@ class Writer:
                 raise ValueError(
                     "this model has no style encoder (model.style_steps=0): prime it with the style instead"
                 )
-            thinned = thin_sample(style, self.prime_spacing)
+            thinned = thin_once(style, self.prime_spacing)
             tokens = self.tokenizer.encode(thinned.deltas, thinned.events)
             reference = torch.as_tensor(tokens[: self.model.config.style_steps], device=self.device)
         return self._thinned(prime), reference

@@ -9,7 +9,9 @@ dy, then events, e.g. pen_lift), each channel with its own vocabulary `vocab_siz
 - Encoder: memory tokens `[null, state?, style?, text (L)]`. The learned null token is always there, so
   attention never sees only padding and an empty (all-pad) text works; with `state_dim > 0` a learned
   projection of the state vector is one more memory token; with `style_steps > 0` so is the hand of a
-  reference sample (StyleEncoder). Text = char embedding + learned position; pre-LN self-attention.
+  reference sample (StyleEncoder), which is also added to every decoder input: through cross-attention
+  alone it competes with the text for the attention the alignment loss gives the character being drawn.
+  Text = char embedding + learned position; pre-LN self-attention.
 - Decoder: the input at step t is the sum of per-channel embeddings of step t-1 (a learned start vector at
   t=0) plus the position of t; causal self-attention, cross-attention to the memory, MLP.
 - Heads, autoregressive within the step (`within_step_ar=True`): logits of channel c at step t come from the
@@ -69,6 +71,7 @@ class Memory:
     states: Tensor  # (B, M, d) with M = n_prefix + L
     pad_mask: Tensor  # (B, M) bool, True = padding
     n_prefix: int
+    step_bias: Tensor | None = None  # (B, d) added to every decoder input: the hand, for style models
 
 
 @dataclass
@@ -350,8 +353,10 @@ class StrokeTransformer(nn.Module):
         prefix = [self.null_memory.expand(b, 1, -1)]
         if self.state_proj is not None:
             prefix.append(self.state_proj(state.to(text.dtype)).unsqueeze(1))  # (B, 1, d)
+        hand = None
         if self.style_encoder is not None:
-            prefix.append(self.encode_style(b, style, text_ids.device).unsqueeze(1))  # (B, 1, d)
+            hand = self.encode_style(b, style, text_ids.device)  # (B, d)
+            prefix.append(hand.unsqueeze(1))
         elif style is not None:
             raise ValueError("this model was trained without a style encoder (model.style_steps=0)")
         x = self.drop(torch.cat([*prefix, text], dim=1))  # (B, M, d)
@@ -359,7 +364,7 @@ class StrokeTransformer(nn.Module):
         allowed = ~pad[:, None, None, :]  # (B, 1, 1, M)
         for block in self.encoder:
             x = block(x, allowed)
-        return Memory(self.ln_memory(x), pad, len(prefix))
+        return Memory(self.ln_memory(x), pad, len(prefix), hand)
 
     def encode_style(self, b: int, style: tuple[Tensor, Tensor] | None, device: torch.device) -> Tensor:
         """(B, d): the hand of each row's reference steps (at most `style_steps`), no_style where none."""
@@ -412,7 +417,10 @@ class StrokeTransformer(nn.Module):
         if t0 > 0 and t0 + t > cache.capacity:
             raise ValueError(f"the decoder cache holds {cache.capacity} steps; {t0 + t} were asked for")
         memory = cache.memory
-        x = self.drop(inputs + self.step_pos.weight[t0 : t0 + t])
+        x = inputs + self.step_pos.weight[t0 : t0 + t]
+        if memory.step_bias is not None:
+            x = x + memory.step_bias.unsqueeze(1)
+        x = self.drop(x)
         allowed = ~memory.pad_mask[:, None, None, :]  # (B, 1, 1, M)
         layers = []
         for i, block in enumerate(self.decoder):

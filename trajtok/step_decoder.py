@@ -202,6 +202,8 @@ class StepDecoder:
         h, m, gelu = self.n_heads, self.n_memory, self.gelu
         hd = d // h
         x = x + self.positions[t]
+        if self.cache.memory.step_bias is not None:
+            x = x + self.cache.memory.step_bias
         shape = (d,)
         for (
             ln1_w, ln1_b, qkv_w, qkv_b, out1_w, out1_b, kv_cache, keys, values,

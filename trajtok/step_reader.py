@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from trajtok.model import StrokeTransformer
 from trajtok.sample import Sample
-from trajtok.strokes import thin_sample
+from trajtok.strokes import thin_once
 from trajtok.tokenizer_choice import AnyTokenizer
 
 
@@ -38,7 +38,7 @@ class StepTokenReader(nn.Module):
     def features(self, sample: Sample) -> np.ndarray:
         """(T + 1, C) int64 step tokens of the thinned sample (its end step included); ValueError when they
         are more than the model's positions."""
-        thinned = sample if is_thin(sample, self.spacing) else thin_sample(sample, self.spacing)
+        thinned = thin_once(sample, self.spacing)
         tokens = self.tokenizer.encode_batch([thinned.deltas], [thinned.events], add_eos=True)[0]
         limit = self.model.config.max_steps
         if len(tokens) > limit:
@@ -52,11 +52,3 @@ class StepTokenReader(nn.Module):
         """tokens (B, T, C) padded, lengths (B,) -> (log-probabilities (B, F, K), frame lengths (B,))."""
         step_mask = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]
         return self.model.read(tokens, step_mask)
-
-
-def is_thin(sample: Sample, spacing: float) -> bool:
-    """Whether the pen moves at least half `spacing` between most points (the median) while drawing."""
-    pen_lift = sample.events[:, 0].astype(bool)
-    drawing = ~np.concatenate([[True], pen_lift[:-1]])  # moves within a stroke, not the travel into it
-    moves = np.hypot(*sample.deltas[drawing].T)
-    return len(moves) > 0 and float(np.median(moves)) >= 0.5 * spacing

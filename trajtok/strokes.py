@@ -133,3 +133,17 @@ def turning_deg_per_mm(strokes: list[np.ndarray], mm_per_unit: float, step_mm: f
     if not turns:
         return 0.0
     return float(np.degrees(np.sqrt(np.mean(np.concatenate(turns) ** 2))) / step_mm)
+
+
+def is_thin(sample: Sample, spacing: float) -> bool:
+    """Whether the pen moves at least half `spacing` between most points (the median) while drawing."""
+    pen_lift = sample.events[:, 0].astype(bool)
+    drawing = ~np.concatenate([[True], pen_lift[:-1]])  # moves within a stroke, not the travel into it
+    moves = np.hypot(*sample.deltas[drawing].T)
+    return len(moves) > 0 and float(np.median(moves)) >= 0.5 * spacing
+
+
+def thin_once(sample: Sample, spacing: float) -> Sample:
+    """`sample` thinned as `thin_sample` thins training data, unless it already is (`is_thin`: e.g. ink a
+    model wrote, or a reference thinned before): thinning is not idempotent, a second pass drops points."""
+    return sample if is_thin(sample, spacing) else thin_sample(sample, spacing)
