@@ -7,18 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from trajtok.train import train
+from trajtok.train import initial_checkpoint, train
 from trajtok.train_config import TrainConfig, load_train_config
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 IAM = Path(__file__).parent / "fixtures" / "handwriting" / "iam"
 
 
-def test_the_bigbank_config_stitches_augments_and_fits_a_cpu():
+def test_the_bigbank_config_stitches_augments_and_fine_tunes_the_shipped_model():
     config = load_train_config("handwriting", CONFIGS / "handwriting-bigbank.yaml")
     assert config.data.source == "bigbank" and config.data.words_per_sample == [1, 4]
-    assert config.data.augment.applies_to(config.data.source) and config.threads == 1
+    assert config.data.augment.applies_to(config.data.source)
     assert config.model == TrainConfig().model and config.steps <= TrainConfig().steps
+    assert config.init_from == "shipped"
+    start = initial_checkpoint(config)  # its model settings are the shipped model's, or this refuses
+    assert start.path.name == "model.pt" and start.tokenizer.n_channels == 3
 
 
 def test_the_iamondb_config_parses_as_a_gpu_sized_line_model():

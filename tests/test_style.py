@@ -53,6 +53,14 @@ def is_bar(stroke: np.ndarray) -> bool:
     return height > 3 * width
 
 
+def bars_written(npz) -> list[bool]:
+    """Which strokes of the first line of a `trajtok write` .npz are tall bars (hand B)."""
+    with np.load(npz) as written:
+        points = written["points_0"]
+    lifts = np.flatnonzero(points[:, 2] > 0.5)
+    return [is_bar(s) for s in np.split(points[:, :2], lifts[:-1] + 1)]
+
+
 @pytest.fixture(scope="module")
 def two_writers(tmp_path_factory):
     """A tiny model overfit on 'ab c' and 'ab ccc' in both hands (seconds): the text is the same for both,
@@ -151,10 +159,7 @@ def test_write_style_file_and_style_source(two_writers, tmp_path, cli):
         result = cli(*base, out, "--style", style)
         assert result.code == 0, result.err
         assert "style: 1 sample(s) of one hand, primed as 'ab'" in result.out
-        with np.load(out.with_suffix(".npz")) as written:
-            lifts = np.flatnonzero(written["points_0"][:, 2] > 0.5)
-            strokes = np.split(written["points_0"][:, :2], lifts[:-1] + 1)
-        assert [is_bar(s) for s in strokes] == [want_bars] * 3, who
+        assert bars_written(out.with_suffix(".npz")) == [want_bars] * 3, who
 
     # beside the prime 'ab ' a line has 7 characters left: a longer phrase goes onto two lines
     style = style_file(tmp_path / "ab.npz", [reference("B")])
