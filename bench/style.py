@@ -254,17 +254,16 @@ def main() -> int:
                 f"{one[mode][k]:.3f}, from 2 {two[mode][k]:.3f}  ({len(written_one)} samples; {seen}; "
                 f"judged as: {taken})"
             )
-    bigbank_accuracy = None
+    main_mode = modes[0]
+    bigbank_accuracy = one[main_mode].get("bigbank")
     for mode in modes:
         if "bigbank" in one[mode]:
-            accuracy = one[mode].pop("bigbank")
             two[mode].pop("bigbank")
-            bigbank_accuracy = accuracy if bigbank_accuracy is None else bigbank_accuracy
+            accuracy = one[mode].pop("bigbank")
             print(
                 f"bigbank by {mode} (printed apart, not in style_accuracy): from 1 reference {accuracy:.3f}"
             )
     means = {mode: float(np.mean(list(one[mode].values()))) for mode in modes}
-    main_mode = modes[0]
     style_accuracy = means[main_mode]
     two_accuracy = float(np.mean(list(two[main_mode].values())))
     chance = 1 / len(labels)

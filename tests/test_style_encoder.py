@@ -113,7 +113,7 @@ def test_style_refusals(style_model):
     assert len(writer.write("c", Sampling(temperature=0), style=too_long)) == 1
     tokens = torch.zeros(1, STYLE_STEPS + 1, 3, dtype=torch.long)
     with pytest.raises(ValueError, match=f"reads at most {STYLE_STEPS} .model.style_steps"):
-        writer.model.encode_style(1, (tokens, torch.ones(1, STYLE_STEPS + 1, dtype=torch.bool)), "cpu")
+        writer.model.encode_style(1, (tokens, torch.ones(1, STYLE_STEPS + 1, dtype=torch.bool)))
     plain = StrokeTransformer(ModelConfig(d_model=32, n_heads=2, d_ff=64), 100, writer.model.vocab_sizes)
     no_encoder = Writer(plain, writer.tokenizer, writer.text_tokenizer)
     assert not no_encoder.encodes_style

@@ -355,7 +355,7 @@ class StrokeTransformer(nn.Module):
             prefix.append(self.state_proj(state.to(text.dtype)).unsqueeze(1))  # (B, 1, d)
         hand = None
         if self.style_encoder is not None:
-            hand = self.encode_style(b, style, text_ids.device)  # (B, d)
+            hand = self.encode_style(b, style)  # (B, d)
             prefix.append(hand.unsqueeze(1))
         elif style is not None:
             raise ValueError("this model was trained without a style encoder (model.style_steps=0)")
@@ -366,13 +366,11 @@ class StrokeTransformer(nn.Module):
             x = block(x, allowed)
         return Memory(self.ln_memory(x), pad, len(prefix), hand)
 
-    def encode_style(self, b: int, style: tuple[Tensor, Tensor] | None, device: torch.device) -> Tensor:
+    def encode_style(self, b: int, style: tuple[Tensor, Tensor] | None) -> Tensor:
         """(B, d): the hand of each row's reference steps (at most `style_steps`), no_style where none."""
         if style is None:
-            tokens = torch.zeros(b, 0, self.n_channels, dtype=torch.long, device=device)
-            mask = torch.zeros(b, 0, dtype=torch.bool, device=device)
-        else:
-            tokens, mask = style
+            return self.style_encoder.no_style.expand(b, -1)
+        tokens, mask = style
         if tokens.shape[1] > self.config.style_steps:
             raise ValueError(
                 f"a style reference of {tokens.shape[1]} steps; this model reads at most "

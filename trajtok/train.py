@@ -273,8 +273,9 @@ def train(
     runtime = setup_runtime(config.device, config.threads, config.bf16)
     is_main = runtime.ddp.is_main
     ckpt = load_checkpoint(latest) if resume else None
-    start = initial_checkpoint(config) if ckpt is None else None
-    data = prepare_data(config, tokenizer=(ckpt or start).tokenizer if (ckpt or start) else None)
+    start = None if resume else initial_checkpoint(config)
+    known = ckpt or start  # whose tokenizer the run keeps (None: fit one on the training data)
+    data = prepare_data(config, tokenizer=known.tokenizer if known else None)
     log = RunLog(run_dir / "metrics.jsonl", enabled=is_main)
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
