@@ -36,9 +36,9 @@ from scipy.stats import wasserstein_distance
 
 from trajtok.batching import EncodedSet, collate
 from trajtok.checkpoint import load_checkpoint
-from trajtok.cli.write import stack_lines
 from trajtok.config import load_config
 from trajtok.generate import Sampling, Writer
+from trajtok.page_lines import stack_lines
 from trajtok.plot import render_ink
 from trajtok.strokes import integrate
 from trajtok.train import evaluate, prepare_data, train

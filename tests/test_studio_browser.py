@@ -72,7 +72,8 @@ def test_write_draws_ink_while_the_stream_runs_and_the_stream_ends(page):
     assert any(f["ink"] > 0 for f in writing), "no ink appeared while the phrase was being written"
     assert len({f["ink"] for f in writing if f["ink"]}) >= 2, "the ink did not grow during the stream"
     assert frames[-1]["ink"] > 1000 and frames[-1]["steps"] > 50
-    assert page.text_content("#write-status").endswith(("ended", "cut at the step limit"))
+    status = page.text_content("#write-status")  # 25 characters: two of the model's lines
+    assert status.startswith("2 lines, ") and status.endswith(("ended", "cut at the step limit")), status
     assert page.get_attribute("#download-png", "href").endswith(".png")
     page.check("#show-attention")
     page.click("#write")

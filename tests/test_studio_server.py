@@ -72,6 +72,28 @@ def test_write_streams_the_smoothed_strokes_of_the_phrase_and_its_downloads(serv
     assert server.get("/api/results/0123/attention")[0] == 404
 
 
+def test_a_phrase_longer_than_the_models_lines_is_written_as_lines_one_below_the_other(server):
+    text = "the quick brown fox jumps"  # 25 characters; the shipped model learned lines of up to 24
+    got = write(server, text=text)
+    start, end = got[0][1], got[-1][1]
+    assert start["lines"] == ["the quick brown fox", "jumps"] and end["ended"]
+    with np.load(io.BytesIO(server.get(f"/api/results/{end['id']}.npz")[1])) as files:
+        page, first, second = files["points"], files["points_0"], files["points_1"]
+        assert list(files["texts"]) == start["lines"]
+    assert len(page) == len(first) + len(second) == end["steps"]
+    assert first[-1, 2] == 1 and page[len(first) - 1, 2] == 1  # the first line ends with a pen lift
+    assert np.allclose(page[: len(first), :2], first[:, :2], atol=1e-4)  # each line from its own origin:
+    assert np.allclose(page[len(first) :, :2] - [0, -3.0], second[:, :2], atol=1e-4)  # 3 x-heights down
+    assert abs(second[0, 0]) < 2 and np.median(page[len(first) :, 1]) < np.median(first[:, 1]) - 2
+
+    attention = server.get(f"/api/results/{end['id']}/attention")[1]
+    matrix = np.array(attention["matrix"])
+    assert attention["text"] == text and matrix.shape == (end["steps"], len(text))
+    cut = len("the quick brown fox ")  # each line's steps read only that line's characters
+    assert not matrix[: len(first), cut:].any() and not matrix[len(first) :, : cut - 1].any()
+    assert np.allclose(matrix.sum(1), 1, atol=0.02)
+
+
 def test_the_same_seed_writes_the_same_steps(server):
     first, second = (write(server, text="stones", seed=7) for _ in range(2))
     a, b = streamed_strokes(first), streamed_strokes(second)

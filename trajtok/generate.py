@@ -33,7 +33,7 @@ from trajtok.phrase_layout import (
 from trajtok.sample import Sample
 from trajtok.step_decoder import generate_steps
 from trajtok.strokes import thin_once
-from trajtok.text import CharTokenizer
+from trajtok.text import CharTokenizer, wrap_text
 from trajtok.token_sampler import ChannelSampler, Sampling
 from trajtok.tokenizer_choice import AnyTokenizer
 
@@ -223,6 +223,18 @@ class Writer:
         """Steps `write`/`stream` may generate for `text` before cutting it: the step budget, within what
         the model holds beside the prime."""
         return self._budget(text, sampling.max_steps, self._thinned(prime))
+
+    def line_width(self, prime: Sample | None = None) -> int | None:
+        """The most characters of a phrase one line may hold: the lines the model was trained on
+        (`line_chars`), less a prime's text and blank; None where unknown."""
+        if self.line_chars is None:
+            return None
+        return self.line_chars - (0 if prime is None else len(prime.text) + 1)
+
+    def lines(self, text: str, prime: Sample | None = None) -> list[str]:
+        """`text` as lines the model can write: cut at blanks into lines of `line_width` (past the lines
+        it was trained on a model writes scribble); [text] when it fits."""
+        return wrap_text(text, self.line_width(prime))
 
     @staticmethod
     def conditioning_text(text: str, prime: Sample | None = None) -> str:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from trajtok.cli import plotter as plotter_cli
-
-LINE_SPACING = 3.0  # handwriting units (x-heights) between the baselines of stacked phrases
 
 HELP = """Write phrases with a trained handwriting model.
 
@@ -83,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     from trajtok.generate import Sampling, Writer
     from trajtok.ink_files import save_written
+    from trajtok.page_lines import stack_lines
     from trajtok.plot import plot_attention, render_ink
     from trajtok.strokes import integrate
     from trajtok.style import check_fits
@@ -187,18 +184,12 @@ def style_of(args: argparse.Namespace, writer):
 
 
 def wrapped(texts: list[str], writer, prime) -> list[str]:
-    """The phrases as lines the model can write: a phrase longer than the lines it was trained on
-    (`Writer.line_chars`, less a prime's text and blank) is cut at blanks into several, each written on a
-    line of its own (past its training lines a model writes scribble)."""
-    from trajtok.text import wrap_text
-
-    width = writer.line_chars
-    if width is not None and prime is not None:
-        width -= len(prime.text) + 1
+    """The phrases as lines the model can write (`Writer.lines`), saying which were cut."""
     lines = []
     for text in texts:
-        cut = wrap_text(text, width)
+        cut = writer.lines(text, prime)
         if len(cut) > 1:
+            width = writer.line_width(prime)
             print(f"{text!r}: {len(text)} characters, written as {len(cut)} lines of at most {width}")
         lines += cut
     return lines
@@ -213,16 +204,3 @@ def parse_indices(text: str) -> list[int]:
     if min(indices) < 0 or len(set(indices)) != len(indices):
         raise ValueError(f"--style-index expects distinct integers >= 0; got {text!r}")
     return indices
-
-
-def stack_lines(phrases: list[np.ndarray]) -> np.ndarray:
-    """Phrases (T_i, 3) absolute points -> one page (T, 3): line i shifted down i * LINE_SPACING, each line
-    ending with a pen lift so lines never join."""
-    lines = []
-    for i, points in enumerate(phrases):
-        line = points.copy()
-        line[:, 1] -= i * LINE_SPACING
-        if len(line):
-            line[-1, 2] = 1.0
-        lines.append(line)
-    return np.concatenate(lines) if lines else np.zeros((0, 3), np.float32)

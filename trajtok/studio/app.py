@@ -155,10 +155,11 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
     req = WriteRequest.parse(await read_json(request), studio.max_text)
     mine = await run_in_threadpool(studio.dataset.samples, req.writer) if req.style == MINE else []
     prime = style_prime(studio.writer, req.text, req.style, mine)
-    read = studio.writer.conditioning_text(req.text, prime)
-    if len(read) > studio.max_text:
+    lines = studio.writer.lines(req.text, prime)  # a phrase longer than the model's lines: several
+    read = max(len(studio.writer.conditioning_text(line, prime)) for line in lines)
+    if read > studio.max_text:
         raise BadRequest(
-            f"the model reads at most {studio.max_text} characters; with this style it would read {len(read)}"
+            f"the model reads at most {studio.max_text} characters; with this style it would read {read}"
         )
     if len(studio.sessions) >= MAX_WRITING:
         raise BadRequest(f"{MAX_WRITING} phrases are being written already; try again in a moment", 503)
@@ -172,13 +173,13 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
 async def _ink_events(studio: Studio, session: WriteSession):
     """Server-sent events: `start`, then `ink` batches of smoothed stroke updates, then `end` (or `error`)."""
     started = time.perf_counter()
-    budget = studio.writer.phrase_limit(session.text, session.sampling, session.prime)
+    budget = sum(session.budgets)
     smoother, position = InkSmoother(), np.zeros(2)
     deltas, events, n_steps = [], [], 0
     finished = False
     try:
         session.start()
-        yield _event("start", {"text": session.text, "budget": budget})
+        yield _event("start", {"text": session.text, "lines": session.lines, "budget": budget})
         async for steps in session.batches():
             step_deltas = np.array([d for d, _ in steps], np.float64).reshape(len(steps), -1)
             step_events = np.array([e for _, e in steps], bool).reshape(len(steps), -1)
@@ -198,11 +199,11 @@ async def _ink_events(studio: Studio, session: WriteSession):
             np.concatenate(events or [np.zeros((0, 1), bool)]),
             session.text,
         )
-        phrase = WrittenPhrase(sample, session.prime)
+        phrase = WrittenPhrase(sample, session.prime, session.lines, session.stacked.steps_of)
         studio.results.add(phrase)
         seconds = time.perf_counter() - started
         yield _event(
-            "end", {"id": phrase.id, "steps": len(sample), "ended": len(sample) < budget, "seconds": seconds}
+            "end", {"id": phrase.id, "steps": len(sample), "ended": session.ended, "seconds": seconds}
         )
     finally:  # also when the client went away: the worker stops at its next step
         session.stop.set()

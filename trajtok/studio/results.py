@@ -13,6 +13,7 @@ import numpy as np
 
 from trajtok.generate import Writer
 from trajtok.ink_files import save_written
+from trajtok.page_lines import LINE_SPACING
 from trajtok.plot import ink_figure
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
@@ -24,37 +25,63 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "npz": "application/o
 
 @dataclass
 class WrittenPhrase:
-    sample: Sample  # the new steps (text = the phrase)
+    sample: Sample  # the new steps of the page (text = the phrase)
     prime: Sample | None
+    lines: list[str] = field(default_factory=list)  # the lines the phrase was written as; [] = one line
+    line_steps: list[int] = field(default_factory=list)  # steps of each line
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def points(self) -> np.ndarray:
-        """(T, 3) absolute [x, y, pen_lift], ending with a lift, as `trajtok write` lays out one line."""
+        """(T, 3) absolute [x, y, pen_lift] of the page, ending with a lift, as `trajtok write` lays out."""
         points = integrate(self.sample.deltas, self.sample.events[:, 0])
         if len(points):
             points[-1, 2] = 1.0
         return points
+
+    def line_samples(self) -> list[Sample]:
+        """Each line's steps as written, from its own origin (text = the line)."""
+        if not self.lines:
+            return [self.sample]
+        points = integrate(self.sample.deltas, self.sample.events[:, 0])[:, :2]
+        bounds = np.cumsum([0, *self.line_steps])
+        samples = []
+        for i, line in enumerate(self.lines):
+            own = points[bounds[i] : bounds[i + 1]] + [0.0, i * LINE_SPACING]
+            deltas = np.diff(own, axis=0, prepend=np.zeros((1, 2))).astype(self.sample.deltas.dtype)
+            samples.append(Sample(deltas, self.sample.events[bounds[i] : bounds[i + 1]], text=line))
+        return samples
 
     def download(self, fmt: str) -> bytes:
         if fmt not in MEDIA_TYPES:
             raise BadRequest(f"no download as {fmt!r}: use one of {', '.join(MEDIA_TYPES)}", 404)
         out = io.BytesIO()
         if fmt == "npz":
-            save_written(out, self.points, [self.points], [self.sample.text])
+            lines = self.line_samples()
+            own = [integrate(s.deltas, s.events[:, 0]) for s in lines]
+            save_written(out, self.points, own, [s.text for s in lines])
         else:
             ink_figure(self.points).savefig(out, format=fmt, facecolor="white")
         return out.getvalue()
 
     def attention(self, writer: Writer) -> dict:
-        """The last layer's cross-attention (steps x characters of what the model read), for the heatmap."""
+        """The last layer's cross-attention (steps x characters of what the model read), for the heatmap.
+        A phrase written as several lines shows each line's steps against that line's characters in the
+        whole phrase (and the prime's, which every line read)."""
         if not len(self.sample):
             raise BadRequest("the phrase has no steps, so no attention to show")
-        matrix = writer.attention(self.sample, self.prime)
-        return {
-            "text": writer.conditioning_text(self.sample.text, self.prime),
-            "matrix": np.round(matrix, 3).tolist(),
-        }
+        lines = [s for s in self.line_samples() if len(s)]
+        prime_chars = len(writer.conditioning_text("", self.prime))
+        text = writer.conditioning_text(" ".join(s.text for s in lines), self.prime)
+        blocks, offset = [], prime_chars
+        for line in lines:
+            matrix = writer.attention(line, self.prime)  # (T_i, prime_chars + len(line))
+            block = np.zeros((len(matrix), len(text)), np.float32)
+            block[:, :prime_chars] = matrix[:, :prime_chars]
+            block[:, offset : offset + len(line.text)] = matrix[:, prime_chars:]
+            blocks.append(block)
+            offset += len(line.text) + 1
+        return {"text": text, "matrix": np.round(np.concatenate(blocks), 3).tolist()}
 
 
 class Results:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trajtok.generate import Writer
+from trajtok.page_lines import StackedSteps
 from trajtok.sample import Sample
 from trajtok.strokes import SMOOTH_STEP, smooth_stroke
 from trajtok.token_sampler import Sampling
@@ -129,12 +130,18 @@ class FirstStepsFirst:
 
 
 class WriteSession:
-    """Generates one phrase in a worker thread; `batches()` yields the steps as they come, on the loop."""
+    """Generates one phrase in a worker thread; `batches()` yields the steps as they come, on the loop.
+
+    A phrase longer than the model's lines is written as several (`Writer.lines`), one below the other
+    (trajtok.page_lines); the steps are the page's."""
 
     def __init__(
         self, writer: Writer, text: str, sampling: Sampling, prime: Sample | None, turns: FirstStepsFirst
     ):
         self.writer, self.text, self.sampling, self.prime, self.turns = writer, text, sampling, prime, turns
+        self.lines = writer.lines(text, prime)
+        self.budgets = [writer.phrase_limit(line, sampling, prime) for line in self.lines]
+        self.stacked = StackedSteps()
         self.stop = threading.Event()
         self.error: str | None = None
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -152,7 +159,8 @@ class WriteSession:
     def _run(self) -> None:
         self.turns.starting()
         first = True
-        steps = self.writer.stream(self.text, self.sampling, prime=self.prime)
+        streams = (self.writer.stream(line, self.sampling, prime=self.prime) for line in self.lines)
+        steps = self.stacked.lines(streams)
         try:
             for step in steps:
                 if self.stop.is_set():
@@ -169,6 +177,14 @@ class WriteSession:
                 self.turns.started()
             steps.close()
             self._push(None)
+
+    @property
+    def ended(self) -> bool:
+        """Every line ended before its step limit (call once generation is done)."""
+        written = self.stacked.steps_of
+        return len(written) == len(self.lines) and all(
+            n < b for n, b in zip(written, self.budgets, strict=True)
+        )
 
     def _push(self, step: tuple[np.ndarray, np.ndarray] | None) -> None:
         with self._lock:
