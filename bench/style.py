@@ -189,6 +189,12 @@ def main() -> int:
     parser.add_argument("--refs", type=int, default=12, help="reference words per writer (default: 12)")
     parser.add_argument("--temperature", type=float, default=0.5, help="sampling (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--style-guidance",
+        type=float,
+        default=Sampling().style_guidance,
+        help="classifier-free guidance of the style encoder's reference (default: %(default)s)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -224,7 +230,7 @@ def main() -> int:
     )
 
     rng = np.random.default_rng(args.seed + 1)
-    sampling = Sampling(temperature=args.temperature, seed=args.seed)
+    sampling = Sampling(temperature=args.temperature, seed=args.seed, style_guidance=args.style_guidance)
     modes = ["encoder", "prime", "both"] if writer.encodes_style else ["prime"]
     print(f"style by {' and by '.join(modes)} (encoder: the model's style encoder reads the references)")
     one = {mode: {} for mode in modes}
@@ -288,6 +294,7 @@ def main() -> int:
         "bigbank_style_accuracy": None if bigbank_accuracy is None else round(bigbank_accuracy, 4),
         "chance": round(chance, 4),
         "temperature": args.temperature,
+        "style_guidance": args.style_guidance,
         "checkpoint": str(path),
         "seconds": round(seconds, 1),
     }

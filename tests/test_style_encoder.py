@@ -12,6 +12,7 @@ from trajtok.batching import collate, encode_samples
 from trajtok.checkpoint import save_checkpoint
 from trajtok.errors import ConfigError
 from trajtok.generate import Writer
+from trajtok.losses import style_contrast_loss
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.style_references import MIN_REFERENCE_STEPS, StyleReferences
 from trajtok.text import CharTokenizer
@@ -54,7 +55,7 @@ def style_model(tmp_path_factory):
     rows = np.arange(len(data))
     for step in range(400):
         batch = collate(data, rows)
-        batch.update(references.batch(rows, np.random.default_rng(step)))
+        batch.update(references.batch(rows, np.random.default_rng(step), no_style_fraction=0.25))
         loss, _ = compute_losses(model, batch, LossConfig(attention_weight=0.0), tokenizer)
         optimizer.zero_grad()
         loss.backward()
@@ -105,6 +106,32 @@ def test_new_text_is_written_in_the_hand_of_a_reference_with_another_text(style_
         assert [is_bar(s) for s in strokes_of(three)] == [want_bars] * 3, who
         streamed = list(writer.stream("ccc", greedy, style=reference(who)))
         np.testing.assert_allclose(np.stack([d for d, _ in streamed]), three.deltas, atol=1e-6)
+
+
+def test_style_guidance_writes_the_reference_hand_more_strongly(style_model):
+    writer, _ = style_model
+    for who, want_bars in (("A", False), ("B", True)):
+        guided = Sampling(temperature=0, style_guidance=2.5)  # 2 x the rows: with the reference, and none
+        (three,) = writer.write(["ccc"], guided, style=reference(who))
+        assert [is_bar(s) for s in strokes_of(three)] == [want_bars] * 3, who
+        streamed = list(writer.stream("ccc", guided, style=reference(who)))
+        np.testing.assert_allclose(np.stack([d for d, _ in streamed]), three.deltas, atol=1e-6)
+    plain, unguided = (
+        writer.write(["ab c"], Sampling(temperature=0, style_guidance=g), style=reference("B"))[0]
+        for g in (Sampling().style_guidance, 1.0)
+    )
+    np.testing.assert_array_equal(plain.deltas, unguided.deltas)  # 1: the styled logits, one pass
+    with pytest.raises(ValueError, match="style_guidance >= 0"):
+        Sampling(style_guidance=-1.0)
+
+
+def test_the_style_contrast_pulls_one_writers_hands_together():
+    writers = torch.tensor([0, 0, 1, 1, -1])
+    apart = torch.tensor([[1.0, 0], [1, 0.1], [0, 1], [0.1, 1], [5, 5]])  # -1: no reference, left out
+    mixed = torch.tensor([[1.0, 0], [0, 1], [1, 0.1], [0.1, 1], [-5, 5]])
+    assert style_contrast_loss(apart, writers, 0.1) < 0.1 < style_contrast_loss(mixed, writers, 0.1)
+    alone = torch.tensor([0, 1, 2, -1, -1])  # no writer twice: nothing to pull together
+    assert style_contrast_loss(apart, alone, 0.1) == 0
 
 
 def test_style_refusals(style_model):

@@ -266,11 +266,16 @@ class Writer:
             reference = torch.as_tensor(tokens[: self.model.config.style_steps], device=self.device)
         return self._thinned(prime), reference
 
-    def _style_batch(self, reference: Tensor | None, b: int) -> tuple[Tensor, Tensor] | None:
+    def _style_batch(
+        self, reference: Tensor | None, b: int, without: int = 0
+    ) -> tuple[Tensor, Tensor] | None:
+        """The reference for `b` rows, then `without` rows that read none (the no_style hand)."""
         if reference is None:
             return None
-        tokens = reference[None].expand(b, -1, -1)
-        return tokens, torch.ones(tokens.shape[:2], dtype=torch.bool, device=self.device)
+        tokens = reference[None].expand(b + without, -1, -1)
+        mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=self.device)
+        mask[b:] = False
+        return tokens, mask
 
     def _text_batch(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         max_text = self.model.config.max_text
@@ -318,10 +323,16 @@ class Writer:
         grammar = self.tokenizer.grammar(b) if self.chunked else None
         pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device, grammar)
 
-        memory = self.model.encode(ids, pad, state_t, self._style_batch(reference, b))
+        guidance = 1.0 if reference is None else sampling.style_guidance
+        if guidance != 1.0:  # the same phrases once more without the reference: classifier-free guidance
+            ids, pad = torch.cat([ids, ids]), torch.cat([pad, pad])
+            state_t = None if state_t is None else torch.cat([state_t, state_t])
+        memory = self.model.encode(ids, pad, state_t, self._style_batch(reference, b, len(ids) - b))
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)
         budgets_t = torch.tensor(budgets, device=self.device)
-        steps = generate_steps(self.model, memory, pick, max(budgets), prime=prime_tokens, end_allowed=track)
+        steps = generate_steps(
+            self.model, memory, pick, max(budgets), prime_tokens, end_allowed=track, guidance=guidance
+        )
         for t, step in enumerate(steps):
             yield step
             ended |= self._is_end(step)

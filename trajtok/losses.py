@@ -1,5 +1,5 @@
-"""Training losses: cross-entropy per token channel, focal loss for rare events, attention alignment, and the
-CTC loss of a model that also reads (model.reads).
+"""Training losses: cross-entropy per token channel, focal loss for rare events, attention alignment, the
+CTC loss of a model that also reads (model.reads), and the contrast of a style encoder's hands.
 
 All losses take a `mask (B, T) bool` (True = a real step, False = padding) and average over real steps only.
 """
@@ -80,3 +80,27 @@ def read_loss(
         reduction="mean",
         zero_infinity=True,
     )
+
+
+def style_contrast_loss(hands: torch.Tensor, writers: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss over a batch's style vectors: each row's hand should lie nearer the hands
+    read from other references of its writer than those of other writers (cosine similarity / temperature).
+
+    hands (B, d); writers (B,) int64, -1 = no reference (left out). Rows whose writer has no other row in
+    the batch are left out; 0 when no row is left.
+    """
+    real = writers >= 0
+    z = F.normalize(hands[real].float(), dim=-1)
+    w = writers[real]
+    n = len(w)
+    if n < 2:
+        return hands.sum() * 0.0
+    similarity = z @ z.t() / temperature
+    self_mask = torch.eye(n, dtype=torch.bool, device=z.device)
+    log_p = similarity.masked_fill(self_mask, float("-inf")).log_softmax(-1)
+    positive = (w[:, None] == w[None, :]) & ~self_mask
+    has = positive.any(-1)
+    if not has.any():
+        return hands.sum() * 0.0
+    per_row = -(log_p.masked_fill(~positive, 0.0).sum(-1) / positive.sum(-1).clamp(min=1))
+    return per_row[has].mean()

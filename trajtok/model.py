@@ -62,6 +62,7 @@ class ModelOutput:
     attention: Tensor | None = None  # (B, T, L) last decoder layer's cross-attention over the text, head mean
     attention_layers: list[Tensor] | None = None  # one (B, T, L) per decoder layer, same convention
     read: tuple[Tensor, Tensor] | None = None  # reading the same tokens back: StrokeTransformer.read's output
+    hand: Tensor | None = None  # (B, d) the style encoder's vector of each row's hand (style models)
 
 
 @dataclass
@@ -454,14 +455,14 @@ class StrokeTransformer(nn.Module):
         Both directions go through this one call, so that DistributedDataParallel sees every weight used."""
         if tokens.shape[-1] != self.n_channels:
             raise ValueError(f"tokens have {tokens.shape[-1]} channels, the model {self.n_channels}")
-        cache = self.new_cache(self.encode(text_ids, text_pad_mask, state, style))
-        hidden, layers = self.decode(self.decoder_inputs(tokens), cache, need_attention)
+        memory = self.encode(text_ids, text_pad_mask, state, style)
+        hidden, layers = self.decode(self.decoder_inputs(tokens), self.new_cache(memory), need_attention)
         channels = tokens.unbind(-1)
         logits = [self.channel_logits(hidden, c, channels) for c in range(self.n_channels)]
         read = None if read_mask is None else self.read(tokens, read_mask)
         if not need_attention:
-            return ModelOutput(logits, read=read)
-        return ModelOutput(logits, layers[-1], layers, read)
+            return ModelOutput(logits, read=read, hand=memory.step_bias)
+        return ModelOutput(logits, layers[-1], layers, read, memory.step_bias)
 
     def read(self, tokens: Tensor, step_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Reading: tokens (B, T, C), step_mask (B, T) True = a real step -> (log-probabilities over the

@@ -44,6 +44,7 @@ def generate_steps(
     prime: Tensor | None = None,  # (B, P, C) teacher-forced before generating; not yielded
     use_cache: bool = True,
     end_allowed: EndGate | None = None,
+    guidance: float = 1.0,
 ) -> Iterator[Tensor]:
     """Yield up to `n_steps` generated steps, each (B, C) int64; the caller stops at its end event.
 
@@ -52,33 +53,61 @@ def generate_steps(
     give the same tokens). `end_allowed(text attention (B, L))` -> (B,) bool: which rows may take the end
     step now, given the step's last-layer cross-attention over the text (head mean); the others' end id is
     masked before channel 0 is picked.
+
+    `guidance` != 1 (classifier-free guidance): `memory` holds 2B rows, the B phrases conditioned (on a
+    style) and then the same B without that condition; each channel's logits are `u + guidance * (c - u)`
+    of the two, and both rows of a phrase go on with the token picked. The gate sees the conditioned rows'
+    attention, and B steps are yielded.
     """
-    b = memory.states.shape[0]
-    inputs = model.start_step.expand(b, 1, -1)  # (B, 1, d): inputs not yet run through the decoder
+    rows = memory.states.shape[0]
+    b = rows if guidance == 1.0 else rows // 2
+    if rows != b and rows != 2 * b:
+        raise ValueError(f"guidance needs a memory of 2 x B rows (conditioned, then not); it has {rows}")
+    inputs = model.start_step.expand(rows, 1, -1)  # (rows, 1, d): inputs not yet run through the decoder
     if prime is not None and prime.shape[1] > 0:
-        inputs = torch.cat([inputs, model.embed_steps(prime)], dim=1)
+        inputs = torch.cat([inputs, model.embed_steps(_both(prime, rows))], dim=1)
     end_id = model.vocab_sizes[0] - 1
     if not use_cache:
         for _ in range(n_steps):
             hidden, layers = model.decode(
                 inputs, model.new_cache(memory), need_attention=end_allowed is not None
             )
-            gated = pick if end_allowed is None else _gate(pick, end_allowed(layers[-1][:, -1]), end_id)
-            step = pick_step(hidden[:, -1], gated, model.channel_logits, model.n_channels)
+            gated = pick if end_allowed is None else _gate(pick, end_allowed(layers[-1][:b, -1]), end_id)
+            logits = _guided(model.channel_logits, guidance, b)
+            step = pick_step(hidden[:, -1], gated, logits, model.n_channels)
             yield step
-            inputs = torch.cat([inputs, model.embed_steps(step[:, None])], dim=1)
+            inputs = torch.cat([inputs, model.embed_steps(_both(step, rows)[:, None])], dim=1)
         return
     cache = model.new_cache(memory, capacity=inputs.shape[1] + n_steps)
     if inputs.shape[1] > 1:  # the prime in one pass, then one position per step
         model.decode(inputs[:, :-1], cache)
     decoder = StepDecoder(model, cache)
-    x = inputs[:, -1]  # (B, d)
+    logits = _guided(decoder.channel_logits, guidance, b)
+    x = inputs[:, -1]  # (rows, d)
     for _ in range(n_steps):
         hidden = decoder(x)
-        gated = pick if end_allowed is None else _gate(pick, end_allowed(decoder.text_attention), end_id)
-        step = pick_step(hidden, gated, decoder.channel_logits, model.n_channels)
+        gated = pick if end_allowed is None else _gate(pick, end_allowed(decoder.text_attention[:b]), end_id)
+        step = pick_step(hidden, gated, logits, model.n_channels)
         yield step
-        x = decoder.step_input(step)
+        x = decoder.step_input(_both(step, rows))
+
+
+def _both(tokens: Tensor, rows: int) -> Tensor:
+    """B phrases' tokens for the `rows` decoder rows: as they are, or twice (guidance)."""
+    return tokens if tokens.shape[0] == rows else torch.cat([tokens, tokens])
+
+
+def _guided(channel_logits: ChannelLogits, guidance: float, b: int) -> ChannelLogits:
+    """Channel logits of 2B rows (conditioned, then not) -> B guided rows; `channel_logits` itself at 1."""
+    if guidance == 1.0:
+        return channel_logits
+
+    def guided(hidden: Tensor, c: int, chosen: list[Tensor]) -> Tensor:
+        both = channel_logits(hidden, c, [torch.cat([t, t]) for t in chosen])
+        conditioned, free = both[:b], both[b:]
+        return free + guidance * (conditioned - free)
+
+    return guided
 
 
 def _gate(pick: Picker, allowed: Tensor, end_id: int) -> Picker:

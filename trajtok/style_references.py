@@ -34,12 +34,16 @@ class StyleReferences:
 
     def batch(self, rows: np.ndarray, rng: np.random.Generator, no_style_fraction: float = 0.0) -> dict:
         """`style_tokens` (B, R, C) int64 and `style_mask` (B, R) bool for the rows of a batch: for each, the
-        first steps of another row of its writer (itself when it is the writer's only row)."""
-        references = []
+        first steps of another row of its writer (itself when it is the writer's only row); `style_writer`
+        (B,) int64 the writer's index (-1: the row was shown no reference)."""
+        references, writers = [], []
+        index = {w: i for i, w in enumerate(self.rows_of)}
         for row in rows:
             if rng.random() < no_style_fraction:
                 references.append(None)
+                writers.append(-1)
                 continue
+            writers.append(index[self.data.writers[row]])
             same = self.rows_of[self.data.writers[row]]
             others = same[same != row]
             pick = int(rng.choice(others)) if len(others) else int(row)
@@ -47,7 +51,9 @@ class StyleReferences:
             longest = min(self.style_steps, len(steps))
             n = int(rng.integers(min(MIN_REFERENCE_STEPS, longest), longest + 1))
             references.append(steps[:n])
-        return reference_batch(references, self.data.tokens[0].shape[1])
+        batch = reference_batch(references, self.data.tokens[0].shape[1])
+        batch["style_writer"] = torch.tensor(writers, dtype=torch.int64)
+        return batch
 
 
 def reference_batch(references: list[np.ndarray | None], n_channels: int) -> dict[str, torch.Tensor]:

@@ -24,6 +24,7 @@ from torch import Tensor
 NOISE_STEPS = 256
 NOISE_VALUES = 1 << 16
 DEFAULT_TEMPERATURE = 0.8
+DEFAULT_STYLE_GUIDANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Sampling:
     """How a phrase is sampled: what the CLI, the simulator and the ROS node pass to `Writer` as one value.
 
     temperature 0 = greedy; `seed` None = a fresh seed; `max_steps` None = the phrase's per-character budget.
+    `style_guidance`: how strongly a style reference steers a model with a style encoder (classifier-free
+    guidance: the logits move from the no-style ones through the styled ones by this factor; 1 = the styled
+    logits as they are, no extra pass).
     """
 
     temperature: float = DEFAULT_TEMPERATURE
@@ -38,6 +42,7 @@ class Sampling:
     top_p: float | None = None
     seed: int | None = None
     max_steps: int | None = None
+    style_guidance: float = DEFAULT_STYLE_GUIDANCE
 
     def __post_init__(self):
         t, k, p = self.temperature, self.top_k, self.top_p
@@ -49,6 +54,8 @@ class Sampling:
             raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {t}, {k}, {p})")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"need max_steps >= 1 (got {self.max_steps})")
+        if not (math.isfinite(self.style_guidance) and self.style_guidance >= 0):
+            raise ValueError(f"need style_guidance >= 0 (got {self.style_guidance})")
 
 
 class ChannelSampler:

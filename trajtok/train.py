@@ -46,7 +46,7 @@ from trajtok.data.hershey import iter_samples, style_ids
 from trajtok.errors import CheckpointError, ConfigError
 from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import stitch_lines
-from trajtok.losses import attention_alignment_loss, channel_losses, read_loss
+from trajtok.losses import attention_alignment_loss, channel_losses, read_loss, style_contrast_loss
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
 from trajtok.plot import plot_attention, render_ink
@@ -252,6 +252,12 @@ def compute_losses(
         read = read_loss(*out.read, batch["text_ids"], batch["text_pad_mask"])
         loss = loss + loss_config.read_weight * read
         parts["loss_read"] = read
+    if "style_writer" in batch and loss_config.style_contrast_weight > 0:
+        contrast = style_contrast_loss(
+            out.hand, batch["style_writer"], loss_config.style_contrast_temperature
+        )
+        loss = loss + loss_config.style_contrast_weight * contrast
+        parts["loss_style_contrast"] = contrast
     return loss, parts
 
 
@@ -497,7 +503,7 @@ def evaluate(
     A style model (model.style_steps) sees each row with a reference of its writer, as in training."""
     was_training = model.training
     model.eval()
-    plain = LossConfig(focal_gamma=0.0, attention_weight=0.0)
+    plain = LossConfig(focal_gamma=0.0, attention_weight=0.0, style_contrast_weight=0.0)
     style_steps = model.config.style_steps
     references = StyleReferences(data, style_steps, "the evaluated set") if style_steps else None
     totals: dict[str, float] = {}

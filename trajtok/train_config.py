@@ -100,6 +100,9 @@ class LossConfig:
     focal_gamma: float = 2.0  # focal loss exponent on the event channels (0 = cross-entropy)
     attention_weight: float = 0.2  # cross-attention alignment toward the drawn character (0 = off)
     read_weight: float = 1.0  # the CTC loss of reading the strokes back (only a model.reads=true model reads)
+    # model.style_steps > 0: pull the hands read from references of one writer together, apart from others
+    style_contrast_weight: float = 0.2
+    style_contrast_temperature: float = 0.1
 
     def __post_init__(self) -> None:
         _require(
@@ -107,6 +110,8 @@ class LossConfig:
                 (self.focal_gamma < 0, "loss.focal_gamma must be >= 0"),
                 (self.attention_weight < 0, "loss.attention_weight must be >= 0"),
                 (self.read_weight < 0, "loss.read_weight must be >= 0"),
+                (self.style_contrast_weight < 0, "loss.style_contrast_weight must be >= 0"),
+                (self.style_contrast_temperature <= 0, "loss.style_contrast_temperature must be > 0"),
             ]
         )
 
