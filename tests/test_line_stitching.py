@@ -1,20 +1,29 @@
 """Lines from single words: stitched words keep their shapes, sit a declared word gap apart on one baseline,
 come from one writer, and train (data.words_per_sample), refused by name when out of range."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from trajtok.batching import BatchOrder
+from trajtok.batching import BatchOrder, collate, encode_samples
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
 from trajtok.line_stitching import WORD_GAP_RANGE, draw_word_gaps, join_words, stitch_lines
-from trajtok.phrase_layout import word_gaps
-from trajtok.strokes import integrate
-from trajtok.train import prepare_data, train, training_batch
+from trajtok.phrase_layout import (
+    FOLLOWS_CHARACTERS,
+    FOLLOWS_WORDS,
+    last_character,
+    text_following,
+    word_gaps,
+)
+from trajtok.strokes import integrate, thin_sample
+from trajtok.text import CharTokenizer
+from trajtok.tokenizer import TrajectoryTokenizer
+from trajtok.train import prepare_data, train, training_batch, word_bounds
 from trajtok.train_config import TrainConfig, load_train_config
 
 CONFIGS = Path(__file__).parents[1] / "configs"
@@ -112,3 +121,35 @@ def test_a_word_bank_trains_into_lines_drawn_afresh_each_batch(tmp_path, one_tor
     metrics = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     gaps = [m["loss_gap"] for m in map(json.loads, metrics) if "loss_gap" in m]
     assert gaps and all(np.isfinite(gaps))
+    val = [json.loads(m) for m in metrics if '"val"' in m][-1]  # the bank knows words, not letters
+    assert "val_attention_accuracy" not in val and 0 <= val["val_word_attention_accuracy"] <= 1
+    assert data.min_word_gap > WORD_GAP_RANGE[0]  # the stitched lines' gaps, measured through word_index
+
+
+def test_stitched_words_without_letters_know_their_words_through_thinning_and_batching():
+    parts = [dataclasses.replace(w, char_index=None) for w in words()]  # as a word bank's words come
+    line = join_words(parts, [0.8, 1.3], [0.0, 0.0])
+    assert line.char_index is None
+    assert np.array_equal(np.unique(line.word_index), [0, 1, 2])
+    np.testing.assert_allclose(word_gaps(line), [0.8, 1.3], atol=1e-5)  # read off word_index
+    thin = thin_sample(line, 0.4)
+    assert len(thin) < len(line) and np.all(np.diff(thin.word_index) >= 0)
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=16).fit([thin.deltas])
+    data = encode_samples([thin], tokenizer, CharTokenizer(), 400, 32)
+    batch = collate(data, [0])
+    assert batch["char_index"].eq(-1).all()
+    assert batch["word_index"][0, :-1].tolist() == thin.word_index.tolist()  # the end step: no word
+    first, last = word_bounds([line.text], batch["word_index"])
+    k = thin.word_index
+    assert first[0, :-1].tolist() == [(0, 6, 12)[w] for w in k] and last[0, :-1].tolist() == [
+        (4, 10, 17)[w] for w in k
+    ]
+    assert (first[0, -1], last[0, -1]) == (0, -1)  # unknown: no character can hit it
+
+
+def test_what_a_model_is_trusted_to_follow_is_what_was_measured():
+    assert text_following({"attention_accuracy": 0.95}) == FOLLOWS_CHARACTERS
+    assert text_following({"attention_accuracy": 0.5, "word_attention_accuracy": 0.95}) == FOLLOWS_WORDS
+    assert text_following({"word_attention_accuracy": 0.8}) == text_following({}) == ""
+    assert last_character("quiet river ") == 10 and last_character("quiet river ", FOLLOWS_WORDS) == 6
+    assert last_character("  ") == -1

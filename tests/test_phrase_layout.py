@@ -11,7 +11,15 @@ import torch
 from trajtok.data.hershey import VALIDATION_PHRASES
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
-from trajtok.phrase_layout import FINISH_STEPS, AttentionTrack, WordSpacer, space_words, word_gaps
+from trajtok.phrase_layout import (
+    FINISH_STEPS,
+    FOLLOWS_CHARACTERS,
+    FOLLOWS_WORDS,
+    AttentionTrack,
+    WordSpacer,
+    space_words,
+    word_gaps,
+)
 from trajtok.sample import Sample
 from trajtok.strokes import smooth_stroke, turning_deg_per_mm
 from trajtok.text import CharTokenizer
@@ -89,15 +97,22 @@ def eager_writer():
     return model, tokenizer
 
 
-def test_a_model_that_follows_the_text_cannot_end_before_its_last_character(eager_writer):
+@pytest.mark.parametrize(
+    ("follows", "text", "last"), [(FOLLOWS_CHARACTERS, "ab", 1), (FOLLOWS_WORDS, "ab cd", 3)]
+)
+def test_a_model_that_follows_the_text_cannot_end_before_its_last_character(
+    eager_writer, follows, text, last
+):
+    """Following characters: the end waits for the last character; following words: for the last word."""
     model, tokenizer = eager_writer
     plain = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=50)
-    assert len(plain.write("ab", Sampling(temperature=0))[0]) == 0  # ends at once
-    gated = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=50, follows_text=True)
-    sample = gated.write("ab", Sampling(temperature=0))[0]
+    assert len(plain.write(text, Sampling(temperature=0))[0]) == 0  # ends at once
+    gated = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=50, follows=follows)
+    sample = gated.write(text, Sampling(temperature=0))[0]
     focus = gated.attention(sample).argmax(1)
-    assert len(sample) >= FINISH_STEPS and (focus >= 1).sum() >= FINISH_STEPS or len(sample) == 100
-    streamed = list(gated.stream("ab", Sampling(temperature=0)))
+    budget = gated.step_budget(text)
+    assert len(sample) >= FINISH_STEPS and (focus >= last).sum() >= FINISH_STEPS or len(sample) == budget
+    streamed = list(gated.stream(text, Sampling(temperature=0)))
     assert len(streamed) == len(sample)
 
 

@@ -26,6 +26,8 @@ class EncodedSet:
     texts: list[str]
     states: list[np.ndarray] | None = None  # each (S,) float32 when the samples carry a state vector
     writers: list[int] | None = None  # each row's style_id, when every sample declares its writer
+    word_index: list[np.ndarray] = field(default_factory=list)  # each (T_i + 1,) int64: the word (by
+    # blanks) of the text each step is of, -1 where unknown (and the end step)
     dropped: dict[str, int] = field(default_factory=dict)
     origins: list[int] = field(default_factory=list)  # each row's index in the samples encoded
 
@@ -44,6 +46,7 @@ class EncodedSet:
             [self.texts[i] for i in indices],
             None if self.states is None else [self.states[i] for i in indices],
             None if self.writers is None else [self.writers[i] for i in indices],
+            [self.word_index[i] for i in indices],
         )
 
 
@@ -81,6 +84,10 @@ def encode_samples(
             step_chars[: len(sample)] = align_blanks(sample.char_index, sample.events[:, 0], sample.text)
         out.tokens.append(np.asarray(sample_tokens, dtype=np.int64))
         out.char_index.append(step_chars[tokenizer.token_steps(sample_tokens)])
+        step_words = np.full(len(sample) + 1, -1, dtype=np.int64)
+        if sample.word_index is not None:
+            step_words[: len(sample)] = sample.word_index
+        out.word_index.append(step_words[tokenizer.token_steps(sample_tokens)])
         out.text_ids.append(ids)
         out.texts.append(sample.text)
         out.origins.append(position)
@@ -113,8 +120,8 @@ def collate(
     """Pad the chosen samples into one batch.
 
     Returns text_ids (B, L) int64, text_pad_mask (B, L) bool (True = pad), tokens (B, T, C) int64,
-    step_mask (B, T) bool (True = a real step), char_index (B, T) int64 (-1 = unknown or padding), and
-    state (B, S) float32 when the data carries state vectors.
+    step_mask (B, T) bool (True = a real step), char_index and word_index (B, T) int64 (-1 = unknown or
+    padding), and state (B, S) float32 when the data carries state vectors.
     Rows with `no_text[i]` get a blank text (all padding) and no character alignment.
     """
     indices = list(indices)
@@ -130,6 +137,7 @@ def collate(
     tokens = np.zeros((len(indices), n_steps, n_channels), dtype=np.int64)
     step_mask = np.zeros((len(indices), n_steps), dtype=bool)
     char_index = np.full((len(indices), n_steps), -1, dtype=np.int64)
+    word_index = np.full((len(indices), n_steps), -1, dtype=np.int64)
     for row, (i, text) in enumerate(zip(indices, texts, strict=True)):
         t = len(data.tokens[i])
         text_ids[row, : len(text)] = text
@@ -137,12 +145,15 @@ def collate(
         step_mask[row, :t] = True
         if not no_text[row]:
             char_index[row, :t] = data.char_index[i]
+            if data.word_index:
+                word_index[row, :t] = data.word_index[i]
     batch = {
         "text_ids": torch.from_numpy(text_ids),
         "text_pad_mask": torch.from_numpy(text_ids == 0),
         "tokens": torch.from_numpy(tokens),
         "step_mask": torch.from_numpy(step_mask),
         "char_index": torch.from_numpy(char_index),
+        "word_index": torch.from_numpy(word_index),
     }
     if data.states is not None:
         batch["state"] = torch.from_numpy(np.stack([data.states[i] for i in indices]))

@@ -24,11 +24,11 @@ from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
-    FOLLOWS_TEXT_ACCURACY,
     AttentionTrack,
     WordSpacer,
     last_character,
     space_words,
+    text_following,
 )
 from trajtok.sample import Sample
 from trajtok.step_decoder import generate_steps
@@ -51,16 +51,16 @@ class Writer:
         device: str | torch.device = "cpu",
         max_steps_per_char: float = DEFAULT_STEPS_PER_CHAR,
         prime_spacing: float = 0.0,
-        follows_text: bool = False,
+        follows: str = "",
         min_word_gap: float = 0.0,
         line_chars: int | None = None,
     ):
         """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes and
         style references are thinned the same way, unless they already are (`strokes.thin_once`), so their
         steps look like what the model learned (0 = use them as given).
-        `follows_text`: the model's cross-attention follows the character being drawn (the checkpoint's
-        measured `attention_accuracy` reaches FOLLOWS_TEXT_ACCURACY), so a phrase may end only once its last
-        character has been written (trajtok.phrase_layout); then
+        `follows`: what the model's cross-attention was measured to follow (phrase_layout.text_following:
+        FOLLOWS_CHARACTERS, FOLLOWS_WORDS or ""): a phrase may end only once its last character (or word)
+        has been written (trajtok.phrase_layout); then
         `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank.
         `line_chars`: the longest text line the model was trained on (the synthetic corpus's data.max_chars),
         None where unknown; a prime's text plus the phrase beyond it reaches text positions it never saw."""
@@ -74,8 +74,8 @@ class Writer:
         self.text_tokenizer = text_tokenizer
         self.max_steps_per_char = float(max_steps_per_char)
         self.prime_spacing = float(prime_spacing)
-        self.follows_text = bool(follows_text)
-        self.min_word_gap = float(min_word_gap) if follows_text else 0.0
+        self.follows = follows
+        self.min_word_gap = float(min_word_gap) if follows else 0.0
         self.line_chars = line_chars
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
 
@@ -90,7 +90,6 @@ class Writer:
         steps_per_char = ckpt.extra.get("max_steps_per_char", DEFAULT_STEPS_PER_CHAR)
         data = ckpt.data_config
         spacing = data.get("spacing", 0.0)
-        follows_text = ckpt.extra.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
         gap = ckpt.extra.get("min_word_gap", 0.0)
         line_chars = data.get("max_chars") if data.get("source", "hershey") == "hershey" and data else None
         return cls(
@@ -100,7 +99,7 @@ class Writer:
             device,
             steps_per_char,
             spacing,
-            follows_text,
+            text_following(ckpt.extra),
             gap,
             line_chars,
         )
@@ -287,11 +286,11 @@ class Writer:
 
     def _track(self, texts: list[str], prime: Sample | None) -> AttentionTrack | None:
         """The attention track and end gate of a batch, for models whose attention follows the text."""
-        if not self.follows_text:
+        if not self.follows:
             return None
         offset = len(self.conditioning_text("", prime))  # where the phrase starts in the text the model reads
-        last = [last_character(t) + offset if last_character(t) >= 0 else -1 for t in texts]
-        return AttentionTrack(last, self.device)
+        last = [last_character(t, self.follows) for t in texts]
+        return AttentionTrack([i + offset if i >= 0 else -1 for i in last], self.device)
 
     @staticmethod
     def _blanks(text: str, prime: Sample | None) -> list[int]:

@@ -28,9 +28,14 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
     """One line: words[k + 1]'s ink starts gaps[k] right of the ink of words[..k], raised by drifts[k].
 
     Text: the words joined by blanks. char_index follows when every word has one (blanks own no points);
-    the pen-up travel into each word becomes the step that leaves the word before."""
+    the pen-up travel into each word becomes the step that leaves the word before. word_index: which word
+    of the text each point is of (-1 for the points of a sample whose own text has several words)."""
     parts, right, texts, chars, offset = [], 0.0, [], [], 0
+    owners, n_words = [], 0
     for k, word in enumerate(words):
+        own_words = len(word.text.split())
+        owners.append(np.full(len(word), n_words if own_words == 1 else -1, dtype=np.int32))
+        n_words += own_words
         points = integrate(word.deltas, word.events[:, 0]).astype(np.float64)
         if k:
             points[:, 0] += right + gaps[k - 1] - points[:, 0].min()
@@ -49,6 +54,7 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
         events=events,
         text=" ".join(texts),
         char_index=np.concatenate(chars).astype(np.int32) if len(chars) == len(words) else None,
+        word_index=np.concatenate(owners),
     )
 
 

@@ -1,11 +1,14 @@
-"""Whole phrases from a model whose cross-attention follows the text: no letter dropped at the end, a visible
-gap at every blank.
+"""Whole phrases from a model whose cross-attention follows the text: no letter (or word) dropped at the end,
+a visible gap at every blank.
 
-Both rules read the character each step attends to most (the last decoder layer's cross-attention, head
-mean), which the attention-alignment loss trains to be the character being drawn:
+The rules read the character each step attends to most (the last decoder layer's cross-attention, head
+mean), which the attention-alignment loss trains to be the character being drawn. How far that is trusted is
+measured on the validation lines (`text_following`): the character drawn (data that knows each point's
+character: the synthetic writers), or only the word drawn (`word_attention_accuracy`: lines stitched from a
+word bank know each point's word, not its letter):
 - `AttentionTrack` records it per step and gates the end step: a phrase may end only once `FINISH_STEPS`
   steps have attended its last character (every validation phrase of the shipped model spends 6 or more
-  there), so the end cannot come while the last letter is still due;
+  there), or for a model that follows words, its last word; so the end cannot come while it is still due;
 - `WordSpacer` moves each word that follows a blank to the right, as a whole, when its ink would come
   closer than `min_gap` (handwriting units) to the ink of the word before. Only the pen-up travel into the
   word grows; the letters are the model's.
@@ -13,6 +16,7 @@ mean), which the attention-alignment loss trains to be the character being drawn
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -23,16 +27,28 @@ from trajtok.sample import Sample
 
 FINISH_STEPS = 4  # steps attending the last character before the end step is allowed
 # The rules apply to a model whose attention peaks on the character being drawn on at least this share of
-# validation steps (the trainer measures it: `attention_accuracy` in the checkpoint; the shipped model 0.97).
+# validation steps (the trainer measures it: `attention_accuracy` in the checkpoint; the shipped model 0.97),
+# or on the word being drawn (`word_attention_accuracy`, where the data know words only).
 FOLLOWS_TEXT_ACCURACY = 0.9
+FOLLOWS_CHARACTERS, FOLLOWS_WORDS = "characters", "words"
 DOT_SIZE = 0.3  # a held stroke smaller than this that starts left of the word's right edge is its dot
+
+
+def text_following(facts: dict) -> str:
+    """What a trained model's attention can be trusted to follow, from its checkpoint's measured facts:
+    FOLLOWS_CHARACTERS, FOLLOWS_WORDS, or "" (neither measured to FOLLOWS_TEXT_ACCURACY)."""
+    if facts.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY:
+        return FOLLOWS_CHARACTERS
+    if facts.get("word_attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY:
+        return FOLLOWS_WORDS
+    return ""
 
 
 class AttentionTrack:
     """Per-step attention focus of a batch of phrases, and the end gate (`generate_steps(end_allowed=...)`).
 
-    `last_index` (B,): each phrase's last non-blank character in the text the model reads (-1: no text, never
-    gated)."""
+    `last_index` (B,): each phrase's last character to attend before it may end, in the text the model
+    reads (-1: no text, never gated)."""
 
     def __init__(self, last_index: list[int], device: torch.device):
         self.last_index = torch.tensor(last_index, device=device)
@@ -53,9 +69,13 @@ class AttentionTrack:
         return torch.stack(self.focus, dim=1)[i].cpu().numpy()
 
 
-def last_character(text: str) -> int:
-    """Index of the last non-blank character of `text`, -1 if it has none."""
-    return len(text.rstrip()) - 1
+def last_character(text: str, follows: str = FOLLOWS_CHARACTERS) -> int:
+    """Index of the last non-blank character of `text` (FOLLOWS_WORDS: the first of its last word), -1 if
+    it has none."""
+    spans = word_spans(text)
+    if not spans:
+        return -1
+    return spans[-1][0] if follows == FOLLOWS_WORDS else spans[-1][1]
 
 
 class WordSpacer:
@@ -144,19 +164,34 @@ def space_words(sample: Sample, focus: np.ndarray, blanks: list[int], min_gap: f
 
 def word_gaps(sample: Sample) -> list[float]:
     """The horizontal gap (handwriting units) between the ink of the words before and after each blank of a
-    sample that knows its characters (`char_index`): left edge of the next word minus right edge of the last.
-    """
-    if sample.char_index is None or not len(sample):
+    sample that knows which word each point is of (`word_index`, or from `char_index`): left edge of the
+    next word minus right edge of the one before."""
+    words = point_words(sample)
+    if words is None or not len(sample):
         return []
     x = np.cumsum(sample.deltas[:, 0])
     gaps = []
-    text = sample.text
-    for blank in (i for i, ch in enumerate(text) if ch == " "):
-        before_start = text.rfind(" ", 0, blank) + 1
-        after_end = text.find(" ", blank + 1)
-        after_end = len(text) if after_end < 0 else after_end
-        before = (sample.char_index >= before_start) & (sample.char_index < blank)
-        after = (sample.char_index > blank) & (sample.char_index < after_end)
+    for k in range(len(sample.text.split()) - 1):
+        before, after = words == k, words == k + 1
         if before.any() and after.any():
             gaps.append(float(x[after].min() - x[before].max()))
     return gaps
+
+
+def point_words(sample: Sample) -> np.ndarray | None:
+    """(T,) the word (by blanks) of the sample's text each point is of, -1 where unknown; None when the
+    sample knows neither its words nor its characters."""
+    if sample.word_index is not None:
+        return np.asarray(sample.word_index)
+    if sample.char_index is None:
+        return None
+    starts = [first for first, _ in word_spans(sample.text)]
+    word_of_char = np.searchsorted(starts, np.arange(len(sample.text)), side="right") - 1
+    word_of_char[[ch.isspace() for ch in sample.text]] = -1  # a point on a blank is of no word
+    known = sample.char_index >= 0
+    return np.where(known, word_of_char[np.where(known, sample.char_index, 0)], -1)
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(first, last) character index of each word (by blanks) of `text`."""
+    return [(m.start(), m.end() - 1) for m in re.finditer(r"\S+", text)]

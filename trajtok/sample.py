@@ -24,6 +24,7 @@ class Sample:
     text: str = ""
     style_id: int | None = None
     char_index: np.ndarray | None = None  # (T,) int32: index into `text` of each point, -1 where unknown
+    word_index: np.ndarray | None = None  # (T,) int32: which word of `text` (by blanks) each point is of, -1
     state: np.ndarray | None = None  # (S,) float32 conditioning vector (e.g. object / tray positions)
 
     def __len__(self) -> int:

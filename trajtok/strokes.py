@@ -51,7 +51,8 @@ def join_strokes(strokes: list[np.ndarray]) -> np.ndarray:
 
 def thin_sample(sample: Sample, spacing: float, offset: float = 0.0) -> Sample:
     """Keep about one point per `spacing` of ink (handwriting units) along each stroke, and every stroke's
-    first and last point; pen lifts and char_index follow the kept points. spacing <= 0 keeps everything.
+    first and last point; pen lifts, char_index and word_index follow the kept points. spacing <= 0 keeps
+    everything.
     `offset` (in [0, spacing)) moves where along the ink the kept points fall.
 
     Fewer, longer steps per character make sequences several times shorter for the same letter shapes.
@@ -74,6 +75,7 @@ def thin_sample(sample: Sample, spacing: float, offset: float = 0.0) -> Sample:
         deltas=deltas,
         events=np.concatenate([lifts[:, None], sample.events[keep, 1:]], axis=1),
         char_index=None if sample.char_index is None else sample.char_index[keep],
+        word_index=None if sample.word_index is None else sample.word_index[keep],
     )
 
 

@@ -48,7 +48,7 @@ from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import stitch_lines
 from trajtok.losses import attention_alignment_loss, channel_losses, read_loss, style_contrast_loss
 from trajtok.model import StrokeTransformer
-from trajtok.phrase_layout import FOLLOWS_TEXT_ACCURACY, word_gaps
+from trajtok.phrase_layout import text_following, word_gaps, word_spans
 from trajtok.plot import plot_attention, render_ink
 from trajtok.recognize import read_back, shipped_recognizer
 from trajtok.run_log import RunLog
@@ -332,11 +332,15 @@ def train(
                 val_parts["val_read_cer"] = read_cer(
                     state.model, data.val, data.text_tokenizer, runtime.device, runtime.autocast
                 )
-            accuracy = attention_accuracy(state.model, data.val, runtime.device, runtime.autocast)
-            if (
-                accuracy is not None
-            ):  # Writer trusts the attention to tell where the phrase is (phrase_layout)
+            accuracy, word_accuracy = attention_accuracy(
+                state.model, data.val, runtime.device, runtime.autocast
+            )  # Writer trusts the attention to tell where the phrase is (phrase_layout)
+            if accuracy is not None:
                 state.facts["attention_accuracy"] = val_parts["val_attention_accuracy"] = accuracy
+            if word_accuracy is not None:
+                state.facts["word_attention_accuracy"] = val_parts["val_word_attention_accuracy"] = (
+                    word_accuracy
+                )
             if is_main:
                 log.write("val", step, val_loss=val_loss, **val_parts, seconds=state.seconds())
                 state.save(run_dir / "checkpoints" / "latest.pt")
@@ -556,18 +560,19 @@ def attention_accuracy(
     device: torch.device,
     autocast: torch.autocast,
     batch_size: int = 32,
-) -> float | None:
-    """Share of the steps whose last-layer cross-attention (head mean) peaks on the character they draw, over
-    the steps whose character is known; None when none is (data without char_index)."""
+) -> tuple[float | None, float | None]:
+    """How well the last-layer cross-attention (head mean) follows the text, over the validation steps:
+    (the share of steps whose attention peaks on the character they draw, over the steps whose character
+    is known; the share whose peak lies in the word they draw or the blank before it, over the steps whose
+    word is known). None where none is known (data without char_index / word_index)."""
     was_training = model.training
     model.eval()
-    hits = known = 0
+    hits = known = word_hits = words_known = 0
     for start in range(0, len(data), batch_size):
         rows = range(start, min(start + batch_size, len(data)))
         batch = {k: v.to(device) for k, v in collate(data, rows).items()}
-        char_index = batch["char_index"]
-        mask = char_index >= 0
-        if not mask.any():
+        char_index, word_index = batch["char_index"], batch["word_index"]
+        if not ((char_index >= 0).any() or (word_index >= 0).any()):
             continue
         with autocast:
             out = model(
@@ -577,10 +582,30 @@ def attention_accuracy(
                 batch.get("state"),
                 need_attention=True,
             )
-        hits += int((out.attention.argmax(-1) == char_index)[mask].sum())
+        focus = out.attention.argmax(-1)
+        mask = char_index >= 0
+        hits += int((focus == char_index)[mask].sum())
         known += int(mask.sum())
+        first, last = word_bounds([data.texts[i] for i in rows], word_index)
+        mask = word_index >= 0
+        word_hits += int(((focus >= first - 1) & (focus <= last))[mask].sum())
+        words_known += int(mask.sum())
     model.train(was_training)
-    return hits / known if known else None
+    return (hits / known if known else None), (word_hits / words_known if words_known else None)
+
+
+def word_bounds(texts: list[str], word_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) first and last character of the word each step is of (word_index (B, T), -1: 0 and -1)."""
+    spans = [word_spans(text) for text in texts]
+    width = max([len(s) for s in spans] + [1])
+    table = torch.zeros((len(texts), width + 1, 2), dtype=torch.long)  # the last column: unknown
+    table[:, -1] = torch.tensor([0, -1])
+    for row, row_spans in enumerate(spans):
+        if row_spans:
+            table[row, : len(row_spans)] = torch.tensor(row_spans)
+    index = torch.where(word_index >= 0, word_index, width).cpu()
+    bounds = table.gather(1, index[..., None].expand(-1, -1, 2)).to(word_index.device)
+    return bounds[..., 0], bounds[..., 1]
 
 
 def write_samples(
@@ -595,7 +620,6 @@ def write_samples(
     """Greedy handwriting of the fixed validation phrases (PNG each) and their cross-attention heatmaps."""
     if not config.sample_phrases:
         return
-    follows_text = facts.get("attention_accuracy", 0.0) >= FOLLOWS_TEXT_ACCURACY
     writer = Writer(
         model,
         data.tokenizer,
@@ -603,7 +627,7 @@ def write_samples(
         device,
         data.max_steps_per_char,
         0.0,
-        follows_text,
+        text_following(facts),
         data.min_word_gap,
     )
     written = writer.write(config.sample_phrases, Sampling(temperature=0.0))
