@@ -160,6 +160,11 @@ def test_write_style_file_is_read_by_the_encoder(style_model, tmp_path, cli):
         assert result.code == 0, result.err
         assert "style: 1 sample(s) of one hand ('ab'), read by the style encoder" in result.out
         assert bars_written(out.with_suffix(".npz")) == [want_bars] * 3, who
+    guided = tmp_path / "guided.png"
+    argv = ["write", "ccc", "--checkpoint", checkpoint, "--temperature", "0", "--style-guidance", "2"]
+    assert cli(*argv, "--style", style, "--out", guided).code == 0
+    assert bars_written(guided.with_suffix(".npz")) == [True] * 3
+    cli(*argv, "--out", guided).user_error("--style-guidance steers a style read by a style encoder")
     bad = tmp_path / "nan.npz"
     nan = reference("A")
     nan.deltas[2] = np.nan

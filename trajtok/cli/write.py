@@ -57,6 +57,13 @@ def register(subparsers) -> None:
         help="which samples of --style-source, one writer's: records in file order (default: %(default)s)",
     )
     p.add_argument(
+        "--style-guidance",
+        type=float,
+        metavar="G",
+        help="a style-encoder model: how strongly the style steers (classifier-free guidance; 1, the "
+        "default, is the plain pass)",
+    )
+    p.add_argument(
         "--check",
         nargs="?",
         const="",
@@ -97,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
     lines = wrapped(args.texts, writer, prime)
     if prime is not None and (args.style or args.style_source):
         check_fits(prime, lines, writer.line_chars)  # a word too long for what is left beside the prime
-    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps)
+    if args.style_guidance is not None and style is None:
+        raise ValueError(
+            "--style-guidance steers a style read by a style encoder: give --style with such a model"
+        )
+    guidance = Sampling().style_guidance if args.style_guidance is None else args.style_guidance
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, guidance)
     samples = writer.write(lines, sampling, prime=prime, style=style)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
