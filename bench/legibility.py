@@ -92,6 +92,12 @@ def main() -> int:
     parser.add_argument("--bigbank", action="store_true", help="judge a bigbank model on held-out words")
     parser.add_argument("--words", type=int, default=40, help="--bigbank: held-out words (default: 40)")
     parser.add_argument("--phrases", type=int, default=30, help="--bigbank: 3-word phrases (default: 30)")
+    parser.add_argument(
+        "--split",
+        choices=["test", "val"],
+        default="test",
+        help="--bigbank: the held-out words to judge on (default: test; val to choose settings on)",
+    )
     args = parser.parse_args()
     if args.bigbank:
         return score_word_bank(args)
@@ -186,7 +192,7 @@ def score_word_bank(args: argparse.Namespace) -> int:
     recognizer = Recognizer.from_checkpoint(args.recognizer)
     seed = args.random_seed if args.random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     rng = np.random.default_rng(seed)
-    held_out = load_source("bigbank", split="test").samples
+    held_out = load_source("bigbank", split=args.split).samples
     words = [
         held_out[i] for i in rng.choice(len(held_out), size=min(args.words, len(held_out)), replace=False)
     ]
@@ -231,7 +237,17 @@ def score_word_bank(args: argparse.Namespace) -> int:
             f"{figures[f'{key}recognizer_real_cer']:.3f}: {figures[f'{key}ratio']:.2f}x (target <= 1.3x)"
         )
     result = {k: round(v, 4) for k, v in figures.items()}
-    print(json.dumps({**result, "random_seed": seed, "checkpoint": str(path), "recognizer": args.recognizer}))
+    print(
+        json.dumps(
+            {
+                **result,
+                "random_seed": seed,
+                "split": args.split,
+                "checkpoint": str(path),
+                "recognizer": args.recognizer,
+            }
+        )
+    )
     return 0
 
 

@@ -153,3 +153,27 @@ def test_smooth_strokes_pass_through_every_point_and_turn_less():
         assert np.linalg.norm(curve - point, axis=1).min() < 1e-12
     assert turning_deg_per_mm([curve], 10.0) < 0.5 * turning_deg_per_mm([corners], 10.0)
     assert smooth_stroke(corners[:2]).shape == (2, 2)  # two points: the segment itself
+
+
+def test_a_word_bank_model_lifts_the_pen_once_its_last_letter_is_written():
+    """A model that gives the lift less than an even chance at every step never lifts at temperature 0; one
+    that follows words lifts (LAST_LIFT_BIAS) only once FINISH_STEPS steps have attended the last letter."""
+    torch.manual_seed(0)
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_lift",), n_bins=8).fit([np.random.randn(300, 2)])
+    config = ModelConfig(d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1, d_ff=64, max_steps=200)
+    model = StrokeTransformer(config, CharTokenizer().vocab_size, tokenizer.vocab_sizes)
+    with torch.no_grad():
+        model.heads[0].proj.bias[-1] = -50.0  # never ends: every phrase runs to its step budget
+        model.heads[2].proj.weight.zero_()
+        model.heads[2].proj.bias.copy_(torch.tensor([0.0, -0.8, -50.0]))  # P(lift) 0.31 at every step
+    text = "ab cd"
+    lifts = {}
+    for follows in (FOLLOWS_CHARACTERS, FOLLOWS_WORDS):
+        writer = Writer(model, tokenizer, CharTokenizer(), max_steps_per_char=8, follows=follows)
+        sample = writer.write(text, Sampling(temperature=0))[0]
+        on_last = np.cumsum(writer.attention(sample).argmax(1) >= len(text) - 1)
+        lifts[follows] = np.flatnonzero(sample.events[:, 0])
+        if follows == FOLLOWS_WORDS:
+            assert on_last[-1] > FINISH_STEPS  # the test means something: the last letter was reached
+            assert len(lifts[follows]) and (on_last[lifts[follows]] >= FINISH_STEPS).all()
+    assert len(lifts[FOLLOWS_CHARACTERS]) == 0  # a print model's lifts are its own

@@ -24,6 +24,7 @@ from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
+    FOLLOWS_WORDS,
     AttentionTrack,
     WordSpacer,
     last_character,
@@ -290,7 +291,12 @@ class Writer:
             return None
         offset = len(self.conditioning_text("", prime))  # where the phrase starts in the text the model reads
         last = [last_character(t, self.follows) for t in texts]
-        return AttentionTrack([i + offset if i >= 0 else -1 for i in last], self.device)
+        chars = [last_character(t) for t in texts]
+        return AttentionTrack(
+            [i + offset if i >= 0 else -1 for i in last],
+            self.device,
+            [i + offset if i >= 0 else -1 for i in chars],
+        )
 
     @staticmethod
     def _blanks(text: str, prime: Sample | None) -> list[int]:
@@ -321,6 +327,8 @@ class Writer:
             generator.manual_seed(sampling.seed)
         grammar = self.tokenizer.grammar(b) if self.chunked else None
         pick = ChannelSampler(self.model.vocab_sizes, b, sampling, generator, self.device, grammar)
+        if track is not None and self.follows == FOLLOWS_WORDS and not self.chunked:  # word-bank cursive
+            pick = track.lifting(pick, self.tokenizer.n_dims)
 
         guidance = 1.0 if reference is None else sampling.style_guidance
         if guidance != 1.0:  # the same phrases once more without the reference: classifier-free guidance
