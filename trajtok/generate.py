@@ -24,6 +24,7 @@ from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
+    FOLLOWS_CHARACTERS,
     FOLLOWS_WORDS,
     AttentionTrack,
     WordSpacer,
@@ -290,13 +291,12 @@ class Writer:
         if not self.follows:
             return None
         offset = len(self.conditioning_text("", prime))  # where the phrase starts in the text the model reads
-        last = [last_character(t, self.follows) for t in texts]
-        chars = [last_character(t) for t in texts]
-        return AttentionTrack(
-            [i + offset if i >= 0 else -1 for i in last],
-            self.device,
-            [i + offset if i >= 0 else -1 for i in chars],
-        )
+
+        def indices(follows: str) -> list[int]:
+            return [i + offset if (i := last_character(t, follows)) >= 0 else -1 for t in texts]
+
+        chars = indices(FOLLOWS_CHARACTERS) if self.follows == FOLLOWS_WORDS else None  # the lift rule's
+        return AttentionTrack(indices(self.follows), self.device, chars)
 
     @staticmethod
     def _blanks(text: str, prime: Sample | None) -> list[int]:

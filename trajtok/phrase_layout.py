@@ -50,13 +50,14 @@ class AttentionTrack:
     """Per-step attention focus of a batch of phrases, and the end gate (`generate_steps(end_allowed=...)`).
 
     `last_index` (B,): each phrase's last character to attend before it may end, in the text the model
-    reads (-1: no text, never gated); `last_char` (B,): its last character (the lift rule, `lifting`)."""
+    reads (-1: no text, never gated); `last_char` (B,): its last character, where that is another one
+    (the lift rule, `lifting`, of a model that follows words; None: `last_index` is the last character)."""
 
     def __init__(self, last_index: list[int], device: torch.device, last_char: list[int] | None = None):
         self.last_index = torch.tensor(last_index, device=device)
-        self.last_char = self.last_index if last_char is None else torch.tensor(last_char, device=device)
         self.on_last = torch.zeros(len(last_index), dtype=torch.long, device=device)
-        self.on_last_char = torch.zeros(len(last_index), dtype=torch.long, device=device)
+        self.last_char = None if last_char is None else torch.tensor(last_char, device=device)
+        self.on_last_char = self.on_last if last_char is None else torch.zeros_like(self.on_last)
         self.focus: list[Tensor] = []  # per step (B,) the attended character
 
     def __call__(self, attention: Tensor) -> Tensor:  # (B, L) -> (B,) may end now
@@ -64,7 +65,8 @@ class AttentionTrack:
         self.focus.append(focus)
         allowed = (self.on_last >= FINISH_STEPS) | (self.last_index < 0)
         self.on_last += focus >= self.last_index
-        self.on_last_char += (focus >= self.last_char) & (self.last_char >= 0)
+        if self.last_char is not None:
+            self.on_last_char += (focus >= self.last_char) & (self.last_char >= 0)
         return allowed
 
     def lifting(self, pick, pen_channel: int):

@@ -31,19 +31,19 @@ class StyleReferences:
         self.style_steps = style_steps
         writers = np.asarray(data.writers)
         self.rows_of = {w: np.flatnonzero(writers == w) for w in np.unique(writers)}
+        self.writer_index = {w: i for i, w in enumerate(self.rows_of)}  # the labels of `style_writer`
 
     def batch(self, rows: np.ndarray, rng: np.random.Generator, no_style_fraction: float = 0.0) -> dict:
         """`style_tokens` (B, R, C) int64 and `style_mask` (B, R) bool for the rows of a batch: for each, the
         first steps of another row of its writer (itself when it is the writer's only row); `style_writer`
         (B,) int64 the writer's index (-1: the row was shown no reference)."""
         references, writers = [], []
-        index = {w: i for i, w in enumerate(self.rows_of)}
         for row in rows:
             if rng.random() < no_style_fraction:
                 references.append(None)
                 writers.append(-1)
                 continue
-            writers.append(index[self.data.writers[row]])
+            writers.append(self.writer_index[self.data.writers[row]])
             same = self.rows_of[self.data.writers[row]]
             others = same[same != row]
             pick = int(rng.choice(others)) if len(others) else int(row)

@@ -163,7 +163,7 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
         )
     if len(studio.sessions) >= MAX_WRITING:
         raise BadRequest(f"{MAX_WRITING} phrases are being written already; try again in a moment", 503)
-    session = WriteSession(studio.writer, req.text, req.sampling, prime, studio.turns)
+    session = WriteSession(studio.writer, req.text, lines, req.sampling, prime, studio.turns)
     studio.sessions.add(session)
     return StreamingResponse(
         _ink_events(studio, session), media_type="text/event-stream", headers={"Cache-Control": "no-store"}

@@ -136,10 +136,17 @@ class WriteSession:
     (trajtok.page_lines); the steps are the page's."""
 
     def __init__(
-        self, writer: Writer, text: str, sampling: Sampling, prime: Sample | None, turns: FirstStepsFirst
+        self,
+        writer: Writer,
+        text: str,
+        lines: list[str],
+        sampling: Sampling,
+        prime: Sample | None,
+        turns: FirstStepsFirst,
     ):
+        """`lines`: `text` as the lines it is written on (`Writer.lines`)."""
         self.writer, self.text, self.sampling, self.prime, self.turns = writer, text, sampling, prime, turns
-        self.lines = writer.lines(text, prime)
+        self.lines = lines
         self.budgets = [writer.phrase_limit(line, sampling, prime) for line in self.lines]
         self.stacked = StackedSteps()
         self.stop = threading.Event()
