@@ -111,3 +111,26 @@ def test_missing_checkpoint_exits_2_with_one_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("trajtok: error: ") and "nope.pt: checkpoint not found" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_drafts_writes_each_line_as_the_best_read_of_n(run_dir, tmp_path, cli):
+    out = tmp_path / "page.png"
+    result = cli("write", "hi", "--checkpoint", run_dir, "--out", out, "--drafts", "2", "--seed", "0")
+    assert result.code == 0, result.err
+    assert "drafts: 2 per line, chosen by the shipped recognizer" in result.out
+    assert out.is_file() and out.with_suffix(".npz").is_file()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--drafts", "0"], "--drafts must be >= 1, got 0"),
+        (["--draft-reader", "runs/x"], "--draft-reader chooses among drafts: give --drafts N"),
+    ],
+)
+def test_bad_draft_options_are_refused_in_one_line_before_writing(run_dir, tmp_path, cli, flags, message):
+    out = tmp_path / "page.png"
+    result = cli("write", "hi", "--checkpoint", run_dir, "--out", out, *flags)
+    assert result.code == 2
+    assert message in result.err and result.err.strip().count("\n") == 0
+    assert not out.exists()

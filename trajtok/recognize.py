@@ -99,6 +99,20 @@ class Recognizer:
                 readings[i] = reading
         return readings
 
+    def text_log_probabilities(self, samples: Sequence[Sample], batch_size: int = 64) -> np.ndarray:
+        """(N,) log P(sample.text | its ink) for each sample, summed over every CTC alignment: how surely
+        this reader reads what the sample was meant to say. -inf for an unreadable sample (check_ink)."""
+        scores = np.full(len(samples), -np.inf)
+        readable = [i for i, s in enumerate(samples) if check_ink(s) is None]
+        features = {i: self.features(samples[i], i) for i in readable}
+        readable.sort(key=lambda i: len(features[i]))
+        for start in range(0, len(readable), batch_size):
+            rows = readable[start : start + batch_size]
+            log_probs, frames = self.log_probs([features[i] for i in rows])
+            labels = [self.text_tokenizer.encode(samples[i].text)[0].tolist() for i in rows]
+            scores[rows] = text_log_probability(log_probs, frames, labels).numpy()
+        return scores
+
     def _read_batch(self, features: list[np.ndarray], beam: int) -> list[Reading]:
         log_probs, frames = self.log_probs(features)
         labels = decode_batch(log_probs.numpy(), frames.tolist(), beam)
@@ -127,6 +141,13 @@ def read_back(samples: Sequence[Sample], recognizer: Recognizer) -> tuple[list[s
 
 def text_probability(log_probs: torch.Tensor, frames: torch.Tensor, labels: list[list[int]]) -> torch.Tensor:
     """(B,) P(labels_b | ink_b): exp(-CTC loss), summing over every alignment of the labels to the frames."""
+    return torch.exp(text_log_probability(log_probs, frames, labels)).clamp(0.0, 1.0)
+
+
+def text_log_probability(
+    log_probs: torch.Tensor, frames: torch.Tensor, labels: list[list[int]]
+) -> torch.Tensor:
+    """(B,) log P(labels_b | ink_b) = -CTC loss; -inf where the labels cannot fit the frames."""
     targets = torch.tensor([i for ids in labels for i in ids], dtype=torch.long)
     loss = F.ctc_loss(
         log_probs.transpose(0, 1),
@@ -135,6 +156,5 @@ def text_probability(log_probs: torch.Tensor, frames: torch.Tensor, labels: list
         torch.tensor([len(ids) for ids in labels]),
         blank=BLANK,
         reduction="none",
-        zero_infinity=True,
     )
-    return torch.exp(-loss).clamp(0.0, 1.0)
+    return -loss

@@ -18,6 +18,9 @@ was trained on is cut at blanks onto several lines. Files written (OUT = --out):
   --gcode        the page for a pen plotter as G-code; --plot-svg as a single-line SVG (page size in mm);
                  laid out on the board of --plotter YAML (`board:` keys, default: the whiteboard's)
 --check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
+--drafts N writes each line N times (the first with the given sampling, the others at temperature >= 0.5)
+and keeps the draft a recognizer (--draft-reader, default the shipped one) reads best: its probability of
+the line's text given the ink (trajtok.drafts).
 --style FILE (a cursive-transformer .json/.json.zip or a `trajtok write` .npz with `texts`: 1-5 samples of
 one hand, each with its text) or --style-source SPEC --style-index i,j writes the phrases in that hand: the
 samples are laid out as one line (trajtok.style); a model trained with a style encoder (model.style_steps)
@@ -70,6 +73,18 @@ def register(subparsers) -> None:
         metavar="RECOGNIZER",
         help="read each phrase back with the recognizer (default: the shipped one) and print what it reads",
     )
+    p.add_argument(
+        "--drafts",
+        type=int,
+        default=1,
+        metavar="N",
+        help="write each line N times and keep the draft --draft-reader reads best (default: %(default)s)",
+    )
+    p.add_argument(
+        "--draft-reader",
+        metavar="RECOGNIZER",
+        help="the recognizer that chooses among the drafts (run directory or .pt; default: the shipped one)",
+    )
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     p.add_argument(
         "--threads",
@@ -95,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
     check_conditioning_options(args)
+    check_draft_options(args)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
     style = None
@@ -110,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         )
     guidance = Sampling().style_guidance if args.style_guidance is None else args.style_guidance
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, guidance)
-    samples = writer.write(lines, sampling, prime=prime, style=style)
+    samples = write_lines(writer, lines, sampling, prime, style, args)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
 
@@ -137,6 +153,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_lines(writer, lines, sampling, prime, style, args):
+    """The lines as written, or each the best of --drafts N drafts (trajtok.drafts)."""
+    if args.drafts == 1:
+        return writer.write(lines, sampling, prime=prime, style=style)
+    from trajtok.drafts import write_drafts
+    from trajtok.recognize import Recognizer
+
+    reader = Recognizer.from_checkpoint(args.draft_reader, device=args.device)
+    print(f"drafts: {args.drafts} per line, chosen by {args.draft_reader or 'the shipped recognizer'}")
+    return write_drafts(writer, lines, sampling, args.drafts, reader, prime=prime, style=style)
+
+
 def check_reads(samples, recognizer_path: str) -> list[str]:
     from trajtok.recognize import Recognizer, read_back
 
@@ -160,6 +188,13 @@ def load_indexed(spec: str, indices: list[int], option: str) -> list:
     if len(samples) <= max(indices):
         raise ValueError(f"{spec}: has {len(samples)} samples, so {option} {max(indices)} does not exist")
     return [samples[i] for i in indices]
+
+
+def check_draft_options(args: argparse.Namespace) -> None:
+    if args.drafts < 1:
+        raise ValueError(f"--drafts must be >= 1, got {args.drafts}")
+    if args.draft_reader and args.drafts == 1:
+        raise ValueError("--draft-reader chooses among drafts: give --drafts N (N >= 2) with it")
 
 
 def check_conditioning_options(args: argparse.Namespace) -> None:
