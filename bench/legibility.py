@@ -16,7 +16,9 @@ prints CER against training minutes. `--random N` (30) more phrases of held-out 
 each run (the seed printed; --random-seed repeats a draw) and scored the same way: text the bench's fixed
 list does not hold. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
 `recognizer_real_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
-`checkpoint`.
+`checkpoint`, `drafts`, `draft_reader`. `--drafts N --draft-reader RUN` writes each phrase N times and
+keeps the draft RUN reads best (trajtok.drafts, as `trajtok write --drafts`); RUN must be another reader
+than the judge (--recognizer), or the judge would pick what it reads best. Tesseract is never the chooser.
 
 `--bigbank` judges a model of the bigbank writer instead (`--checkpoint` trained with
 configs/handwriting-bigbank.yaml, `--recognizer` a reader of that writer's cursive, which the shipped print
@@ -28,7 +30,8 @@ trained) are read by the same recognizer. A reader trained on single words never
 CER is taken with the blanks dropped from both sides (`*_with_blanks`: as read). Tesseract is not asked: it
 cannot read cursive. Last line: JSON with `recognizer_cer`, `recognizer_real_cer`, `ratio` (their quotient;
 target <= 1.3), `phrases_recognizer_cer`, `phrases_recognizer_real_cer`, `phrases_ratio`, the
-`*_with_blanks` figures, `random_seed`, `checkpoint`, `recognizer`. Needs ../shared/data (else exit 2).
+`*_with_blanks` figures, `random_seed`, `checkpoint`, `recognizer`, `drafts`, `draft_reader`. Needs
+../shared/data (else exit 2). `--drafts` as above, for each word and phrase.
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
 from trajtok.data import bigbank_path, load_source
 from trajtok.data.hershey import STYLES, VALIDATION_PHRASES, style_ids, synthesize
 from trajtok.data.texts import held_out_phrases
+from trajtok.drafts import write_drafts
 from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import stitch
 from trajtok.plot import render_ink
 from trajtok.recognize import Recognizer, read_back
+from trajtok.recognizer_checkpoint import SHIPPED
 from trajtok.sample import Sample
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text_metrics import cer
@@ -68,13 +73,39 @@ def ocr(sample: Sample, image: Path) -> str:
 
 
 def score_checkpoint(
-    path, phrases, temperature, seed, image_dir: Path
+    path, phrases, temperature, seed, image_dir: Path, drafts: int = 1, draft_reader=None
 ) -> tuple[float, list[str], dict, list[Sample]]:
     checkpoint = load_checkpoint(path)
     writer = Writer.from_loaded(checkpoint)  # as `trajtok write` writes: its word gaps and end rule included
-    written = writer.write(phrases, Sampling(temperature=temperature, seed=seed))
+    written = write_phrases(
+        writer, phrases, Sampling(temperature=temperature, seed=seed), drafts, draft_reader
+    )
     reads = [ocr(s, image_dir / f"written_{i:02d}.png") for i, s in enumerate(written)]
     return cer(reads, phrases), reads, checkpoint.extra, written
+
+
+def write_phrases(writer, phrases, sampling, drafts: int, draft_reader) -> list[Sample]:
+    """The phrases as the model writes them, or each the best of `drafts` as `draft_reader` reads them."""
+    if draft_reader is None:
+        return writer.write(phrases, sampling)
+    return write_drafts(writer, phrases, sampling, drafts, draft_reader)
+
+
+def chosen_reader(args: argparse.Namespace) -> Recognizer | None:
+    """--drafts N: the reader that chooses among the drafts (None for one draft); exit 2 with one line if it
+    is the judge (--recognizer), which would then choose what it reads best."""
+    if args.drafts <= 1:
+        return None
+    judge = resolve_checkpoint_path(args.recognizer, shipped=SHIPPED, task="recognizer").resolve()
+    chooser = resolve_checkpoint_path(args.draft_reader, shipped=SHIPPED, task="recognizer").resolve()
+    if chooser == judge:
+        print(
+            f"bench/legibility.py: --draft-reader {chooser} is the judge (--recognizer): the judge would "
+            "choose what it reads best; give a reader trained apart from it",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return Recognizer.from_checkpoint(chooser)
 
 
 def main() -> int:
@@ -98,7 +129,18 @@ def main() -> int:
         default="test",
         help="--bigbank: the held-out words to judge on (default: test; val to choose settings on)",
     )
+    parser.add_argument(
+        "--drafts",
+        type=int,
+        default=1,
+        help="write each N times, keep the best read (trajtok.drafts)",
+    )
+    parser.add_argument(
+        "--draft-reader", help="--drafts: the recognizer that chooses (not the judge, --recognizer)"
+    )
     args = parser.parse_args()
+    if args.drafts < 1:
+        parser.error(f"--drafts must be >= 1, got {args.drafts}")
     if args.bigbank:
         return score_word_bank(args)
     if shutil.which("tesseract") is None:
@@ -111,7 +153,11 @@ def main() -> int:
     image_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="legibility-"))
     image_dir.mkdir(parents=True, exist_ok=True)
     path = resolve_checkpoint_path(args.checkpoint)
-    score, reads, extra, written = score_checkpoint(path, phrases, args.temperature, args.seed, image_dir)
+    draft_reader = chosen_reader(args)
+    drafting = (args.drafts, draft_reader)
+    score, reads, extra, written = score_checkpoint(
+        path, phrases, args.temperature, args.seed, image_dir, *drafting
+    )
     recognizer = Recognizer.from_checkpoint(args.recognizer)
     recognized, recognizer_cer = read_back(written, recognizer)
 
@@ -146,7 +192,7 @@ def main() -> int:
     )
     random = held_out_phrases(args.random, random_seed)
     random_cer, random_reads, _, random_written = score_checkpoint(
-        path, random, args.temperature, args.seed, image_dir / "random"
+        path, random, args.temperature, args.seed, image_dir / "random", *drafting
     )
     random_recognized, random_recognizer_cer = read_back(random_written, recognizer)
     print(f"{args.random} random phrases of held-out words (--random-seed {random_seed}):")
@@ -174,6 +220,8 @@ def main() -> int:
         "random_phrases_recognizer_cer": round(random_recognizer_cer, 4),
         "random_seed": random_seed,
         "checkpoint": str(path),
+        "drafts": args.drafts if draft_reader else 1,
+        "draft_reader": (args.draft_reader or "shipped") if draft_reader else None,
     }
     if curve:
         result["cer_vs_minutes"] = curve
@@ -190,6 +238,7 @@ def score_word_bank(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(path)
     spacing = float(checkpoint.extra.get("train_config", {}).get("data", {}).get("spacing", 0.0))
     recognizer = Recognizer.from_checkpoint(args.recognizer)
+    draft_reader = chosen_reader(args)
     seed = args.random_seed if args.random_seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     rng = np.random.default_rng(seed)
     held_out = load_source("bigbank", split=args.split).samples
@@ -206,7 +255,8 @@ def score_word_bank(args: argparse.Namespace) -> int:
     for name, real in (("words", words), ("phrases", lines)):
         real = [thin_sample(s, spacing) for s in real]
         texts = [s.text for s in real]
-        written = writer.write(texts, Sampling(temperature=args.temperature, seed=args.seed))
+        sampling = Sampling(temperature=args.temperature, seed=args.seed)
+        written = write_phrases(writer, texts, sampling, args.drafts, draft_reader)
         generated_reads, _ = read_back(written, recognizer)
         real_reads, _ = read_back(real, recognizer)
         if image_dir is not None:
@@ -230,6 +280,11 @@ def score_word_bank(args: argparse.Namespace) -> int:
     print(
         f"checkpoint {path} (step {checkpoint.extra.get('step')}), "
         f"recognizer {args.recognizer or 'shipped'}, --random-seed {seed}"
+        + (
+            f", best of {args.drafts} drafts as {args.draft_reader or 'shipped'} reads them"
+            if draft_reader
+            else ""
+        )
     )
     for key in ("", "phrases_"):
         print(
@@ -245,6 +300,8 @@ def score_word_bank(args: argparse.Namespace) -> int:
                 "split": args.split,
                 "checkpoint": str(path),
                 "recognizer": args.recognizer,
+                "drafts": args.drafts if draft_reader else 1,
+                "draft_reader": (args.draft_reader or "shipped") if draft_reader else None,
             }
         )
     )
