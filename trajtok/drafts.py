@@ -31,10 +31,10 @@ def draft_samplings(sampling: Sampling, n: int) -> list[Sampling]:
     """The samplings of n drafts: the caller's, then n - 1 sampled ones with seeds following its seed."""
     if n < 1:
         raise ValueError(f"need at least 1 draft, got {n}")
-    base = 0 if sampling.seed is None else sampling.seed
     temperature = max(sampling.temperature, DRAFT_TEMPERATURE)
+    seed = sampling.seed
     return [sampling] + [
-        replace(sampling, temperature=temperature, seed=None if sampling.seed is None else base + k)
+        replace(sampling, temperature=temperature, seed=None if seed is None else seed + k)
         for k in range(1, n)
     ]
 
