@@ -16,8 +16,10 @@ prints CER against training minutes. `--random N` (30) more phrases of held-out 
 each run (the seed printed; --random-seed repeats a draw) and scored the same way: text the bench's fixed
 list does not hold. Last line: JSON with `cer`, `ground_truth_cer`, `recognizer_cer`,
 `recognizer_real_cer`, `random_phrases_cer`, `random_phrases_recognizer_cer`, `random_seed`,
-`checkpoint`, `drafts`, `draft_reader`. `--drafts N --draft-reader RUN` writes each phrase N times and
-keeps the draft RUN reads best (trajtok.drafts, as `trajtok write --drafts`); RUN must be another reader
+`checkpoint`, `drafts`, `draft_reader`, `layout`. `--layout` as `trajtok write --layout` (auto: a
+model of a word bank writes each word alone, laid out on the line; trajtok.word_layout).
+`--drafts N --draft-reader RUN` writes each phrase N times and keeps the draft RUN reads best
+(trajtok.drafts, as `trajtok write --drafts`); RUN must be another reader
 than the judge (--recognizer), or the judge would pick what it reads best. Tesseract is never the chooser.
 
 `--bigbank` judges a model of the bigbank writer instead (`--checkpoint` trained with
@@ -30,7 +32,8 @@ trained) are read by the same recognizer. A reader trained on single words never
 CER is taken with the blanks dropped from both sides (`*_with_blanks`: as read). Tesseract is not asked: it
 cannot read cursive. Last line: JSON with `recognizer_cer`, `recognizer_real_cer`, `ratio` (their quotient;
 target <= 1.3), `phrases_recognizer_cer`, `phrases_recognizer_real_cer`, `phrases_ratio`, the
-`*_with_blanks` figures, `random_seed`, `checkpoint`, `recognizer`, `drafts`, `draft_reader`. Needs
+`*_with_blanks` figures, `random_seed`, `checkpoint`, `recognizer`, `drafts`, `draft_reader`, `layout`
+(the phrases written whole, "line", or word by word, "words": the default for such a model). Needs
 ../shared/data (else exit 2). `--drafts` as above, for each word and phrase.
 """
 
@@ -59,6 +62,7 @@ from trajtok.recognizer_checkpoint import SHIPPED
 from trajtok.sample import Sample
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text_metrics import cer
+from trajtok.word_layout import LAYOUTS, write_word_by_word, writes_word_by_word
 
 PX_PER_UNIT = 40.0  # pixels per x-height: Tesseract reads best with letters ~30-50 px tall
 LINE_WIDTH = 3.0
@@ -73,22 +77,34 @@ def ocr(sample: Sample, image: Path) -> str:
 
 
 def score_checkpoint(
-    path, phrases, temperature, seed, image_dir: Path, drafts: int = 1, draft_reader=None
+    path, phrases, temperature, seed, image_dir: Path, drafts: int = 1, draft_reader=None, layout="auto"
 ) -> tuple[float, list[str], dict, list[Sample]]:
     checkpoint = load_checkpoint(path)
     writer = Writer.from_loaded(checkpoint)  # as `trajtok write` writes: its word gaps and end rule included
     written = write_phrases(
-        writer, phrases, Sampling(temperature=temperature, seed=seed), drafts, draft_reader
+        writer, phrases, Sampling(temperature=temperature, seed=seed), drafts, draft_reader, layout
     )
     reads = [ocr(s, image_dir / f"written_{i:02d}.png") for i, s in enumerate(written)]
     return cer(reads, phrases), reads, checkpoint.extra, written
 
 
-def write_phrases(writer, phrases, sampling, drafts: int, draft_reader) -> list[Sample]:
-    """The phrases as the model writes them, or each the best of `drafts` as `draft_reader` reads them."""
-    if draft_reader is None:
-        return writer.write(phrases, sampling)
-    return write_drafts(writer, phrases, sampling, drafts, draft_reader)
+def write_phrases(writer, phrases, sampling, drafts: int, draft_reader, layout: str) -> list[Sample]:
+    """The phrases as the model writes them (`layout` as `trajtok write --layout`: whole, or word by word),
+    each (or each word) the best of `drafts` as `draft_reader` reads them when it is given."""
+
+    def write(texts):
+        if draft_reader is None:
+            return writer.write(texts, sampling)
+        return write_drafts(writer, texts, sampling, drafts, draft_reader)
+
+    if not writes_word_by_word(layout, writer.stitched_words):
+        return write(phrases)
+    return write_word_by_word(write, phrases, sampling.seed)[0]
+
+
+def laid_out(layout: str, writer: Writer) -> str:
+    """The layout `--layout` resolves to for this writer: "words" or "line"."""
+    return "words" if writes_word_by_word(layout, writer.stitched_words) else "line"
 
 
 def chosen_reader(args: argparse.Namespace) -> Recognizer | None:
@@ -138,6 +154,12 @@ def main() -> int:
     parser.add_argument(
         "--draft-reader", help="--drafts: the recognizer that chooses (not the judge, --recognizer)"
     )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        help="as trajtok write --layout: words, line, or auto (words for a word-bank model; default)",
+    )
     args = parser.parse_args()
     if args.drafts < 1:
         parser.error(f"--drafts must be >= 1, got {args.drafts}")
@@ -154,7 +176,7 @@ def main() -> int:
     image_dir.mkdir(parents=True, exist_ok=True)
     path = resolve_checkpoint_path(args.checkpoint)
     draft_reader = chosen_reader(args)
-    drafting = (args.drafts, draft_reader)
+    drafting = (args.drafts, draft_reader, args.layout)
     score, reads, extra, written = score_checkpoint(
         path, phrases, args.temperature, args.seed, image_dir, *drafting
     )
@@ -204,7 +226,7 @@ def main() -> int:
     if args.curve:
         for snapshot in sorted((Path(args.curve) / "checkpoints").glob("step*.pt")):
             snap_cer, _, snap_extra, _ = score_checkpoint(
-                snapshot, phrases, args.temperature, args.seed, image_dir / snapshot.stem
+                snapshot, phrases, args.temperature, args.seed, image_dir / snapshot.stem, layout=args.layout
             )
             minutes = snap_extra.get("train_seconds", 0) / 60
             curve.append(
@@ -222,6 +244,7 @@ def main() -> int:
         "checkpoint": str(path),
         "drafts": args.drafts if draft_reader else 1,
         "draft_reader": (args.draft_reader or "shipped") if draft_reader else None,
+        "layout": laid_out(args.layout, Writer.from_checkpoint(path)),
     }
     if curve:
         result["cer_vs_minutes"] = curve
@@ -256,7 +279,7 @@ def score_word_bank(args: argparse.Namespace) -> int:
         real = [thin_sample(s, spacing) for s in real]
         texts = [s.text for s in real]
         sampling = Sampling(temperature=args.temperature, seed=args.seed)
-        written = write_phrases(writer, texts, sampling, args.drafts, draft_reader)
+        written = write_phrases(writer, texts, sampling, args.drafts, draft_reader, args.layout)
         generated_reads, _ = read_back(written, recognizer)
         real_reads, _ = read_back(real, recognizer)
         if image_dir is not None:
@@ -302,6 +325,7 @@ def score_word_bank(args: argparse.Namespace) -> int:
                 "recognizer": args.recognizer,
                 "drafts": args.drafts if draft_reader else 1,
                 "draft_reader": (args.draft_reader or "shipped") if draft_reader else None,
+                "layout": laid_out(args.layout, writer),
             }
         )
     )

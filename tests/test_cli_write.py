@@ -134,3 +134,39 @@ def test_bad_draft_options_are_refused_in_one_line_before_writing(run_dir, tmp_p
     assert result.code == 2
     assert message in result.err and result.err.strip().count("\n") == 0
     assert not out.exists()
+
+
+def test_layout_words_writes_each_word_apart_and_says_which_were_cut(run_dir, tmp_path, cli):
+    out = tmp_path / "page.png"
+    result = cli("write", "hi yo", "--checkpoint", run_dir, "--out", out, "--layout", "words", "--seed", "0")
+    assert result.code == 0, result.err
+    # the model never ends a phrase: each word runs to its own step budget (4 steps per character)
+    assert "'hi yo': 16 steps, 2 words written apart, cut at the step limit: hi, yo" in result.out
+    assert "layout: word by word" not in result.out  # said only when auto chose it
+    with np.load(out.with_suffix(".npz")) as npz:
+        assert list(npz["texts"]) == ["hi yo"] and len(npz["points_0"]) == 16
+
+
+def test_auto_layout_writes_a_whole_line_for_a_model_of_whole_lines(run_dir, tmp_path, cli):
+    result = cli("write", "hi yo", "--checkpoint", run_dir, "--out", tmp_path / "page.png", "--seed", "0")
+    assert result.code == 0, result.err
+    assert "'hi yo': 20 steps, cut at the step limit" in result.out
+
+
+def test_auto_layout_writes_a_word_bank_models_lines_word_by_word(run_dir, tmp_path, cli):
+    loaded = load_checkpoint(run_dir)
+    bank = tmp_path / "bank.pt"
+    data = {"source": "bigbank", "words_per_sample": [1, 4]}
+    save_checkpoint(
+        bank,
+        loaded.model,
+        loaded.tokenizer,
+        loaded.text_tokenizer,
+        loaded.model_config,
+        {**loaded.extra, "train_config": {"data": data}},
+    )
+    result = cli("write", "hi yo", "--checkpoint", bank, "--out", tmp_path / "page.png", "--seed", "0")
+    assert result.code == 0, result.err
+    assert "layout: word by word" in result.out and "2 words written apart" in result.out
+    line = cli("write", "hi yo", "--checkpoint", bank, "--out", tmp_path / "l.png", "--layout", "line")
+    assert line.code == 0 and "written apart" not in line.out

@@ -56,6 +56,7 @@ class Writer:
         follows: str = "",
         min_word_gap: float = 0.0,
         line_chars: int | None = None,
+        stitched_words: bool = False,
     ):
         """`prime_spacing`: the stroke thinning (x-heights of ink per point) of the training data; primes and
         style references are thinned the same way, unless they already are (`strokes.thin_once`), so their
@@ -65,7 +66,10 @@ class Writer:
         has been written (trajtok.phrase_layout); then
         `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank.
         `line_chars`: the longest text line the model was trained on (the synthetic corpus's data.max_chars),
-        None where unknown; a prime's text plus the phrase beyond it reaches text positions it never saw."""
+        None where unknown; a prime's text plus the phrase beyond it reaches text positions it never saw.
+        `stitched_words`: the model learned lines stitched from single words (data.words_per_sample up to
+        more than 1, a word bank): it writes a word best alone, so `trajtok write` lays its lines out
+        word by word by default (trajtok.word_layout)."""
         if tuple(tokenizer.vocab_sizes) != model.vocab_sizes:
             raise ValueError(
                 f"tokenizer vocab sizes {tokenizer.vocab_sizes} do not fit the model {model.vocab_sizes}"
@@ -79,6 +83,7 @@ class Writer:
         self.follows = follows
         self.min_word_gap = float(min_word_gap) if follows else 0.0
         self.line_chars = line_chars
+        self.stitched_words = stitched_words
         self.end_ids = torch.tensor([v - 1 for v in model.vocab_sizes], device=self.device)  # (C,)
 
     @classmethod
@@ -94,6 +99,7 @@ class Writer:
         spacing = data.get("spacing", 0.0)
         gap = ckpt.extra.get("min_word_gap", 0.0)
         line_chars = data.get("max_chars") if data.get("source", "hershey") == "hershey" and data else None
+        stitched_words = max(data.get("words_per_sample") or [1]) > 1
         return cls(
             ckpt.model,
             ckpt.tokenizer,
@@ -104,6 +110,7 @@ class Writer:
             text_following(ckpt.extra),
             gap,
             line_chars,
+            stitched_words,
         )
 
     # -- public API ------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
 
     Text: the words joined by blanks. char_index follows when every word has one (blanks own no points);
     the pen-up travel into each word becomes the step that leaves the word before. word_index: which word
-    of the text each point is of (-1 for the points of a sample whose own text has several words)."""
+    of the text each point is of (-1 for the points of a sample whose own text has several words). A word
+    without points (a model may end a word at once) adds its text only."""
     parts, right, texts, chars, offset = [], 0.0, [], [], 0
     owners, n_words = [], 0
     for k, word in enumerate(words):
@@ -37,10 +38,10 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
         owners.append(np.full(len(word), n_words if own_words == 1 else -1, dtype=np.int32))
         n_words += own_words
         points = integrate(word.deltas, word.events[:, 0]).astype(np.float64)
-        if k:
+        if k and len(points):
             points[:, 0] += right + gaps[k - 1] - points[:, 0].min()
             points[:, 1] += drifts[k - 1]
-        right = float(points[:, 0].max())
+        right = float(points[:, 0].max()) if len(points) else right
         parts.append(points)
         texts.append(word.text)
         if word.char_index is not None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
+from trajtok.word_layout import LAYOUTS, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
 
@@ -20,7 +21,12 @@ was trained on is cut at blanks onto several lines. Files written (OUT = --out):
 --check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
 --drafts N writes each line N times (the first with the given sampling, the others at temperature >= 0.5)
 and keeps the draft a recognizer (--draft-reader, default the shipped one) reads best: its probability of
-the line's text given the ink (trajtok.drafts).
+the line's text given the ink (trajtok.drafts); with --word-by-word, each word.
+--layout words writes each word of a line alone and lays the words out on the line with the word gaps a
+word bank's lines were trained with (trajtok.word_layout); --layout line writes each line whole. The
+default (auto) is words for a model trained on lines stitched from single words (a word bank,
+configs/handwriting-bigbank.yaml: it writes the later words of a whole line worse than a word alone),
+line for any other.
 --style FILE (a cursive-transformer .json/.json.zip or a `trajtok write` .npz with `texts`: 1-5 samples of
 one hand, each with its text) or --style-source SPEC --style-index i,j writes the phrases in that hand: the
 samples are laid out as one line (trajtok.style); a model trained with a style encoder (model.style_steps)
@@ -85,6 +91,13 @@ def register(subparsers) -> None:
         metavar="RECOGNIZER",
         help="the recognizer that chooses among the drafts (run directory or .pt; default: the shipped one)",
     )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        help="words: write each word alone and lay the words out; line: each line whole (default: auto, "
+        "words for a model trained on a word bank's stitched words, else line)",
+    )
     p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     p.add_argument(
         "--threads",
@@ -126,7 +139,10 @@ def run(args: argparse.Namespace) -> int:
         )
     guidance = Sampling().style_guidance if args.style_guidance is None else args.style_guidance
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, guidance)
-    samples = write_lines(writer, lines, sampling, prime, style, args)
+    word_by_word = writes_word_by_word(args.layout, writer.stitched_words)
+    if word_by_word and args.layout == "auto":
+        print("layout: word by word (a word-bank model writes a word best alone; --layout line: whole lines)")
+    samples, pieces = write_lines(writer, lines, sampling, prime, style, args, word_by_word)
     phrases = [integrate(s.deltas, s.events[:, 0]) for s in samples]
     page = stack_lines(phrases)
 
@@ -137,32 +153,50 @@ def run(args: argparse.Namespace) -> int:
     npz = out.with_suffix(".npz")
     save_written(npz, page, phrases, lines)
     written = [*pictures, npz, *plotter_cli.export(args, page)]
-    drawn = [s for s in samples if len(s)]  # a phrase that ended at once has no attention to show
+    drawn = [p for line in pieces for p in line if len(p)]  # ended at once: no attention to show
     if args.attention and drawn:
         attentions = [writer.attention(s, prime, style) for s in drawn]
         texts = [writer.conditioning_text(s.text, prime) for s in drawn]
         written.append(plot_attention(attentions, texts, args.attention))
 
     reads = check_reads(samples, args.check) if args.check is not None else None
-    for i, sample in enumerate(samples):
-        budget = args.max_steps or writer.step_budget(sample.text)
-        how = "ended" if len(sample) < budget else f"cut at the {budget}-step limit"
+    for i, (sample, line) in enumerate(zip(samples, pieces, strict=True)):
+        cut = [p.text for p in line if len(p) >= (args.max_steps or writer.step_budget(p.text))]
+        how = (
+            "ended" if not cut else "cut at the step limit" + (f": {', '.join(cut)}" if len(line) > 1 else "")
+        )
+        apart = f", {len(line)} words written apart" if len(line) > 1 else ""
         read = "" if reads is None else f"; the recognizer reads {reads[i]!r}"
-        print(f"{sample.text!r}: {len(sample)} steps, {how}{read}")
+        print(f"{sample.text!r}: {len(sample)} steps{apart}, {how}{read}")
     print("wrote " + ", ".join(map(str, written)))
     return 0
 
 
-def write_lines(writer, lines, sampling, prime, style, args):
-    """The lines as written, or each the best of --drafts N drafts (trajtok.drafts)."""
+def write_lines(writer, lines, sampling, prime, style, args, word_by_word: bool):
+    """The lines as written, each the best of --drafts N drafts (trajtok.drafts), whole or laid out from
+    their words written alone (`word_by_word`, trajtok.word_layout): (the lines, what was written for
+    each: the line itself, or its words)."""
     if args.drafts == 1:
-        return writer.write(lines, sampling, prime=prime, style=style)
-    from trajtok.drafts import write_drafts
-    from trajtok.recognize import Recognizer
 
-    reader = Recognizer.from_checkpoint(args.draft_reader, device=args.device)
-    print(f"drafts: {args.drafts} per line, chosen by {args.draft_reader or 'the shipped recognizer'}")
-    return write_drafts(writer, lines, sampling, args.drafts, reader, prime=prime, style=style)
+        def write(texts):
+            return writer.write(texts, sampling, prime=prime, style=style)
+    else:
+        from trajtok.drafts import write_drafts
+        from trajtok.recognize import Recognizer
+
+        reader = Recognizer.from_checkpoint(args.draft_reader, device=args.device)
+        each = "word" if word_by_word else "line"
+        print(f"drafts: {args.drafts} per {each}, chosen by {args.draft_reader or 'the shipped recognizer'}")
+
+        def write(texts):
+            return write_drafts(writer, texts, sampling, args.drafts, reader, prime=prime, style=style)
+
+    if not word_by_word:
+        samples = write(lines)
+        return samples, [[s] for s in samples]
+    from trajtok.word_layout import write_word_by_word
+
+    return write_word_by_word(write, lines, sampling.seed)
 
 
 def check_reads(samples, recognizer_path: str) -> list[str]:

@@ -1,0 +1,77 @@
+"""Lines written word by word (trajtok.word_layout): each word alone, laid out as training stitches words."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from trajtok.checkpoint import load_checkpoint
+from trajtok.generate import Sampling, Writer
+from trajtok.line_stitching import WORD_GAP_RANGE, join_words
+from trajtok.phrase_layout import word_gaps
+from trajtok.sample import Sample
+from trajtok.strokes import integrate
+from trajtok.word_layout import line_words, write_word_by_word, writes_word_by_word
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+GREEDY = Sampling(temperature=0.0, seed=0)
+
+
+@pytest.fixture(scope="module")
+def writer():
+    return Writer.from_checkpoint()  # the shipped model
+
+
+def test_each_word_is_written_alone_and_laid_out_with_a_gap_of_the_datas_kind(writer):
+    lines, words = write_word_by_word(
+        lambda texts: writer.write(texts, GREEDY), ["quiet river stones", "hello"], seed=3
+    )
+    line, one = lines
+    assert [w.text for w in words[0]] == ["quiet", "river", "stones"] and line.text == "quiet river stones"
+    assert one is words[1][0] and one.text == "hello"  # a one-word line is that word as written
+    alone = writer.write(["quiet", "river", "stones"], GREEDY)
+    assert len(line) == sum(map(len, alone))
+    xy = integrate(line.deltas, line.events[:, 0])[:, :2]
+    start = 0
+    for word in alone:  # the letters are the words written alone; only the travel into each word moved
+        own = integrate(word.deltas, word.events[:, 0])[:, :2]
+        placed = xy[start : start + len(word)]
+        np.testing.assert_allclose(placed - placed[0], own - own[0], atol=1e-4)
+        np.testing.assert_array_equal(line.events[start : start + len(word)], word.events)
+        start += len(word)
+    gaps = word_gaps(line)
+    assert len(gaps) == 2 and all(WORD_GAP_RANGE[0] - 1e-4 <= g <= WORD_GAP_RANGE[1] + 1e-4 for g in gaps)
+
+
+def test_the_layout_is_drawn_from_the_seed(writer):
+    def write(texts):
+        return writer.write(texts, GREEDY)
+
+    first, again, other = (write_word_by_word(write, ["seven brave foxes"], s)[0][0] for s in (1, 1, 2))
+    np.testing.assert_array_equal(first.deltas, again.deltas)
+    assert not np.array_equal(first.deltas, other.deltas)
+
+
+def test_a_word_that_ends_at_once_keeps_its_text_and_the_others_their_ink():
+    ink = Sample(np.array([[0.0, 0.0], [1.0, 0.5]], np.float32), np.array([[0], [1]], np.int8), text="a")
+    empty = Sample(np.zeros((0, 2), np.float32), np.zeros((0, 1), np.int8), text="b")
+    line = join_words([ink, empty, ink], [1.0, 1.0], [0.0, 0.0])
+    assert line.text == "a b a" and len(line) == 4
+    xy = integrate(line.deltas, line.events[:, 0])
+    assert xy[2, 0] - xy[1, 0] == pytest.approx(1.0)  # one gap: the empty word takes no room
+
+
+def test_auto_lays_out_word_by_word_only_for_a_model_trained_on_stitched_words():
+    shipped = load_checkpoint(None)
+    assert not Writer.from_loaded(shipped).stitched_words  # the print model learned whole lines
+    bank = copy.copy(shipped)
+    bank.extra = {
+        **shipped.extra,
+        "train_config": {"data": {"source": "bigbank", "words_per_sample": [1, 4]}},
+    }
+    assert Writer.from_loaded(bank).stitched_words
+    assert writes_word_by_word("auto", True) and not writes_word_by_word("auto", False)
+    assert writes_word_by_word("words", False) and not writes_word_by_word("line", True)
+    with pytest.raises(ValueError, match="layout must be one of auto, words, line"):
+        writes_word_by_word("word", True)
+    assert line_words("  two  words ") == ["two", "words"] and line_words("") == [""]
