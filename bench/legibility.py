@@ -62,7 +62,7 @@ from trajtok.recognizer_checkpoint import SHIPPED
 from trajtok.sample import Sample
 from trajtok.strokes import integrate, thin_sample
 from trajtok.text_metrics import cer
-from trajtok.word_layout import LAYOUTS, write_word_by_word, writes_word_by_word
+from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
 PX_PER_UNIT = 40.0  # pixels per x-height: Tesseract reads best with letters ~30-50 px tall
 LINE_WIDTH = 3.0
@@ -97,9 +97,9 @@ def write_phrases(writer, phrases, sampling, drafts: int, draft_reader, layout: 
             return writer.write(texts, sampling)
         return write_drafts(writer, texts, sampling, drafts, draft_reader)
 
-    if not writes_word_by_word(layout, writer.stitched_words):
-        return write(phrases)
-    return write_word_by_word(write, phrases, sampling.seed)[0]
+    return write_laid_out(write, phrases, sampling.seed, writes_word_by_word(layout, writer.stitched_words))[
+        0
+    ]
 
 
 def laid_out(layout: str, writer: Writer) -> str:

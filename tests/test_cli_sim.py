@@ -44,6 +44,14 @@ def test_write_from_a_model_checkpoint(tmp_path, cli, overfit_checkpoint):
     assert metrics["source"] == "model" and metrics["inked_fraction"] >= 0.98
 
 
+def test_layout_words_writes_each_word_apart_on_the_board(tmp_path, cli):
+    argv = ["sim", "write", "hi yo", "--temperature", "0", "--layout", "words", "--out", tmp_path / "board.png"]
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "board.json").read_text())
+    assert metrics["source"] == "model" and metrics["inked_fraction"] >= 0.98
+
+
 def test_overrides_and_frames_after_the_options(tmp_path, cli):
     frames = tmp_path / "frames"
     argv = ["sim", "write", "o", "--synthetic", "--out", str(tmp_path / "o.png"), "--frames", str(frames)]

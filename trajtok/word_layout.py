@@ -34,6 +34,17 @@ def line_words(line: str) -> list[str]:
     return line.split() or [line]
 
 
+def write_laid_out(
+    write: Callable[[list[str]], list[Sample]], lines: Sequence[str], seed: int | None, word_by_word: bool
+) -> tuple[list[Sample], list[list[Sample]]]:
+    """The lines written by `write` whole, or word by word (`write_word_by_word`): (the lines, what was
+    written for each: the line itself, or its words)."""
+    if word_by_word:
+        return write_word_by_word(write, lines, seed)
+    samples = write(list(lines))
+    return samples, [[s] for s in samples]
+
+
 def write_word_by_word(
     write: Callable[[list[str]], list[Sample]], lines: Sequence[str], seed: int | None
 ) -> tuple[list[Sample], list[list[Sample]]]:

@@ -12,6 +12,7 @@ import numpy as np
 from trajtok.cli import allow_intermixed
 from trajtok.cli import plotter as plotter_cli
 from trajtok.errors import DataError, TrajtokError
+from trajtok.word_layout import LAYOUTS
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
 
@@ -50,6 +51,12 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", help="model run directory or .pt (default: the shipped model)")
     p.add_argument("--temperature", type=float, default=0.8, help="model sampling (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="model / synthetic seed (default: %(default)s)")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        help="as trajtok write --layout: words, line, or auto (words for a word-bank model; default)",
+    )
     p.add_argument("--config", metavar="YAML", help="whiteboard config (default: the defaults in code)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     p.add_argument("--out", default="out/board.png", help="board picture to write (default: %(default)s)")
@@ -99,7 +106,8 @@ def run_write(args: argparse.Namespace) -> int:
     elif args.synthetic:
         points, source = synthetic_strokes(text, args.style, args.seed), f"synthetic style {args.style}"
     else:
-        points, source = model_strokes(text, args.checkpoint, args.temperature, args.seed), "model"
+        points = model_strokes(text, args.checkpoint, args.temperature, args.seed, args.layout)
+        source = "model"
 
     waypoints = plan_waypoints(points, config.board)
     exports = plotter_cli.export(args, points, board=config.board)
@@ -199,11 +207,18 @@ def synthetic_strokes(text: str, style: int, seed: int) -> np.ndarray:
     return integrate(sample.deltas, sample.events[:, 0])
 
 
-def model_strokes(text: str, checkpoint: str | None, temperature: float, seed: int) -> np.ndarray:
+def model_strokes(
+    text: str, checkpoint: str | None, temperature: float, seed: int, layout: str
+) -> np.ndarray:
+    """The text as the model writes it, whole or word by word (`layout`, as `trajtok write --layout`)."""
     from trajtok.generate import Sampling, Writer
     from trajtok.strokes import integrate
+    from trajtok.word_layout import write_laid_out, writes_word_by_word
 
-    sample = Writer.from_checkpoint(checkpoint).write([text], Sampling(temperature=temperature, seed=seed))[0]
+    writer = Writer.from_checkpoint(checkpoint)
+    sampling = Sampling(temperature=temperature, seed=seed)
+    word_by_word = writes_word_by_word(layout, writer.stitched_words)
+    sample = write_laid_out(lambda texts: writer.write(texts, sampling), [text], seed, word_by_word)[0][0]
     return integrate(sample.deltas, sample.events[:, 0])
 
 

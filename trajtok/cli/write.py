@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
-from trajtok.word_layout import LAYOUTS, writes_word_by_word
+from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
 
@@ -191,12 +191,7 @@ def write_lines(writer, lines, sampling, prime, style, args, word_by_word: bool)
         def write(texts):
             return write_drafts(writer, texts, sampling, args.drafts, reader, prime=prime, style=style)
 
-    if not word_by_word:
-        samples = write(lines)
-        return samples, [[s] for s in samples]
-    from trajtok.word_layout import write_word_by_word
-
-    return write_word_by_word(write, lines, sampling.seed)
+    return write_laid_out(write, lines, sampling.seed, word_by_word)
 
 
 def check_reads(samples, recognizer_path: str) -> list[str]:
