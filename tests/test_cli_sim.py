@@ -45,7 +45,17 @@ def test_write_from_a_model_checkpoint(tmp_path, cli, overfit_checkpoint):
 
 
 def test_layout_words_writes_each_word_apart_on_the_board(tmp_path, cli):
-    argv = ["sim", "write", "hi yo", "--temperature", "0", "--layout", "words", "--out", tmp_path / "board.png"]
+    argv = [
+        "sim",
+        "write",
+        "hi yo",
+        "--temperature",
+        "0",
+        "--layout",
+        "words",
+        "--out",
+        tmp_path / "board.png",
+    ]
     code, out, err = cli(*argv)
     assert code == 0, err
     metrics = json.loads((tmp_path / "board.json").read_text())

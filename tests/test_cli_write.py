@@ -141,7 +141,7 @@ def test_layout_words_writes_each_word_apart_and_says_which_were_cut(run_dir, tm
     result = cli("write", "hi yo", "--checkpoint", run_dir, "--out", out, "--layout", "words", "--seed", "0")
     assert result.code == 0, result.err
     # the model never ends a phrase: each word runs to its own step budget (4 steps per character)
-    assert "'hi yo': 16 steps, 2 words written apart, cut at the step limit: hi, yo" in result.out
+    assert "'hi yo': 16 steps, 2 words written apart, cut at the limit: hi, yo" in result.out
     assert "layout: word by word" not in result.out  # said only when auto chose it
     with np.load(out.with_suffix(".npz")) as npz:
         assert list(npz["texts"]) == ["hi yo"] and len(npz["points_0"]) == 16
@@ -150,7 +150,7 @@ def test_layout_words_writes_each_word_apart_and_says_which_were_cut(run_dir, tm
 def test_auto_layout_writes_a_whole_line_for_a_model_of_whole_lines(run_dir, tmp_path, cli):
     result = cli("write", "hi yo", "--checkpoint", run_dir, "--out", tmp_path / "page.png", "--seed", "0")
     assert result.code == 0, result.err
-    assert "'hi yo': 20 steps, cut at the step limit" in result.out
+    assert "'hi yo': 20 steps, cut at the 20-step limit" in result.out
 
 
 def test_auto_layout_writes_a_word_bank_models_lines_word_by_word(run_dir, tmp_path, cli):

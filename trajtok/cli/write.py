@@ -21,7 +21,7 @@ was trained on is cut at blanks onto several lines. Files written (OUT = --out):
 --check reads every phrase back with the recognizer (trajtok recognize) and prints what it read.
 --drafts N writes each line N times (the first with the given sampling, the others at temperature >= 0.5)
 and keeps the draft a recognizer (--draft-reader, default the shipped one) reads best: its probability of
-the line's text given the ink (trajtok.drafts); with --word-by-word, each word.
+the line's text given the ink (trajtok.drafts); with --layout words, of each word.
 --layout words writes each word of a line alone and lays the words out on the line with the word gaps a
 word bank's lines were trained with (trajtok.word_layout); --layout line writes each line whole. The
 default (auto) is words for a model trained on lines stitched from single words (a word bank,
@@ -161,13 +161,16 @@ def run(args: argparse.Namespace) -> int:
 
     reads = check_reads(samples, args.check) if args.check is not None else None
     for i, (sample, line) in enumerate(zip(samples, pieces, strict=True)):
-        cut = [p.text for p in line if len(p) >= (args.max_steps or writer.step_budget(p.text))]
-        how = (
-            "ended" if not cut else "cut at the step limit" + (f": {', '.join(cut)}" if len(line) > 1 else "")
-        )
-        apart = f", {len(line)} words written apart" if len(line) > 1 else ""
+        budgets = [args.max_steps or writer.step_budget(p.text) for p in line]
+        cut = [p.text for p, budget in zip(line, budgets, strict=True) if len(p) >= budget]
+        if len(line) == 1:
+            how = "ended" if not cut else f"cut at the {budgets[0]}-step limit"
+        else:
+            how = f"{len(line)} words written apart, " + (
+                "ended" if not cut else f"cut at the limit: {', '.join(cut)}"
+            )
         read = "" if reads is None else f"; the recognizer reads {reads[i]!r}"
-        print(f"{sample.text!r}: {len(sample)} steps{apart}, {how}{read}")
+        print(f"{sample.text!r}: {len(sample)} steps, {how}{read}")
     print("wrote " + ", ".join(map(str, written)))
     return 0
 
