@@ -308,6 +308,23 @@ def test_init_from_starts_a_run_from_a_trained_model(tmp_path):
         train(tiny(f"init_from={tmp_path / 'no-such-run'}"), tmp_path / "missing")
 
 
+def test_init_from_grows_a_fresh_style_encoder_onto_a_model_without_one(tmp_path):
+    train(tiny("steps=20", "checkpoint_every=20"), tmp_path / "first")
+    trained = load_checkpoint(tmp_path / "first")
+    other = ("seed=3", "checkpoint_every=1", "lr=1e-9", "min_lr=0", "steps=1", "model.style_steps=32")
+    grown = train(tiny(*other, f"init_from={tmp_path / 'first'}"), tmp_path / "grown")
+    fresh = train(tiny(*other), tmp_path / "fresh")
+    assert grown.val_loss < fresh.val_loss - 0.5, (grown.val_loss, fresh.val_loss)
+    start = load_checkpoint(tmp_path / "grown")
+    assert start.model_config.style_steps == 32
+    weights = start.model.state_dict()
+    for name, weight in trained.model.state_dict().items():  # every weight the start had, carried over
+        torch.testing.assert_close(weights[name], weight, atol=1e-6, rtol=0, msg=name)
+    assert weights["style_encoder.proj.weight"].abs().max() < 1e-6  # the hand adds nothing at first
+    with pytest.raises(ConfigError, match="trained with model.style_steps=32; set the same"):
+        train(tiny("model.style_steps=16", f"init_from={tmp_path / 'grown'}"), tmp_path / "shrunk")
+
+
 def test_run_directory_holds_config_tokenizer_metrics_checkpoints_and_pictures(tmp_path):
     run = tmp_path / "run"
     train(tiny("steps=10", "checkpoint_every=5", "sample_every=10"), run)

@@ -291,7 +291,7 @@ def train(
     facts = {"max_steps_per_char": data.max_steps_per_char, "min_word_gap": data.min_word_gap}
     state = TrainingState(config, data.tokenizer, data.text_tokenizer, facts, started)
     if start is not None:
-        state.model.load_state_dict(start.model.state_dict())
+        load_start_weights(state.model, start)
     if ckpt is not None:
         state.restore(ckpt)
         if is_main:
@@ -377,13 +377,31 @@ def initial_checkpoint(config: TrainConfig) -> Checkpoint | None:
         return None
     start = load_checkpoint(None if config.init_from == "shipped" else config.init_from)
     trained, wanted = dataclasses.asdict(start.model_config), dataclasses.asdict(config.model)
-    differ = [f"model.{k}={trained[k]!r}" for k in trained if k != "dropout" and trained[k] != wanted[k]]
+    adds_style = trained["style_steps"] == 0 < wanted["style_steps"]  # a style encoder grown on, fresh
+    differ = [
+        f"model.{k}={trained[k]!r}"
+        for k in trained
+        if k != "dropout" and trained[k] != wanted[k] and not (k == "style_steps" and adds_style)
+    ]
     if differ:
         raise ConfigError(
             f"init_from {start.path}: that model was trained with {', '.join(differ)}; set the same "
             "(or train from scratch without init_from)"
         )
     return start
+
+
+def load_start_weights(model: torch.nn.Module, start: Checkpoint) -> None:
+    """`start`'s weights into the run's model. A style encoder the start lacks (init_from a model without
+    one, model.style_steps > 0 here) starts fresh, its output projection at zero: the hand it adds to every
+    decoder input is nothing until training makes it something, so the start writes as it did."""
+    missing, unexpected = model.load_state_dict(start.model.state_dict(), strict=False)
+    grown = [k for k in missing if k.startswith("style_encoder.")]
+    if unexpected or len(grown) != len(missing):
+        raise ConfigError(f"init_from {start.path}: weights that do not fit: {sorted(unexpected + missing)}")
+    if grown:
+        torch.nn.init.zeros_(model.style_encoder.proj.weight)
+        torch.nn.init.zeros_(model.style_encoder.proj.bias)
 
 
 def _check_run_dir(run_dir: Path, latest: Path, resume: bool) -> None:

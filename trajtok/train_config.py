@@ -139,7 +139,8 @@ class TrainConfig:
     sample_phrases: list[str] = field(default_factory=lambda: list(VALIDATION_PHRASES[:4]))
     overfit: int = 0  # > 0: train on this many fixed samples, no dropout, no blank texts (debugging)
     # fine-tuning: a handwriting checkpoint (run dir or .pt; "shipped": the shipped model) whose weights and
-    # tokenizer start the run; model.* must be as it was trained (dropout may differ). "": a fresh model
+    # tokenizer start the run; model.* must be as it was trained (dropout may differ; model.style_steps > 0
+    # on a model without a style encoder grows one on, fresh). "": a fresh model
     init_from: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
