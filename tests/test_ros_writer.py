@@ -5,6 +5,8 @@ of "hi" (greedy decoding writes that sample whatever the request says), so the e
 """
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -184,3 +186,35 @@ def test_sigint_while_writing_shuts_down_cleanly(writer):
     assert node.interrupt() == 0, node.describe()
     assert "Traceback" not in node.stderr, node.stderr
     assert "done" not in [json.loads(m.data)["state"] for m in probe.messages("writer_status")]
+
+
+RACE_NODE = '''
+import rclpy
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.node import Node
+
+
+class ShutdownMidWait(Node):
+    """Shuts the context down, then makes a wait set on it: what an executor meets when a signal's
+    shutdown lands between its check of the context and its wait set."""
+
+    def __init__(self):
+        super().__init__("shutdown_race")
+        self.create_timer(0.05, self.race)
+
+    def race(self):
+        rclpy.shutdown(context=self.context)
+        _rclpy.WaitSet(0, 0, 0, 0, 0, 0, self.context.handle)
+'''
+
+
+def test_a_shutdown_that_lands_while_the_executor_makes_its_wait_set_exits_cleanly(ros_env, tmp_path):
+    (tmp_path / "race_node.py").write_text(RACE_NODE)
+    env = {**ros_env, "PYTHONPATH": f"{tmp_path}:{ros_env.get('PYTHONPATH', '')}"}
+    env["ROS_DOMAIN_ID"] = str(ros_support.next_domain_id())
+    code = (
+        "from scribble_bridge.runner import run_node\n"
+        "raise SystemExit(run_node('race', 'race_node:ShutdownMidWait'))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr

@@ -25,12 +25,16 @@ def run_node(name: str, node_class: str, args: list[str] | None = None) -> int:
 
     A node that cannot start for a reason the user can fix (missing checkpoint, bad parameter, unreadable
     file) prints one line `<name>: error: ...` and returns 2. Ctrl-C (SIGINT) or an external shutdown
-    return 0 without a traceback, whenever they come.
+    return 0 without a traceback, whenever they come: rclpy's deferred signal handler shuts the context down
+    from another thread, and an executor that is just making its wait set then raises RCLError ("the given
+    context is not valid", ros2/rclpy#398) instead of ExternalShutdownException; with the context shut
+    down, that is the same shutdown. Any other RCLError is raised.
     """
     try:
         import rclpy
         from rclpy.exceptions import ParameterException
         from rclpy.executors import ExternalShutdownException
+        from rclpy.subscription import RCLError
 
         from trajtok.errors import TrajtokError
 
@@ -49,6 +53,9 @@ def run_node(name: str, node_class: str, args: list[str] | None = None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             node.destroy_node()
