@@ -20,6 +20,14 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
+def cursive_bank(tmp_path_factory):
+    """A folder holding words.json.zip (a small cursive-transformer word bank) and truncated.json.zip."""
+    from cursive_bank import write_word_bank
+
+    return write_word_bank(tmp_path_factory.mktemp("cursive"))
+
+
+@pytest.fixture(scope="session")
 def ros_env(tmp_path_factory):
     """The workspace (scribble_interfaces, scribble_bridge), built with colcon once per run, and the
     environment to run its nodes; this process imports its interfaces too (the tests' action clients)."""

@@ -44,8 +44,8 @@ def test_second_load_comes_from_the_cache_unchanged(private_cache, monkeypatch):
         load_source("hershey", split="val", n=6, seed=4)
 
 
-def test_drop_and_unknown_counts_and_missing_fields_survive_the_cache(monkeypatch):
-    path = FIXTURES / "cursive" / "words.json.zip"
+def test_drop_and_unknown_counts_and_missing_fields_survive_the_cache(monkeypatch, cursive_bank):
+    path = cursive_bank / "words.json.zip"
     built = load_source(path, split="all")
     forbid(monkeypatch, trajtok.data.cursive_json)
     cached = load_source(path, split="all")
@@ -56,9 +56,9 @@ def test_drop_and_unknown_counts_and_missing_fields_survive_the_cache(monkeypatc
     assert all(s.char_index is None and s.state is None for s in cached)
 
 
-def test_a_changed_file_or_option_is_rebuilt(tmp_path):
+def test_a_changed_file_or_option_is_rebuilt(tmp_path, cursive_bank):
     path = tmp_path / "words.json.zip"
-    shutil.copy(FIXTURES / "cursive" / "words.json.zip", path)
+    shutil.copy(cursive_bank / "words.json.zip", path)
     assert len(load_source(path, split="all")) == 6
     assert (
         load_source(path, split="all", max_jump=0.5).dropped["huge_jump"] > 1

@@ -37,8 +37,8 @@ def test_stats_prints_figures_and_writes_histograms(tmp_path, cli):
     assert "points/char" in run.out and "samples       40" in run.out
 
 
-def test_stats_and_show_read_files(tmp_path, cli):
-    run = cli("data", "stats", str(FIXTURES / "cursive" / "words.json.zip"), "--split", "all")
+def test_stats_and_show_read_files(tmp_path, cli, cursive_bank):
+    run = cli("data", "stats", str(cursive_bank / "words.json.zip"), "--split", "all")
     assert run.code == 0 and "'empty': 1" in run.out and "'é': 1" in run.out
     grid = tmp_path / "iam.png"
     run = cli("data", "show", str(FIXTURES / "iam"), "--split", "all", "--out", str(grid))

@@ -47,8 +47,8 @@ def assert_sample_conventions(sample_set):
         assert np.isfinite(s.deltas).all()
 
 
-def test_cursive_json_fixture():
-    words = load_source(FIXTURES / "cursive" / "words.json.zip", split="all", use_cache=False)
+def test_cursive_json_fixture(cursive_bank):
+    words = load_source(cursive_bank / "words.json.zip", split="all", use_cache=False)
     assert [s.text for s in words] == ["hello", "Quiz", "42", "daily", "café", "jump!"]
     assert words.dropped == {"empty": 1, "huge_jump": 1}
     assert words.unknown_chars == {"é": 1}
@@ -57,11 +57,11 @@ def test_cursive_json_fixture():
     assert_same_drawing(words[0], "cursive_hello")
 
 
-def test_cursive_json_malformed_files_name_the_file_and_record():
+def test_cursive_json_malformed_files_name_the_file_and_record(cursive_bank):
     with pytest.raises(DataError, match=r"bad_record\.json: record 1: malformed record"):
         load_source(FIXTURES / "cursive" / "bad_record.json", split="all", use_cache=False)
     with pytest.raises(DataError, match=r"truncated\.json\.zip: not a readable zip"):
-        load_source(FIXTURES / "cursive" / "truncated.json.zip", split="all", use_cache=False)
+        load_source(cursive_bank / "truncated.json.zip", split="all", use_cache=False)
 
 
 def test_iam_ondb_fixture():
@@ -97,8 +97,8 @@ def test_stroke3_malformed_file_names_the_file_and_record():
         load_source(FIXTURES / "stroke3_bad" / "bad_shape.npz", split="all", use_cache=False)
 
 
-def test_limits_subsets_and_splits():
-    path = FIXTURES / "cursive" / "words.json.zip"
+def test_limits_subsets_and_splits(cursive_bank):
+    path = cursive_bank / "words.json.zip"
     strict = load_source(path, split="all", max_jump=0.5, use_cache=False)
     assert strict.dropped["huge_jump"] > 1  # pen-up travel longer than half an x-height now counts as a jump
     parts = [load_source(path, split=s, use_cache=False) for s in ("train", "val", "test")]
