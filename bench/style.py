@@ -17,13 +17,23 @@ Usage: .venv/bin/python bench/style.py [--checkpoint RUN_DIR|FILE.pt] [--refs N]
    `style_accuracy`: the share attributed to k, from ONE reference word; the same with two reference words
    laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the text fill the
    24-character lines the model was trained on). Chance is 1 / writers.
+   `reference_style_accuracy`: the same classifier on the reference words themselves (real, 3-5 letters):
+   how often one reference word already names its writer. A model that reads a hand from one word no
+   better than this judge does cannot be expected to write text the judge attributes much more often.
+   `hand_parameter_ceiling`: how well the writer can be named from a sample's TRUE hand, no ink measured:
+   the same classifier on the parameters hershey draws for each sample (Hand.draw: slant, width, letter and
+   word gap, pen step; joined or not) and their squares, fitted and scored on fresh draws. The writers'
+   draws overlap by design, so this is about the best any reading of one sample can do (a fitted
+   classifier's estimate, a little under the Bayes rate; each writer's fixed corner rounding, 0.05-0.1
+   x-heights of path, under the thinned data's point spacing, is left out).
    Writers the checkpoint was not trained on are included (its data.styles are printed): a model trained on
    the print writers only has never seen the other three.
 3. The bigbank writer (when present) is measured the same way, printed apart: a model trained on the
    synthetic corpus never saw cursive pen data, so it is not expected to write it.
-Last line: JSON with `style_accuracy`, `real_style_accuracy`, `style_accuracy_2_samples`,
-`priming_style_accuracy`, `encoder_and_priming_style_accuracy` (or null), `style_by`, per-writer
-accuracies, `bigbank_style_accuracy` (or null), `chance`, `checkpoint`, `seconds`.
+Last line: JSON with `style_accuracy`, `real_style_accuracy`, `reference_style_accuracy`,
+`hand_parameter_ceiling`, `style_accuracy_2_samples`, `priming_style_accuracy`,
+`encoder_and_priming_style_accuracy` (or null), `style_by`, per-writer accuracies, `bigbank_style_accuracy`
+(or null), `chance`, `checkpoint`, `seconds`.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import torch
 from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path
 from trajtok.data import bigbank_path, load_source
 from trajtok.data.glyphs import load_font
-from trajtok.data.hershey import STYLES, style_ids, synthesize
+from trajtok.data.hershey import STYLES, Hand, style_ids, synthesize
 from trajtok.data.normalize import ink_band, reference_band
 from trajtok.data.texts import TextSampler, held_out_words
 from trajtok.generate import Sampling, Writer
@@ -113,6 +123,25 @@ class WriterClassifier:
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.linear(torch.as_tensor((x - self.mean) / self.std)).argmax(-1).numpy()
+
+
+def hand_parameter_ceiling(seed: int, draws: int = 2000) -> float:
+    """The writer-ID accuracy of a classifier that reads each sample's drawn hand parameters, not its ink."""
+    rng = np.random.default_rng([seed, 7])
+
+    def hands(n):
+        rows = []
+        for style in STYLES:
+            for _ in range(n):
+                h = Hand.draw(style, rng)
+                row = [h.slant, h.width, h.letter_gap, h.word_gap, h.step, float(style.joined)]
+                rows.append(row + [v * v for v in row])
+        return np.array(rows, np.float32), np.repeat(np.arange(len(STYLES)), n)
+
+    classifier = WriterClassifier(len(STYLES)).fit(*hands(draws))
+    x, y = hands(draws // 2)
+    predicted = classifier.predict(x)
+    return float(np.mean([(predicted[y == k] == k).mean() for k in range(len(STYLES))]))
 
 
 def readable(samples: list[Sample]) -> list[Sample]:
@@ -224,9 +253,11 @@ def main() -> int:
     real_accuracy = float(np.mean(list(real.values())))
     names = {k: STYLES[k].name if k != "bigbank" else "bigbank" for k in sets}
     by_label = {labels[k]: names[k] for k in sets}
+    ceiling = hand_parameter_ceiling(args.seed)
     print(
         f"classifier: {len(labels)} writers, {len(x)} training samples; "
-        f"held-out real samples {real_accuracy:.3f} ({time.perf_counter() - start:.0f} s so far)"
+        f"held-out real samples {real_accuracy:.3f} ({time.perf_counter() - start:.0f} s so far); "
+        f"from the true hand parameters of the six synthetic writers {ceiling:.3f}"
     )
 
     rng = np.random.default_rng(args.seed + 1)
@@ -235,6 +266,7 @@ def main() -> int:
     print(f"style by {' and by '.join(modes)} (encoder: the model's style encoder reads the references)")
     one = {mode: {} for mode in modes}
     two = {mode: {} for mode in modes}
+    reference = {}
     for k in sets:
         if k == "bigbank":
             pool = [s for s in bigbank[1] if REFERENCE_CHARS[0] <= len(s.text) <= REFERENCE_CHARS[1]]
@@ -245,7 +277,9 @@ def main() -> int:
             references = [pool[(2 * r + j) % len(pool)] for j in range(2)]
             avoid = [w for ref in references for w in ref.text.split()]
             jobs.append((references, generation_texts(rng, held, TEXTS_PER_REFERENCE, avoid)))
+        reference[k] = accuracy_of(classifier, pool, labels[k])
         seen = "trained on" if k in trained_on else "NOT in the model's training data"
+        print(f"  writer {names[k]:<15} its {len(pool)} reference words themselves: {reference[k]:.3f}")
         for mode in modes:
             written_one, written_two = [], []
             for references, texts in jobs:
@@ -262,6 +296,8 @@ def main() -> int:
             )
     main_mode = modes[0]
     bigbank_accuracy = one[main_mode].get("bigbank")
+    reference.pop("bigbank", None)
+    reference_accuracy = float(np.mean(list(reference.values())))
     for mode in modes:
         if "bigbank" in one[mode]:
             two[mode].pop("bigbank")
@@ -278,12 +314,15 @@ def main() -> int:
         f"style accuracy ({main_mode}) from 1 reference word {style_accuracy:.3f} "
         f"({style_accuracy / chance:.1f}x chance {chance:.3f}); from 2 words {two_accuracy:.3f}; "
         f"by priming {means['prime']:.3f} ({style_accuracy / max(means['prime'], 1e-9):.2f}x priming); "
-        f"writers the model was trained on {seen_accuracy:.3f}; real held-out {real_accuracy:.3f}"
+        f"writers the model was trained on {seen_accuracy:.3f}; real held-out {real_accuracy:.3f}; "
+        f"the reference words themselves {reference_accuracy:.3f}; true hand parameters {ceiling:.3f}"
     )
     seconds = time.perf_counter() - start
     result = {
         "style_accuracy": round(style_accuracy, 4),
         "real_style_accuracy": round(real_accuracy, 4),
+        "reference_style_accuracy": round(reference_accuracy, 4),
+        "hand_parameter_ceiling": round(ceiling, 4),
         "style_accuracy_2_samples": round(two_accuracy, 4),
         "priming_style_accuracy": round(means["prime"], 4),
         "encoder_and_priming_style_accuracy": round(means["both"], 4) if "both" in means else None,
