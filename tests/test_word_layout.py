@@ -11,7 +11,12 @@ from trajtok.line_stitching import WORD_GAP_RANGE, join_words
 from trajtok.phrase_layout import word_gaps
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
-from trajtok.word_layout import line_words, write_word_by_word, writes_word_by_word
+from trajtok.word_layout import (
+    WordByWordStream,
+    line_words,
+    write_word_by_word,
+    writes_word_by_word,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 GREEDY = Sampling(temperature=0.0, seed=0)
@@ -50,6 +55,35 @@ def test_the_layout_is_drawn_from_the_seed(writer):
     first, again, other = (write_word_by_word(write, ["seven brave foxes"], s)[0][0] for s in (1, 1, 2))
     np.testing.assert_array_equal(first.deltas, again.deltas)
     assert not np.array_equal(first.deltas, other.deltas)
+
+
+def test_a_line_streamed_word_by_word_is_the_line_written_word_by_word_and_its_first_word_streams(writer):
+    line = "seven brave foxes"
+    whole, words = write_word_by_word(lambda texts: writer.write(texts, GREEDY), [line], seed=4)
+    log = []
+
+    def stream(word):
+        log.append(f"asked {word}")
+        for step in writer.stream(word, GREEDY):
+            log.append(word)
+            yield step
+
+    laid_out = WordByWordStream(stream, line, np.random.default_rng(4))
+    steps = []
+    for step in laid_out:
+        steps.append(step)
+        log.append("yielded")
+    deltas, events = np.stack([d for d, _ in steps]), np.stack([e for _, e in steps])
+    np.testing.assert_allclose(np.cumsum(deltas, 0), np.cumsum(whole[0].deltas, 0), atol=1e-4)
+    np.testing.assert_array_equal(events, whole[0].events)
+    assert [w.text for w in laid_out.words] == line.split()
+    for mine, theirs in zip(laid_out.words, words[0], strict=True):  # each word from its own origin
+        np.testing.assert_allclose(mine.deltas, theirs.deltas, atol=1e-5)
+    seven = log[: log.index("asked brave")]
+    assert seven.count("yielded") == len(words[0][0])  # each step of the first word as it came
+    brave = log[log.index("asked brave") : log.index("asked foxes")]
+    n = len(words[0][1])
+    assert brave == ["asked brave"] + ["brave"] * n + ["yielded"] * n  # a later word's steps: once it is done
 
 
 def test_a_word_that_ends_at_once_keeps_its_text_and_the_others_their_ink():

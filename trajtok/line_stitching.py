@@ -65,11 +65,16 @@ def draw_word_gaps(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(gaps, *WORD_GAP_RANGE)
 
 
+def draw_layout(n_words: int, rng: np.random.Generator) -> tuple[list[float], list[float]]:
+    """The gaps and baseline drifts (n_words - 1 of each) of a line of n_words, as declared above."""
+    gaps = draw_word_gaps(n_words - 1, rng)
+    drifts = rng.normal(0.0, BASELINE_DRIFT, size=n_words - 1)
+    return list(gaps), list(drifts)
+
+
 def stitch(words: list[Sample], rng: np.random.Generator) -> Sample:
     """These words as one line, with gaps and baseline drifts drawn from the declared distributions."""
-    gaps = draw_word_gaps(len(words) - 1, rng)
-    drifts = rng.normal(0.0, BASELINE_DRIFT, size=len(words) - 1)
-    return join_words(words, list(gaps), list(drifts))
+    return join_words(words, *draw_layout(len(words), rng))
 
 
 def stitch_lines(

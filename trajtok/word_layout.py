@@ -7,15 +7,20 @@ come out worse: on the bigbank test phrases the bigbank reader's CER of the 1st 
 laid out as training stitched them (`line_stitching.stitch`: a word gap and a baseline drift drawn from the
 declared distributions), so every blank leaves a gap of the data's kind. The letters are the model's; only
 the pen-up travel into each word is the layout's.
+
+`write_word_by_word` writes whole lines (`trajtok write`, the benches); `WordByWordStream` lays out one
+line the same way as its steps come (the studio).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from trajtok.line_stitching import stitch
+from trajtok.line_stitching import draw_layout, join_words, stitch
+from trajtok.page_lines import Step
 from trajtok.sample import Sample
 
 LAYOUTS = ("auto", "words", "line")  # how `trajtok write` lays out a line: auto picks by the model
@@ -56,3 +61,39 @@ def write_word_by_word(
     rng = np.random.default_rng(seed)
     parts = [[next(written) for _ in line] for line in words]
     return [line[0] if len(line) == 1 else stitch(line, rng) for line in parts], parts
+
+
+class WordByWordStream:
+    """One line's steps, written word by word by `stream` (a word -> its steps, e.g. `Writer.stream`) and
+    laid out as `write_word_by_word` lays it out from the same `rng`, as they come: the first word's steps
+    as the model makes them, each later word's once it is done (its place on the line depends on its
+    leftmost ink). `words`: each word as written, from its own origin, once it is done."""
+
+    def __init__(self, stream: Callable[[str], Iterable[Step]], line: str, rng: np.random.Generator):
+        self.stream = stream
+        self.texts = line_words(line)
+        self.gaps, self.drifts = draw_layout(len(self.texts), rng)
+        self.words: list[Sample] = []
+
+    def __iter__(self) -> Iterator[Step]:
+        sent = 0
+        for k, text in enumerate(self.texts):
+            steps = []
+            with contextlib.closing(iter(self.stream(text))) as word_steps:
+                for step in word_steps:
+                    steps.append(step)
+                    if k == 0:
+                        yield step
+            self.words.append(steps_sample(steps, text))
+            if k:
+                line = join_words(self.words, self.gaps[:k], self.drifts[:k])
+                yield from zip(line.deltas[sent:], line.events[sent:], strict=True)
+            sent += len(steps)
+
+
+def steps_sample(steps: Sequence[Step], text: str) -> Sample:
+    """Steps (delta (D,), events (E,)) as one sample of `text`."""
+    if not steps:
+        return Sample(np.zeros((0, 2), np.float32), np.zeros((0, 1), bool), text=text)
+    deltas = np.stack([np.asarray(d, np.float32) for d, _ in steps])
+    return Sample(deltas, np.stack([np.asarray(e, bool) for _, e in steps]), text=text)
