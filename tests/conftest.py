@@ -57,6 +57,30 @@ def server(tmp_path_factory):
     studio.stop()
 
 
+@pytest.fixture(scope="session")
+def word_bank_checkpoint(tmp_path_factory):
+    """The shipped model's weights under a word bank's data config (lines stitched from single words)."""
+    from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
+
+    loaded = load_checkpoint(resolve_checkpoint_path(None))
+    path = tmp_path_factory.mktemp("bank") / "bank.pt"
+    data = {"source": "bigbank", "words_per_sample": [1, 4]}
+    extra = {**loaded.extra, "train_config": {"data": data}}
+    save_checkpoint(path, loaded.model, loaded.tokenizer, loaded.text_tokenizer, loaded.model_config, extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def word_bank_server(word_bank_checkpoint, tmp_path_factory):
+    """`trajtok studio --checkpoint` that word-bank model, for one test module."""
+    from studio_support import StudioServer
+
+    root = tmp_path_factory.mktemp("bank-studio")
+    studio = StudioServer(root / "data", root / "server.log", "--checkpoint", str(word_bank_checkpoint))
+    yield studio
+    studio.stop()
+
+
 @dataclass
 class CliRun:
     """What one `trajtok ...` command did: exit code, stdout, stderr."""

@@ -81,6 +81,23 @@ def test_write_draws_ink_while_the_stream_runs_and_the_stream_ends(page):
     shot(page, "02-attention")
 
 
+def test_a_word_bank_model_writes_word_by_word_and_the_page_says_so(browser, word_bank_server):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.goto(word_bank_server.url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#text", "quiet river stones")
+    page.evaluate(WATCH_WRITE)
+    page.click("#write")
+    frames = page.evaluate("() => window.watched")
+    shot(page, "02b-word-by-word")
+    assert frames[-1]["state"] == "done" and frames[-1]["ink"] > 500, frames[-1]
+    assert any(f["ink"] > 0 for f in frames if f["state"] == "writing"), "no ink while writing"
+    status = page.text_content("#write-status")
+    assert status.startswith("word by word, "), status
+    context.close()
+
+
 def test_a_drawn_word_is_read_and_saved_into_the_dataset(page, server):
     pad = page.locator("#pad").bounding_box()
     scale = pad["width"] / 800

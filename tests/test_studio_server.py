@@ -14,7 +14,9 @@ import pytest
 from studio_support import events, pad_drawing, word_strokes
 
 from trajtok.data import load_source
-from trajtok.strokes import smooth_stroke, split_strokes
+from trajtok.generate import Sampling, Writer
+from trajtok.strokes import integrate, smooth_stroke, split_strokes
+from trajtok.word_layout import write_word_by_word
 
 LONG_PHRASE = "the quick brown fox jumps over the lazy dog while we wait"  # 57 characters
 
@@ -47,6 +49,7 @@ def test_write_streams_the_smoothed_strokes_of_the_phrase_and_its_downloads(serv
     got = write(server, text="hello world")
     names = [name for name, _ in got]
     assert names[0] == "start" and names[-1] == "end" and names.count("ink") >= 2, names
+    assert got[0][1]["layout"] == "line"  # a model of whole lines writes them whole
     end = got[-1][1]
     assert end["steps"] > 20 and got[-2][1]["steps"] == end["steps"]
     streamed = streamed_strokes(got)
@@ -92,6 +95,30 @@ def test_a_phrase_longer_than_the_models_lines_is_written_as_lines_one_below_the
     cut = len("the quick brown fox ")  # each line's steps read only that line's characters
     assert not matrix[: len(first), cut:].any() and not matrix[len(first) :, : cut - 1].any()
     assert np.allclose(matrix.sum(1), 1, atol=0.02)
+
+
+def test_a_word_bank_model_writes_each_word_apart_laid_out_as_trajtok_write_lays_it_out(
+    word_bank_server, word_bank_checkpoint
+):
+    text = "quiet river stones"
+    got = write(word_bank_server, text=text, temperature=0.0, seed=5)
+    start, end = got[0][1], got[-1][1]
+    assert start["layout"] == "words" and end["ended"]
+    greedy = Sampling(temperature=0.0, seed=5)
+    writer = Writer.from_checkpoint(word_bank_checkpoint)
+    lines, words = write_word_by_word(lambda texts: writer.write(texts, greedy), [text], seed=5)
+    with np.load(io.BytesIO(word_bank_server.get(f"/api/results/{end['id']}.npz")[1])) as files:
+        page = files["points"]
+    expected = integrate(lines[0].deltas, lines[0].events[:, 0])
+    assert len(page) == len(expected) == end["steps"]
+    np.testing.assert_allclose(page[:, :2], expected[:, :2], atol=1e-3)
+
+    attention = word_bank_server.get(f"/api/results/{end['id']}/attention")[1]
+    matrix = np.array(attention["matrix"])
+    assert attention["text"] == text and matrix.shape == (end["steps"], len(text))
+    quiet = len(words[0][0])  # each word's steps read only that word's characters, as the model wrote it
+    assert not matrix[:quiet, len("quiet") :].any() and not matrix[quiet:, : len("quiet ")].any()
+    assert matrix[:quiet, : len("quiet")].sum(1) == pytest.approx(1, abs=0.02)
 
 
 def test_the_same_seed_writes_the_same_steps(server):

@@ -47,6 +47,7 @@ from trajtok.studio.results import MEDIA_TYPES, Results, WrittenPhrase
 from trajtok.studio.robot import RobotJobs
 from trajtok.studio.session import FirstStepsFirst, InkSmoother, WriteSession
 from trajtok.studio.style import MINE, corpus_styles, style_prime
+from trajtok.word_layout import writes_word_by_word
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_WRITING = 16  # phrases generated at once; more are refused (503) rather than slowing everyone down
@@ -163,7 +164,8 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
         )
     if len(studio.sessions) >= MAX_WRITING:
         raise BadRequest(f"{MAX_WRITING} phrases are being written already; try again in a moment", 503)
-    session = WriteSession(studio.writer, req.text, lines, req.sampling, prime, studio.turns)
+    word_by_word = writes_word_by_word("auto", studio.writer.stitched_words)
+    session = WriteSession(studio.writer, req.text, lines, req.sampling, prime, studio.turns, word_by_word)
     studio.sessions.add(session)
     return StreamingResponse(
         _ink_events(studio, session), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
@@ -179,7 +181,10 @@ async def _ink_events(studio: Studio, session: WriteSession):
     finished = False
     try:
         session.start()
-        yield _event("start", {"text": session.text, "lines": session.lines, "budget": budget})
+        layout = "words" if session.word_by_word else "line"
+        yield _event(
+            "start", {"text": session.text, "lines": session.lines, "layout": layout, "budget": budget}
+        )
         async for steps in session.batches():
             step_deltas = np.array([d for d, _ in steps], np.float64).reshape(len(steps), -1)
             step_events = np.array([e for _, e in steps], bool).reshape(len(steps), -1)
@@ -199,7 +204,8 @@ async def _ink_events(studio: Studio, session: WriteSession):
             np.concatenate(events or [np.zeros((0, 1), bool)]),
             session.text,
         )
-        phrase = WrittenPhrase(sample, session.prime, session.lines, session.stacked.steps_of)
+        steps_of = session.stacked.steps_of
+        phrase = WrittenPhrase(sample, session.prime, session.lines, steps_of, words=session.words)
         studio.results.add(phrase)
         seconds = time.perf_counter() - started
         yield _event(

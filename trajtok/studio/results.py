@@ -29,6 +29,7 @@ class WrittenPhrase:
     prime: Sample | None
     lines: list[str] = field(default_factory=list)  # the lines the phrase was written as; [] = one line
     line_steps: list[int] = field(default_factory=list)  # steps of each line
+    words: list[Sample] = field(default_factory=list)  # written word by word: each word, from its origin
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -66,21 +67,21 @@ class WrittenPhrase:
 
     def attention(self, writer: Writer) -> dict:
         """The last layer's cross-attention (steps x characters of what the model read), for the heatmap.
-        A phrase written as several lines shows each line's steps against that line's characters in the
-        whole phrase (and the prime's, which every line read)."""
+        A phrase written as several lines (or word by word) shows each line's (word's) steps against that
+        line's (word's) characters in the whole phrase (and the prime's, which every one read)."""
         if not len(self.sample):
             raise BadRequest("the phrase has no steps, so no attention to show")
-        lines = [s for s in self.line_samples() if len(s)]
+        pieces = [s for s in (self.words or self.line_samples()) if len(s)]  # what was written apart
         prime_chars = len(writer.conditioning_text("", self.prime))
-        text = writer.conditioning_text(" ".join(s.text for s in lines), self.prime)
+        text = writer.conditioning_text(" ".join(s.text for s in pieces), self.prime)
         blocks, offset = [], prime_chars
-        for line in lines:
-            matrix = writer.attention(line, self.prime)  # (T_i, prime_chars + len(line))
+        for piece in pieces:
+            matrix = writer.attention(piece, self.prime)  # (T_i, prime_chars + len(piece))
             block = np.zeros((len(matrix), len(text)), np.float32)
             block[:, :prime_chars] = matrix[:, :prime_chars]
-            block[:, offset : offset + len(line.text)] = matrix[:, prime_chars:]
+            block[:, offset : offset + len(piece.text)] = matrix[:, prime_chars:]
             blocks.append(block)
-            offset += len(line.text) + 1
+            offset += len(piece.text) + 1
         return {"text": text, "matrix": np.round(np.concatenate(blocks), 3).tolist()}
 
 

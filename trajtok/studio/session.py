@@ -6,6 +6,10 @@ Steps reach the loop in batches: the first step at once (the first ink is what a
 whatever is ready, at most once a frame (BATCH_INTERVAL_S), which keeps the hand-over, smoothing and sending
 cost per step small next to the step itself.
 
+A model trained on lines stitched from single words writes a line word by word (trajtok.word_layout, as
+`trajtok write` does by default for it): the first word streams as it is written, each later word once it
+is done.
+
 The page draws the same curve as the pictures (`trajtok.strokes.smooth_stroke`, centripetal Catmull-Rom).
 A segment of that curve depends on the point after it, so `InkSmoother` sends each segment once it is final
 and, until then, the stroke's provisional last segment (its `tail`), which the page redraws.
@@ -15,16 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from trajtok.generate import Writer
-from trajtok.page_lines import StackedSteps
+from trajtok.page_lines import StackedSteps, Step
 from trajtok.sample import Sample
 from trajtok.strokes import SMOOTH_STEP, smooth_stroke
 from trajtok.token_sampler import Sampling
+from trajtok.word_layout import WordByWordStream, line_words
 
 DUPLICATE = 1e-12  # smooth_stroke drops a point this close to the one before it; so do we
 BATCH_INTERVAL_S = 1 / 60  # after a batch, the next one waits this long: a page draws once a frame anyway
@@ -143,11 +148,16 @@ class WriteSession:
         sampling: Sampling,
         prime: Sample | None,
         turns: FirstStepsFirst,
+        word_by_word: bool = False,
     ):
-        """`lines`: `text` as the lines it is written on (`Writer.lines`)."""
+        """`lines`: `text` as the lines it is written on (`Writer.lines`); `word_by_word`: each line's words
+        written apart and laid out (trajtok.word_layout), the gaps drawn from the sampling seed."""
         self.writer, self.text, self.sampling, self.prime, self.turns = writer, text, sampling, prime, turns
         self.lines = lines
-        self.budgets = [writer.phrase_limit(line, sampling, prime) for line in self.lines]
+        self.word_by_word = word_by_word
+        apart = [p for line in lines for p in (line_words(line) if word_by_word else [line])]
+        self.budgets = [writer.phrase_limit(p, sampling, prime) for p in apart]  # each piece written apart
+        self.laid_out: list[WordByWordStream] = []
         self.stacked = StackedSteps()
         self.stop = threading.Event()
         self.error: str | None = None
@@ -166,8 +176,7 @@ class WriteSession:
     def _run(self) -> None:
         self.turns.starting()
         first = True
-        streams = (self.writer.stream(line, self.sampling, prime=self.prime) for line in self.lines)
-        steps = self.stacked.lines(streams)
+        steps = self.stacked.lines(self._line_streams())
         try:
             for step in steps:
                 if self.stop.is_set():
@@ -185,11 +194,30 @@ class WriteSession:
             steps.close()
             self._push(None)
 
+    def _line_streams(self) -> Iterator[Iterable[Step]]:
+        rng = np.random.default_rng(self.sampling.seed)
+        for line in self.lines:
+            if not self.word_by_word:
+                yield self._stream(line)
+                continue
+            laid_out = WordByWordStream(self._stream, line, rng)
+            self.laid_out.append(laid_out)
+            yield laid_out
+
+    def _stream(self, text: str) -> Iterator[Step]:
+        return self.writer.stream(text, self.sampling, prime=self.prime)
+
+    @property
+    def words(self) -> list[Sample]:
+        """Word by word: each word as written, from its own origin; [] for lines written whole."""
+        return [word for line in self.laid_out for word in line.words]
+
     @property
     def ended(self) -> bool:
-        """Every line ended before its step limit (call once generation is done)."""
-        written = self.stacked.steps_of
-        return len(written) == len(self.lines) and all(
+        """Every line (word by word: every word) ended before its step limit (call once generation is
+        done)."""
+        written = [len(w) for w in self.words] if self.word_by_word else self.stacked.steps_of
+        return len(written) == len(self.budgets) and all(
             n < b for n, b in zip(written, self.budgets, strict=True)
         )
 
