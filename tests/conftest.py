@@ -60,14 +60,9 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def word_bank_checkpoint(tmp_path_factory):
     """The shipped model's weights under a word bank's data config (lines stitched from single words)."""
-    from trajtok.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
+    from word_bank_model import as_word_bank_model
 
-    loaded = load_checkpoint(resolve_checkpoint_path(None))
-    path = tmp_path_factory.mktemp("bank") / "bank.pt"
-    data = {"source": "bigbank", "words_per_sample": [1, 4]}
-    extra = {**loaded.extra, "train_config": {"data": data}}
-    save_checkpoint(path, loaded.model, loaded.tokenizer, loaded.text_tokenizer, loaded.model_config, extra)
-    return path
+    return as_word_bank_model(None, tmp_path_factory.mktemp("bank") / "bank.pt")
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +122,6 @@ def cli():
 def writer(ros_env, overfit_checkpoint, tmp_path):
     """A running writer node (the tiny model, quick moves) and a probe on a domain of their own."""
     import ros_support
-    from std_msgs.msg import String
 
-    domain = ros_support.next_domain_id()
-    params = {"checkpoint": str(overfit_checkpoint), **ros_support.FAST_WRITER}
-    with (
-        ros_support.NodeProcess(ros_env, "writer", domain, tmp_path, **params) as node,
-        ros_support.RosProbe(domain) as probe,
-    ):
-        for topic, msg_type, qos in ros_support.writer_outputs():
-            probe.listen(topic, msg_type, qos)
-        # "ready" arrives once the node runs and its statuses reach the probe; then its input is matched too.
-        probe.wait_for_status("writer_status", "ready", ros_support.START_S, node)
-        probe.wait_for_subscriber("text", String, ros_support.START_S, node=node)
-        yield node, probe
+    with ros_support.running_writer(ros_env, overfit_checkpoint, tmp_path) as running:
+        yield running

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -347,6 +348,22 @@ class RosProbe:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextmanager
+def running_writer(env: dict[str, str], checkpoint: Path, tmp_path: Path) -> Iterator[tuple]:
+    """A writer node with `checkpoint` (quick moves) and a probe on a domain of their own, both ready."""
+    from std_msgs.msg import String
+
+    domain = next_domain_id()
+    params = {"checkpoint": str(checkpoint), **FAST_WRITER}
+    with NodeProcess(env, "writer", domain, tmp_path, **params) as node, RosProbe(domain) as probe:
+        for topic, msg_type, qos in writer_outputs():
+            probe.listen(topic, msg_type, qos)
+        # "ready" arrives once the node runs and its statuses reach the probe; then its input is matched too.
+        probe.wait_for_status("writer_status", "ready", START_S, node)
+        probe.wait_for_subscriber("text", String, START_S, node=node)
+        yield node, probe
 
 
 def poses_xyz(poses) -> np.ndarray:

@@ -8,6 +8,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
+from word_bank_model import as_word_bank_model
 
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.model import ModelConfig, StrokeTransformer
@@ -154,17 +155,7 @@ def test_auto_layout_writes_a_whole_line_for_a_model_of_whole_lines(run_dir, tmp
 
 
 def test_auto_layout_writes_a_word_bank_models_lines_word_by_word(run_dir, tmp_path, cli):
-    loaded = load_checkpoint(run_dir)
-    bank = tmp_path / "bank.pt"
-    data = {"source": "bigbank", "words_per_sample": [1, 4]}
-    save_checkpoint(
-        bank,
-        loaded.model,
-        loaded.tokenizer,
-        loaded.text_tokenizer,
-        loaded.model_config,
-        {**loaded.extra, "train_config": {"data": data}},
-    )
+    bank = as_word_bank_model(run_dir, tmp_path / "bank.pt")
     result = cli("write", "hi yo", "--checkpoint", bank, "--out", tmp_path / "page.png", "--seed", "0")
     assert result.code == 0, result.err
     assert "layout: word by word" in result.out and "2 words written apart" in result.out

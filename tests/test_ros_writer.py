@@ -16,9 +16,11 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from std_msgs.msg import String
 from visualization_msgs.msg import Marker
+from word_bank_model import as_word_bank_model
 
 from trajtok.board import BoardConfig
 from trajtok.data.hershey import synthesize
+from trajtok.line_stitching import WORD_GAP_RANGE
 from trajtok.strokes import integrate, split_strokes
 
 START_S = ros_support.START_S
@@ -95,6 +97,31 @@ def test_a_request_yields_the_whole_plan_on_the_board_and_a_stream_that_ends_don
     strips = markers.markers[1:]
     assert [m.type for m in strips] == [Marker.LINE_STRIP] * len(runs)
     assert [len(m.points) for m in strips] == [len(run) for run in runs]
+
+
+def test_a_word_bank_model_writes_each_word_apart_and_lays_the_words_out_with_a_word_gap(
+    ros_env, overfit_checkpoint, tmp_path
+):
+    bank = as_word_bank_model(overfit_checkpoint, tmp_path / "bank.pt")
+    with ros_support.running_writer(ros_env, bank, tmp_path) as (node, probe):
+        statuses = request(probe, node, "hi hi")
+        assert statuses[-1]["state"] == "done", statuses
+        n = statuses[-1]["waypoints"]
+        probe.spin_until(lambda: len(probe.messages("waypoint")) >= n, 10, f"{n} waypoints", node=node)
+        (path,) = probe.messages("path")
+    xyz = ros_support.poses_xyz(path.poses)
+    runs = ros_support.pen_down_runs(xyz, np.abs(xyz[:, 2]) < 1e-9)
+    reference = synthesize("hi", style_id=0, seed=0)  # what the tiny model writes for any word
+    strokes = split_strokes(integrate(reference.deltas, reference.events[:, 0]))
+    assert len(runs) == 2 * len(strokes)  # each word written apart (whole, the model writes "hi" once)
+    first, second = runs[: len(strokes)], runs[len(strokes) :]
+    shift = second[0][0, :2] - first[0][0, :2]
+    for a, b in zip(first, second, strict=True):  # the same word, moved right (the planner samples in time)
+        np.testing.assert_allclose(b[:, :2] - a[:, :2], np.broadcast_to(shift, a[:, :2].shape), atol=1e-3)
+    height = ros_support.FAST_WRITER["letter_height_m"]
+    width = np.ptp(np.concatenate(first)[:, 0])
+    gap = (shift[0] - width) / height  # between the ink of the two words, in letter heights
+    assert WORD_GAP_RANGE[0] - 0.05 <= gap <= WORD_GAP_RANGE[1] + 0.05, gap
 
 
 def test_bad_requests_get_an_error_and_the_node_keeps_serving(writer):

@@ -35,6 +35,7 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +62,7 @@ from trajtok.motion_profile import Waypoints
 from trajtok.retract import lift_off
 from trajtok.sample import Sample
 from trajtok.waypoints import WaypointPlanner
+from trajtok.word_layout import WordByWordStream, writes_word_by_word
 
 PANDA_JOINTS = tuple(
     f"panda_joint{i}" for i in range(1, 8)
@@ -256,6 +258,19 @@ class WriterNode(Node):
             if not job.cancel.is_set():  # a job canceled while queued: the pacer ends it
                 self._write(job)
 
+    def _text_steps(
+        self, text: str, sampling: Sampling, prime: Sample | None
+    ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        """The text's steps as they come: word by word for a model trained on lines stitched from single
+        words, laid out as `trajtok write` lays them out (trajtok.word_layout), else written whole."""
+
+        def stream(part: str):
+            return self._writer.stream(part, sampling, prime=prime)
+
+        if writes_word_by_word("auto", self._writer.stitched_words):
+            return WordByWordStream(stream, text, np.random.default_rng(sampling.seed))
+        return stream(text)
+
     def _write(self, job: Job) -> None:
         """Generate the text step by step, stream the waypoints as they are planned, then publish the plan."""
         values = job.values
@@ -269,8 +284,8 @@ class WriterNode(Node):
         job.budget = self._writer.step_budget(job.text)
         self._feedback(job, "generating", force=True)
         try:
-            for deltas, events in self._writer.stream(
-                job.text, Sampling(temperature=values["temperature"], seed=seed), prime=job.prime
+            for deltas, events in self._text_steps(
+                job.text, Sampling(temperature=values["temperature"], seed=seed), job.prime
             ):
                 if self._stop.is_set() or job.cancel.is_set():
                     return  # the pacer lifts the pen and ends the request
