@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     reads = check_reads(samples, args.check) if args.check is not None else None
     for i, (sample, line) in enumerate(zip(samples, pieces, strict=True)):
-        budgets = [args.max_steps or writer.step_budget(p.text) for p in line]
+        budgets = [writer.phrase_limit(p.text, sampling, prime) for p in line]
         cut = [p.text for p, budget in zip(line, budgets, strict=True) if len(p) >= budget]
         if len(line) == 1:
             how = "ended" if not cut else f"cut at the {budgets[0]}-step limit"
