@@ -1,5 +1,6 @@
 """The embedded synthetic corpus: determinism, conventions, character alignment, disjoint train/val texts."""
 
+import dataclasses
 import itertools
 import re
 
@@ -34,6 +35,30 @@ def test_synthesize_is_deterministic_given_text_style_and_seed():
     c = hershey.synthesize("Quick 42!", style_id=3, seed=8)
     assert same_samples([a], [b])
     assert a.deltas.shape != c.deltas.shape or not np.array_equal(a.deltas, c.deltas)
+
+
+def ink_slant(sample) -> float:
+    """dx per dy over the mostly vertical pen moves."""
+    d = sample.deltas[1:][~sample.events[:-1, 0]]
+    vertical = d[np.abs(d[:, 1]) > np.abs(d[:, 0])]
+    return float((vertical[:, 0] * np.sign(vertical[:, 1])).sum() / np.abs(vertical[:, 1]).sum())
+
+
+def test_synthesize_writes_in_a_given_hand_and_refuses_another_writers():
+    style = hershey.STYLES[3]
+    upright = dataclasses.replace(hershey.Hand.draw(style, np.random.default_rng(0)), slant=0.0, rotation=0.0)
+    leaning = dataclasses.replace(upright, slant=0.4)
+    texts = ("minimum", "illicit mill")
+    a, b = (hershey.synthesize(t, style_id=3, seed=1, hand=upright) for t in texts)
+    assert same_samples([a], [hershey.synthesize(texts[0], style_id=3, seed=1, hand=upright)])
+    assert not same_samples([a], [hershey.synthesize(texts[0], style_id=3, seed=1)])
+    for text in texts:  # the same letters, sheared by 0.4 more
+        straight, sheared = (
+            ink_slant(hershey.synthesize(text, style_id=3, seed=1, hand=h)) for h in (upright, leaning)
+        )
+        assert 0.2 < sheared - straight < 0.5
+    with pytest.raises(ValueError, match="a hand of writer 'cursive' given for writer 'print'"):
+        hershey.synthesize("word", style_id=0, hand=upright)
 
 
 def test_fixed_split_is_deterministic_and_a_prefix_of_the_stream():

@@ -280,10 +280,16 @@ def _pen_paths(strokes: list[_Stroke], hand: Hand, rng: np.random.Generator) -> 
     return points, owners, pen_lift
 
 
-def synthesize(text: str, style_id: int = 0, seed: int = 0) -> Sample:
-    """Draw `text` in writer `style_id` (mod len(STYLES)); deterministic given the three arguments."""
+def synthesize(text: str, style_id: int = 0, seed: int = 0, hand: Hand | None = None) -> Sample:
+    """Draw `text` in writer `style_id` (mod len(STYLES)); deterministic given the arguments. `hand`: write in
+    this draw of the writer's habits (`Hand.draw`) instead of the one the seed draws, as a person writes
+    several texts in one sitting (the seed's own draw is still made, so the letters vary as they would)."""
+    style = STYLES[style_id % len(STYLES)]
+    if hand is not None and hand.style != style:
+        raise ValueError(f"a hand of writer {hand.style.name!r} given for writer {style.name!r}")
     rng = np.random.default_rng([seed, style_id, *text.encode("utf-8")])
-    hand = Hand.draw(STYLES[style_id % len(STYLES)], rng)
+    drawn = Hand.draw(style, rng)
+    hand = drawn if hand is None else hand
     strokes = _layout(text, hand, rng)
     strokes = _merge_touching(strokes, gap=0.3 if hand.style.joined else 0.02)
     strokes = [_Stroke(_deform(s.xy, hand), s.owner) for s in strokes if len(s.xy)]
