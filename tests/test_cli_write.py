@@ -80,6 +80,8 @@ def test_svg_only_and_priming(run_dir, tmp_path, cli):
     with np.load(tmp_path / "page.npz") as strokes:
         assert strokes["points"].shape == (8, 3)
     cli(*argv, "--prime-source", "hershey", "--prime-index", "-1").user_error("--prime-index must be >= 0")
+    argv[1] = "ok \u2603"
+    cli(*argv).user_error("phrase: text 'ok \u2603'", "outside this model's alphabet ('\u2603')")
 
 
 def test_a_phrase_longer_than_the_training_lines_is_written_on_several(run_dir, tmp_path, cli):

@@ -178,6 +178,9 @@ def test_empty_text_and_too_long_text(trained):
     assert blank.text == "" and 0 < len(blank) <= 20
     with pytest.raises(ValueError, match="at most 16"):
         writer.write("x" * 17)
+    for unknown in (lambda: writer.write(["ab", "caf\u00e9"]), lambda: list(writer.stream("\u2603"))):
+        with pytest.raises(ValueError, match="outside this model's alphabet"):
+            unknown()  # refused, not written with [UNK] standing in for the character
     assert writer.write([]) == []
     nothing = Sample(np.zeros((0, 2), np.float32), np.zeros((0, 1), bool), text="ab")
     assert writer.attention(nothing).shape == (0, 2)

@@ -138,6 +138,7 @@ BAD_REQUESTS = [
     ("POST", "/api/write", b'{"text": "hello", "style": "nobody"}', 400, "style 'nobody' unknown"),
     ("POST", "/api/write", b'{"text": "hello", "style": "mine", "writer": "ghost"}', 400, "save a few"),
     ("POST", "/api/write", b'["hello"]', 400, "JSON object"),
+    ("POST", "/api/write", json.dumps({"text": "caf\u00e9"}).encode(), 400, "outside this model's alphabet"),
     ("POST", "/api/recognize", b'{"width": 800, "height": 240, "strokes": [[[1, 2, 0, NaN]]]}', 400, "NaN"),
     ("POST", "/api/recognize", b'{"width": 800, "height": 240, "strokes": [[[1, 2]]]}', 400, "stroke 0"),
     ("POST", "/api/recognize", b'{"width": -5, "height": 240, "strokes": [[[1, 2, 0, 1]]]}', 400, "width"),

@@ -123,7 +123,7 @@ def test_check_style_refuses_what_makes_no_style():
         "several writers": [Sample(good.deltas, good.events, "ab", style_id=i) for i in (0, 1)],
         "NaN/inf at point 3": [nan],
         "has no text": [Sample(good.deltas, good.events)],
-        "cannot read ('é')": [Sample(good.deltas, good.events, text="é")],
+        "outside this model's alphabet ('é')": [Sample(good.deltas, good.events, text="é")],
     }
     for fragment, samples in bad.items():
         with pytest.raises(StyleError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
@@ -196,8 +196,8 @@ def test_bad_style_input_is_one_line_and_exit_2(two_writers, tmp_path, cli):
     write("--style", named).user_error("several writers", "points_1: bob")
     write("--style", style_file(tmp_path / "nan.npz", [nan])).user_error("nan.npz: points_0: NaN/inf")
     accented = style_file(tmp_path / "accent.npz", [Sample(ab.deltas, ab.events, text="né")])
-    write("--style", accented).user_error("accent.npz: points_0", "cannot read ('é')")
-    write("--style", good, text="café").user_error("phrase: text 'café'", "cannot read ('é')")
+    write("--style", accented).user_error("accent.npz: points_0", "outside this model's alphabet ('é')")
+    write("--style", good, text="café").user_error("phrase: text 'café'", "model's alphabet ('é')")
     write("--style", good, text="cccccccc").user_error("line of 11 characters", "lines of at most 10")
     write("--style", good, "--prime-source", "hershey").user_error("--prime-source and --style together")
     write("--style", good, "--style-source", "hershey").user_error("--style and --style-source together")

@@ -52,6 +52,14 @@ def test_unknown_characters_map_to_unk_and_are_counted():
     assert (tok.encode(decoded)[0] == ids).all()  # the display character encodes back to [UNK]
 
 
+def test_the_alphabet_problem_names_each_unknown_character_once():
+    tok = CharTokenizer()
+    assert tok.alphabet_problem("plain text, 42!") is None
+    assert tok.alphabet_problem("\u201cquoted\u201d \u2014 fine\u2026") is None  # normalized, not unknown
+    problem = tok.alphabet_problem("\u00fcber na\u00efve \u00fc")
+    assert problem is not None and "('\u00ef\u00fc')" in problem and "printable ASCII" in problem
+
+
 def test_batch_encoding_pads_and_masks():
     tok = CharTokenizer()
     ids, pad_mask, truncated = tok.encode_batch(["ab", "abcd", "abcdefg"], max_len=5)

@@ -242,6 +242,10 @@ def test_bad_config_values_are_config_errors(tmp_path):
         train(tiny("data.styles=[0, 99]"), tmp_path / "bad")
     with pytest.raises(ConfigError, match="channel_weights"):
         train(tiny("loss.channel_weights=[1, 2]"), tmp_path / "bad")
+    with pytest.raises(ConfigError, match="sample_phrases: text 'caf\u00e9' has characters outside"):
+        tiny("sample_phrases=[ok, caf\u00e9]")  # refused before training, not when the samples are written
+    with pytest.raises(ConfigError, match="sample_phrases: a phrase of 300 characters"):
+        tiny(f"sample_phrases=[{'x' * 300}]")
 
 
 # -- runs --------------------------------------------------------------------------------------------------

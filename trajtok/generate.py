@@ -291,6 +291,9 @@ class Writer:
         if truncated.any():
             long = texts[int(np.flatnonzero(truncated)[0])]
             raise ValueError(f"text {long!r} has {len(long)} characters; this model reads at most {max_text}")
+        problems = [p for t in texts if (p := self.text_tokenizer.alphabet_problem(t))]
+        if problems:
+            raise ValueError(problems[0])
         return torch.as_tensor(ids, device=self.device), torch.as_tensor(pad, device=self.device)
 
     def _track(self, texts: list[str], prime: Sample | None) -> AttentionTrack | None:

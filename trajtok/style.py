@@ -102,18 +102,8 @@ def check_style(samples: Sequence[StyleSample], text_tokenizer: CharTokenizer) -
             raise StyleError(
                 f"{s.name}: has no text; a style sample needs the text it shows (the model reads it)"
             )
-        check_text(s.sample.text, text_tokenizer, s.name)
-
-
-def check_text(text: str, text_tokenizer: CharTokenizer, where: str) -> None:
-    """StyleError when `text` holds characters the model's text tokenizer does not know."""
-    unknown = text_tokenizer.count_unknown([text])
-    if unknown:
-        chars = "".join(sorted(unknown))
-        raise StyleError(
-            f"{where}: text {text!r} has characters this model cannot read ({chars!r}); "
-            "use the model's alphabet (printable ASCII)"
-        )
+        if problem := text_tokenizer.alphabet_problem(s.sample.text):
+            raise StyleError(f"{s.name}: {problem}")
 
 
 def check_fits(prime: Sample, phrases: Sequence[str], line_chars: int | None) -> None:

@@ -97,6 +97,15 @@ class CharTokenizer:
                 )
         return "".join(out)
 
+    def alphabet_problem(self, text: str) -> str | None:
+        """Why `text` cannot be written or read exactly (characters that would become [UNK]), or None."""
+        unknown = "".join(sorted(set(normalize_text(text)) - self._id_of.keys()))
+        if not unknown:
+            return None
+        return (
+            f"text {text!r} has characters outside this model's alphabet ({unknown!r}): write printable ASCII"
+        )
+
     def count_unknown(self, texts: Iterable[str]) -> dict[str, int]:
         """Characters (after normalization) that would become [UNK], with their counts."""
         counts: Counter[str] = Counter()

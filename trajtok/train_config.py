@@ -16,6 +16,7 @@ from trajtok.data.texts import VALIDATION_PHRASES
 from trajtok.errors import ConfigError
 from trajtok.model import ModelConfig
 from trajtok.tasks import task_file
+from trajtok.text import CharTokenizer
 from trajtok.tokenizer_choice import make_tokenizer
 
 
@@ -148,8 +149,16 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
+        alphabet = [p for t in self.sample_phrases if (p := CharTokenizer().alphabet_problem(t))]
+        long = [t for t in self.sample_phrases if len(t) > self.model.max_text]
         _require(
             [
+                (bool(alphabet), f"sample_phrases: {alphabet[0] if alphabet else ''}"),
+                (
+                    bool(long),
+                    f"sample_phrases: a phrase of {len(long[0]) if long else 0} characters; the model reads "
+                    f"at most model.max_text={self.model.max_text}",
+                ),
                 (self.steps < 1, "steps must be >= 1"),
                 (self.batch_size < 1, "batch_size must be >= 1"),
                 (self.lr <= 0 or self.min_lr < 0, "lr must be > 0 and min_lr >= 0"),

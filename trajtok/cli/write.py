@@ -125,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     check_conditioning_options(args)
     check_draft_options(args)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
+    for text in args.texts:  # before any style is read (the writer would refuse it too, later)
+        if problem := writer.text_tokenizer.alphabet_problem(text):
+            raise ValueError(f"phrase: {problem}")
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
     style = None
     if args.style or args.style_source:
@@ -242,9 +245,9 @@ def check_conditioning_options(args: argparse.Namespace) -> None:
 
 def style_of(args: argparse.Namespace, writer):
     """The samples of --style FILE or --style-source SPEC --style-index i,j laid out as one line, checked
-    against the model's alphabet (the phrases too must be written in it) and, for a model that is primed
-    with them (no style encoder), against the length of the lines it learned."""
-    from trajtok.style import check_text, from_samples, load_style, style_prime
+    against the model's alphabet and, for a model that is primed with them (no style encoder), against the
+    length of the lines it learned."""
+    from trajtok.style import from_samples, load_style, style_prime
 
     if args.style:
         samples = load_style(args.style)
@@ -252,8 +255,6 @@ def style_of(args: argparse.Namespace, writer):
         indices = parse_indices(args.style_index)
         chosen = load_indexed(args.style_source, indices, "--style-index")
         samples = from_samples(chosen, [f"{args.style_source}: sample {i}" for i in indices])
-    for text in args.texts:
-        check_text(text, writer.text_tokenizer, "phrase")
     hand = style_prime(samples, writer.text_tokenizer)
     if writer.encodes_style:
         print(f"style: {len(samples)} sample(s) of one hand ({hand.text!r}), read by the style encoder")

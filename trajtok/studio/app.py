@@ -154,6 +154,8 @@ async def _health(studio: Studio, request: Request) -> JSONResponse:
 
 async def _write(studio: Studio, request: Request) -> StreamingResponse:
     req = WriteRequest.parse(await read_json(request), studio.max_text)
+    if problem := studio.writer.text_tokenizer.alphabet_problem(req.text):
+        raise BadRequest(problem)
     mine = await run_in_threadpool(studio.dataset.samples, req.writer) if req.style == MINE else []
     prime = style_prime(studio.writer, req.text, req.style, mine)
     lines = studio.writer.lines(req.text, prime)  # a phrase longer than the model's lines: several
