@@ -2,6 +2,7 @@
 one line (file, record, what to do), non-zero exit, no traceback; --skip-bad reads the rest."""
 
 import json
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -147,6 +148,27 @@ def test_huge_sample_unknown_format_and_missing_file_are_one_line_errors(tmp_pat
     assert "no such file" in fails(capsys, tmp_path / "absent.json")
     (tmp_path / "broken.json").write_text("{not json")
     assert "not valid cursive-transformer JSON" in fails(capsys, tmp_path / "broken.json")
+    (tmp_path / "text.npz").write_text("not an archive")
+    assert "text.npz: not a .npz archive" in fails(capsys, tmp_path / "text.npz")
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "huge.npz").read_bytes()[:300])
+    assert "cut.npz: not a" in fails(capsys, tmp_path / "cut.npz")
+
+
+class _OpensAFile:
+    """Unpickled, it creates the file `path`: what a hostile pickle could do instead."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (str(self.path), "w")
+
+
+def test_a_bare_pickle_named_npz_is_refused_unread(tmp_path, capsys):
+    marker = tmp_path / "unpickled"
+    (tmp_path / "evil.npz").write_bytes(pickle.dumps(_OpensAFile(marker)))
+    assert "evil.npz: not a .npz archive" in fails(capsys, tmp_path / "evil.npz")
+    assert not marker.exists()
 
 
 def test_wrong_checkpoint_kinds_are_refused_both_ways(tmp_path, capsys, overfit_checkpoint):

@@ -71,10 +71,11 @@ def test_a_changed_file_or_option_is_rebuilt(tmp_path, cursive_bank):
 
 def test_a_corrupt_cache_entry_is_rebuilt(private_cache):
     first = load_source("hershey", split="train", n=3)
-    for entry in private_cache.glob("samples-*.npz"):
-        entry.write_bytes(b"not an npz")
-    again = load_source("hershey", split="train", n=3)
-    assert [s.text for s in again] == [s.text for s in first]
+    for corrupt in (b"not an npz", None):  # garbage, then a cut-off archive (a zip's start, no directory)
+        for entry in private_cache.glob("samples-*.npz"):
+            entry.write_bytes(corrupt or entry.read_bytes()[:200])
+        again = load_source("hershey", split="train", n=3)
+        assert [s.text for s in again] == [s.text for s in first]
 
 
 def test_cache_files_hold_no_pickles(private_cache):

@@ -142,6 +142,14 @@ def test_gripper_formats_are_recognized(name, expected):
     assert gripper_format(FIXTURES / name) == expected
 
 
+def test_a_cut_off_demo_file_is_named_not_a_traceback(tmp_path):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes((FIXTURES / "demos" / "gripper_demos.npz").read_bytes()[:300])
+    assert gripper_format(cut) is None  # not recognized as demos: the other loaders get to say why
+    with pytest.raises(DataError, match="cut.npz: not a readable .npz demo file"):
+        load_gripper_demos(cut)
+
+
 @pytest.mark.parametrize("name", ["demos", "robomimic.hdf5", "lerobot", "demos/gripper_demos.npz"])
 def test_load_source_reads_gripper_demos(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAJTOK_CACHE", str(tmp_path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def load(key: str) -> SampleSet | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
     meta = json.loads(str(arrays["meta"]))
     bounds = np.concatenate([[0], np.cumsum(arrays["lengths"])])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,7 +169,7 @@ def read_gripper_demos(path: str | Path) -> GripperDemos:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(
             f"{path}: not a readable .npz demo file ({exc}); re-create it with make-gripper"
         ) from None
@@ -231,7 +232,7 @@ def gripper_format(path: Path) -> str | None:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return "gripper_demos" if {"episode_ends", "meta"} <= set(z.files) else None
-        except (ValueError, OSError, EOFError):
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile):
             return None
     return None
 

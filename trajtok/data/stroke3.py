@@ -27,7 +27,12 @@ OPTIONS = LIMIT_OPTIONS
 
 
 def read_drawings(path: Path, keys: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
-    """(record name, drawing) pairs of one .npz file, for the given split keys."""
+    """(record name, drawing) pairs of one .npz file, for the given split keys. Its object arrays are
+    pickled, as sketch-rnn and Quick, Draw! ship them: only a zip archive is opened, never a bare pickle."""
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            f"{path}: not a .npz archive (a zip of arrays); give a stroke-3 .npz (sketch-rnn, Quick, Draw!)"
+        )
     try:
         with np.load(path, allow_pickle=True, encoding="latin1") as data:
             missing = [k for k in keys if k not in data.files]
