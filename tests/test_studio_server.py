@@ -240,7 +240,9 @@ def test_a_long_phrase_does_not_block_another_client(server):
         status, page = server.get("/")
         assert status == 200 and b"trajtok studio" in page
         page_s = time.monotonic() - started
-        other = write(server, text="hi")
+        # longer than the pause the running phrase makes for another's first step (FirstStepsFirst,
+        # at most 0.1 s): "hi" is written within that pause, and the long stream has nothing to show then
+        other = write(server, text="four short words here")
         other_done = time.monotonic()
         assert other[-1][0] == "end"
         long_running = reader.is_alive()
