@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,12 @@ def test_trajtok_train_takes_a_saved_dataset_as_it_is(tmp_path, cli):
 )
 def test_studio_user_errors_exit_2_with_one_line(cli, tmp_path, args, message):
     cli("studio", "--data", tmp_path / "data", *args).user_error(message)
+
+
+def test_a_port_another_program_holds_is_one_line_and_the_studio_does_not_start(cli, tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        run = cli("studio", "--data", tmp_path / "data", "--port", port)
+        run.user_error(f"cannot listen on 127.0.0.1:{port}", "give --port N")
+        assert "http://" not in run.out  # no address printed for a page that is not served
+    cli("studio", "--host", "no-such-host.invalid").user_error("cannot listen on no-such-host.invalid:8765")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 
 HELP = """Serve trajtok studio, one page at http://HOST:PORT/ (works offline: no CDN).
 
@@ -59,19 +60,34 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be 1..65535, got {args.port}")
     torch.set_num_threads(1)  # one step at a time is fastest on one thread; clients share the cores
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    writer, recognizer = Writer.from_checkpoint(args.checkpoint), Recognizer.from_checkpoint(args.recognizer)
-    studio = Studio(writer, recognizer, Dataset(args.data), RobotJobs(whiteboard()))
-    loopback = is_loopback(args.host)
-    if not loopback:
-        print(
-            f"trajtok: note: listening on {args.host}: anyone who can reach it can use the page",
-            file=sys.stderr,
-        )
-    config = uvicorn.Config(create_app(studio, loopback), host=args.host, port=args.port, log_level="warning")
-    server = uvicorn.Server(config)
-    print(f"trajtok studio: http://{args.host}:{args.port}/ (dataset: {studio.dataset.root}; Ctrl-C stops)")
-    server.run()
+    with listen(args.host, args.port) as listening:  # before the models load: a taken port fails at once
+        writer = Writer.from_checkpoint(args.checkpoint)
+        recognizer = Recognizer.from_checkpoint(args.recognizer)
+        studio = Studio(writer, recognizer, Dataset(args.data), RobotJobs(whiteboard()))
+        loopback = is_loopback(args.host)
+        if not loopback:
+            print(
+                f"trajtok: note: listening on {args.host}: anyone who can reach it can use the page",
+                file=sys.stderr,
+            )
+        app = create_app(studio, loopback)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+        url = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}/"  # IPv6 in brackets
+        print(f"trajtok studio: {url} (dataset: {studio.dataset.root}; Ctrl-C stops)")
+        server.run(sockets=[listening])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening; a one-line error when that address cannot be had."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another program may hold the port; "
+            "give --port N (or a --host of this machine)"
+        ) from None
 
 
 def whiteboard():
