@@ -111,6 +111,12 @@ def test_user_errors_exit_2(argv, message, tmp_path, cli):
     assert err.startswith("trajtok: error: ") and message in err and "Traceback" not in err
 
 
+def test_a_board_picture_it_could_not_save_is_refused_before_the_robot_writes(tmp_path, cli):
+    out = tmp_path / "board.txt"
+    cli("sim", "write", "hi", "--synthetic", "--out", out).user_error("'" + str(out) + "' is not a picture")
+    assert not list(tmp_path.iterdir())  # nothing written: no board, no tracking picture, no metrics
+
+
 def test_sim_without_a_scene_shows_help_and_exits_2():
     done = subprocess.run([sys.executable, "-m", "trajtok", "sim"], capture_output=True, text=True)
     assert done.returncode == 2

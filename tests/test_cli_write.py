@@ -80,6 +80,7 @@ def test_svg_only_and_priming(run_dir, tmp_path, cli):
     with np.load(tmp_path / "page.npz") as strokes:
         assert strokes["points"].shape == (8, 3)
     cli(*argv, "--prime-source", "hershey", "--prime-index", "-1").user_error("--prime-index must be >= 0")
+    cli(*argv[:-1], str(tmp_path / "page.text")).user_error("page.text' is not a picture file name")
     argv[1] = "ok \u2603"
     cli(*argv).user_error("phrase: text 'ok \u2603'", "outside this model's alphabet ('\u2603')")
 

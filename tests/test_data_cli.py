@@ -52,6 +52,8 @@ def test_stats_and_show_read_files(tmp_path, cli, cursive_bank):
         (["data", "show", "hershey", "--option", "nope=1", "--out", "x.png"], "unknown option"),
         (["data", "show", "hershey", "--option", "max_chars", "--out", "x.png"], "KEY=VALUE"),
         (["data", "stats", "hershey", "--split", "everything"], "unknown split"),
+        (["data", "show", "hershey", "--out", "grid"], "'grid' is not a picture file name"),
+        (["data", "stats", "hershey", "--out", "hist.txt"], "'hist.txt' is not a picture file name"),
         (
             ["data", "stats", str(FIXTURES / "stroke3_bad" / "bad_shape.npz"), "--split", "all"],
             "bad_shape.npz",

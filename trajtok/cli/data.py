@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from trajtok.cli.pictures import picture_file
 from trajtok.cli.source import add_source_arguments, load_samples
 
 
@@ -29,7 +30,9 @@ def register(subparsers) -> None:
     )
     add_source_arguments(show, default_n=8)
     show.add_argument("--columns", type=int, default=2, help="panels per row (default: 2)")
-    show.add_argument("--out", required=True, metavar="FILE.png", help="where to save the grid")
+    show.add_argument(
+        "--out", required=True, type=picture_file, metavar="FILE.png", help="where to save the grid"
+    )
     show.set_defaults(func=run_show)
 
     stats = actions.add_parser(
@@ -43,7 +46,7 @@ def register(subparsers) -> None:
         "--bins", type=int, default=24, metavar="N", help="tokenizer bins per dim (default: 24)"
     )
     stats.add_argument("--scheme", default="adaptive", help="tokenizer bin scheme (default: adaptive)")
-    stats.add_argument("--out", metavar="FILE.png", help="where to save the histograms")
+    stats.add_argument("--out", type=picture_file, metavar="FILE.png", help="where to save the histograms")
     stats.set_defaults(func=run_stats)
 
     make_gripper = actions.add_parser(

@@ -11,6 +11,7 @@ import numpy as np
 
 from trajtok.cli import allow_intermixed
 from trajtok.cli import plotter as plotter_cli
+from trajtok.cli.pictures import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.word_layout import LAYOUTS
 
@@ -59,7 +60,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", metavar="YAML", help="whiteboard config (default: the defaults in code)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
-    p.add_argument("--out", default="out/board.png", help="board picture to write (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        default="out/board.png",
+        type=picture_file,
+        help="board picture to write (default: %(default)s)",
+    )
     p.add_argument("--frames", metavar="DIR", help="save snapshots while writing into DIR")
     p.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI")
     plotter_cli.add_arguments(p)
@@ -79,7 +85,12 @@ def register(subparsers) -> None:
     pick.add_argument("--episodes", type=int, default=50, help="scenes (default: %(default)s)")
     pick.add_argument("--seed", type=int, default=1, help="which scenes (default: %(default)s)")
     pick.add_argument("--temperature", type=float, default=0.0, help="sampling; 0 = greedy (default)")
-    pick.add_argument("--out", default="out/pick.png", help="episodes seen from above (default: %(default)s)")
+    pick.add_argument(
+        "--out",
+        default="out/pick.png",
+        type=picture_file,
+        help="episodes seen from above (default: %(default)s)",
+    )
     pick.set_defaults(func=run_pick)
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
+from trajtok.cli.pictures import picture_file
 from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
@@ -43,9 +44,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("texts", nargs="+", metavar="TEXT", help="phrase(s) to write; '' writes without text")
     p.add_argument("--checkpoint", help="run directory or .pt file (default: the shipped model)")
-    p.add_argument("--out", default="out/write.png", help="picture to write (default: %(default)s)")
+    p.add_argument(
+        "--out", default="out/write.png", type=picture_file, help="picture to write (default: %(default)s)"
+    )
     p.add_argument("--svg", action="store_true", help="also write an SVG beside the PNG")
-    p.add_argument("--attention", metavar="PNG", help="save the cross-attention heatmap here")
+    p.add_argument(
+        "--attention", type=picture_file, metavar="PNG", help="save the cross-attention heatmap here"
+    )
     p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default: %(default)s)")
     p.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
     p.add_argument("--top-p", type=float, help="sample from the smallest set holding this probability")
