@@ -149,7 +149,8 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
-        alphabet = [p for t in self.sample_phrases if (p := CharTokenizer().alphabet_problem(t))]
+        text_tokenizer = CharTokenizer()  # the one training builds (trajtok.train)
+        alphabet = [p for t in self.sample_phrases if (p := text_tokenizer.alphabet_problem(t))]
         long = [t for t in self.sample_phrases if len(t) > self.model.max_text]
         _require(
             [
