@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from trajtok.cli.pictures import picture_file
+from trajtok.cli.output_files import output_folder, picture_file
 from trajtok.cli.source import add_source_arguments, load_samples
 
 
@@ -62,7 +62,9 @@ def register(subparsers) -> None:
     make_gripper.add_argument(
         "--format", choices=("trajtok", "lerobot"), default="trajtok", help="what to write (default: trajtok)"
     )
-    make_gripper.add_argument("--out", required=True, metavar="DIR", help="where to write the demos")
+    make_gripper.add_argument(
+        "--out", required=True, type=output_folder, metavar="DIR", help="where to write the demos"
+    )
     make_gripper.set_defaults(func=run_make_gripper)
 
 

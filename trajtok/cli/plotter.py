@@ -9,14 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from trajtok.board import BoardConfig
+from trajtok.cli.output_files import output_file
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group(
         "pen-plotter exports", "the strokes laid out on the board as a page, in mm (see trajtok.plotter)"
     )
-    group.add_argument("--gcode", metavar="FILE", help="write G-code (G21/G90, pen up/down, feeds) here")
-    group.add_argument("--plot-svg", metavar="FILE", help="write a plotter-ready single-line SVG here")
+    group.add_argument(
+        "--gcode", type=output_file, metavar="FILE", help="write G-code (G21/G90, pen up/down, feeds) here"
+    )
+    group.add_argument(
+        "--plot-svg", type=output_file, metavar="FILE", help="write a plotter-ready single-line SVG here"
+    )
     group.add_argument(
         "--plotter", metavar="YAML", help="plotter settings (pen: m3 | z, pen_down_command, z_up_mm, ...)"
     )

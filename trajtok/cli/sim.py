@@ -11,7 +11,7 @@ import numpy as np
 
 from trajtok.cli import allow_intermixed
 from trajtok.cli import plotter as plotter_cli
-from trajtok.cli.pictures import picture_file
+from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.word_layout import LAYOUTS
 

@@ -7,6 +7,8 @@ import argparse
 import ipaddress
 import socket
 
+from trajtok.cli.output_files import output_folder
+
 HELP = """Serve trajtok studio, one page at http://HOST:PORT/ (works offline: no CDN).
 
   Write        type a phrase: the model's strokes appear as they are generated (temperature, seed, style:
@@ -37,7 +39,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--recognizer", metavar="RUN", help="recognizer run or .pt (default: the shipped one)")
     p.add_argument(
-        "--data", metavar="DIR", default="out/studio-data", help="your dataset (default: %(default)s)"
+        "--data",
+        type=output_folder,
+        metavar="DIR",
+        default="out/studio-data",
+        help="your dataset (default: %(default)s)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")

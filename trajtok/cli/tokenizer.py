@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
+from trajtok.cli.output_files import output_file, picture_file
 from trajtok.cli.source import add_source_arguments, load_samples, positive_int
 from trajtok.round_trip import RoundTripReport, measure_round_trip
 from trajtok.tokenizer import LAYOUTS, TokenizerReport, TrajectoryTokenizer, measure
@@ -70,7 +71,13 @@ def register(subparsers) -> None:
         help="encode each delta on its own instead of against the running reconstruction error",
     )
     fit.add_argument("--no-eos", dest="eos", action="store_false", help="no end-of-sequence token")
-    fit.add_argument("--out", required=True, metavar="TOKENIZER.json", help="where to write the tokenizer")
+    fit.add_argument(
+        "--out",
+        required=True,
+        type=output_file,
+        metavar="TOKENIZER.json",
+        help="where to write the tokenizer",
+    )
     fit.set_defaults(func=run_fit)
 
     stats = actions.add_parser(
@@ -83,6 +90,7 @@ def register(subparsers) -> None:
     add_source_arguments(stats, default_split="val")
     stats.add_argument(
         "--png",
+        type=picture_file,
         metavar="FILE.png",
         help="save histograms of the data with the bin edges (chunk schemes: true vs decoded trajectories)",
     )

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from trajtok.cli import allow_intermixed
+from trajtok.cli.output_files import output_folder
 from trajtok.tasks import task_names
 
 RECOGNIZER = "recognizer"  # trajtok.recognizer_train: its own settings (RecognizerTrainConfig)
@@ -46,7 +47,12 @@ def register(subparsers) -> None:
     p.add_argument("task", choices=[*task_names(), RECOGNIZER], help="what to train")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--config", metavar="FILE", help="YAML config (default: the defaults in code)")
-    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<task>-<time>)")
+    p.add_argument(
+        "--run-dir",
+        type=output_folder,
+        metavar="DIR",
+        help="where the run goes (default: runs/<task>-<time>)",
+    )
     p.add_argument(
         "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint"
     )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
-from trajtok.cli.pictures import picture_file
+from trajtok.cli.output_files import picture_file
 from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
