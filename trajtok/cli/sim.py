@@ -11,6 +11,7 @@ import numpy as np
 
 from trajtok.cli import allow_intermixed
 from trajtok.cli import plotter as plotter_cli
+from trajtok.cli.numbers import non_negative_float
 from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.word_layout import LAYOUTS
@@ -50,7 +51,9 @@ def register(subparsers) -> None:
     p.add_argument("--synthetic", action="store_true", help="write the text in the built-in Hershey hand")
     p.add_argument("--style", type=int, default=0, help="--synthetic writer style (default: %(default)s)")
     p.add_argument("--checkpoint", help="model run directory or .pt (default: the shipped model)")
-    p.add_argument("--temperature", type=float, default=0.8, help="model sampling (default: %(default)s)")
+    p.add_argument(
+        "--temperature", type=non_negative_float, default=0.8, help="model sampling (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=0, help="model / synthetic seed (default: %(default)s)")
     p.add_argument(
         "--layout",
@@ -84,7 +87,9 @@ def register(subparsers) -> None:
     )
     pick.add_argument("--episodes", type=int, default=50, help="scenes (default: %(default)s)")
     pick.add_argument("--seed", type=int, default=1, help="which scenes (default: %(default)s)")
-    pick.add_argument("--temperature", type=float, default=0.0, help="sampling; 0 = greedy (default)")
+    pick.add_argument(
+        "--temperature", type=non_negative_float, default=0.0, help="sampling; 0 = greedy (default)"
+    )
     pick.add_argument(
         "--out",
         default="out/pick.png",

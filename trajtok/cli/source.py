@@ -12,6 +12,8 @@ import argparse
 
 import yaml
 
+from trajtok.cli.numbers import positive_int
+
 
 def add_source_arguments(
     parser: argparse.ArgumentParser, default_split: str = "train", default_n: int | None = None
@@ -36,17 +38,6 @@ def add_source_arguments(
         "(robot datasets); an option the loader does not use is refused",
     )
     parser.add_argument("--no-cache", dest="use_cache", action="store_false", help="rebuild, skip the cache")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (checked before any data is loaded)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def parse_options(pairs: list[str]) -> dict:

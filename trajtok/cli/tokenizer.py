@@ -7,8 +7,9 @@ import argparse
 import numpy as np
 
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
+from trajtok.cli.numbers import positive_int
 from trajtok.cli.output_files import output_file, picture_file
-from trajtok.cli.source import add_source_arguments, load_samples, positive_int
+from trajtok.cli.source import add_source_arguments, load_samples
 from trajtok.round_trip import RoundTripReport, measure_round_trip
 from trajtok.tokenizer import LAYOUTS, TokenizerReport, TrajectoryTokenizer, measure
 from trajtok.tokenizer_choice import ALL_SCHEMES, load_tokenizer, make_tokenizer

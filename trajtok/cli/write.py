@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
+from trajtok.cli.numbers import non_negative_float, positive_int, probability
 from trajtok.cli.output_files import picture_file
 from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
@@ -51,11 +52,15 @@ def register(subparsers) -> None:
     p.add_argument(
         "--attention", type=picture_file, metavar="PNG", help="save the cross-attention heatmap here"
     )
-    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default: %(default)s)")
-    p.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
-    p.add_argument("--top-p", type=float, help="sample from the smallest set holding this probability")
+    p.add_argument(
+        "--temperature", type=non_negative_float, default=0.8, help="0 = greedy (default: %(default)s)"
+    )
+    p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
+    p.add_argument("--top-p", type=probability, help="sample from the smallest set holding this probability")
     p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
-    p.add_argument("--max-steps", type=int, help="step limit per phrase (default: scaled to the text length)")
+    p.add_argument(
+        "--max-steps", type=positive_int, help="step limit per phrase (default: scaled to the text length)"
+    )
     p.add_argument(
         "--prime-source", metavar="SPEC", help="data source of a real sample to continue the style of"
     )

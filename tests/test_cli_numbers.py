@@ -1,0 +1,29 @@
+"""Sampling options out of range are refused by name when the options are read, before a model loads."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["write", "hi", "--max-steps", "0"], "argument --max-steps: must be at least 1, got 0"),
+        (["write", "hi", "--temperature", "-1"], "argument --temperature: must be >= 0, got -1.0"),
+        (["write", "hi", "--temperature", "nan"], "argument --temperature: expected a finite number"),
+        (["write", "hi", "--top-k", "0"], "argument --top-k: must be at least 1, got 0"),
+        (["write", "hi", "--top-p", "2"], "argument --top-p: must be in (0, 1], got 2.0"),
+        (["write", "hi", "--top-p", "0"], "argument --top-p: must be in (0, 1], got 0.0"),
+        (["write", "hi", "--top-p", "most"], "argument --top-p: expected a number, got 'most'"),
+        (["sim", "write", "hi", "--temperature", "-0.5"], "argument --temperature: must be >= 0"),
+        (["sim", "pick", "--temperature", "inf"], "argument --temperature: expected a finite number"),
+    ],
+)
+def test_out_of_range_is_refused_by_name(argv, message, cli):
+    cli(*argv).user_error(message)
+
+
+def test_in_range_values_write(tmp_path, cli):
+    out = tmp_path / "x.png"
+    run = cli(
+        "write", "hi", "--out", out, "--temperature", "0.5", "--top-k", "5", "--top-p", "1", "--seed", 1
+    )
+    assert run.code == 0 and out.is_file()
