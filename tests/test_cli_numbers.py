@@ -1,4 +1,5 @@
-"""Sampling options out of range are refused by name when the options are read, before a model loads."""
+"""Sampling options and seeds out of range are refused by name when the options are read, before a model or
+any data loads."""
 
 import pytest
 
@@ -15,6 +16,13 @@ import pytest
         (["write", "hi", "--top-p", "most"], "argument --top-p: expected a number, got 'most'"),
         (["sim", "write", "hi", "--temperature", "-0.5"], "argument --temperature: must be >= 0"),
         (["sim", "pick", "--temperature", "inf"], "argument --temperature: expected a finite number"),
+        (["write", "hi", "--seed", "-1"], "argument --seed: must be a whole number from 0 to 2^63-1, got -1"),
+        (["write", "hi", "--seed", str(2**64)], "argument --seed: must be a whole number from 0 to 2^63-1"),
+        (["write", "hi", "--seed", "one"], "argument --seed: expected an integer, got 'one'"),
+        (["sim", "write", "hi", "--seed", "-2"], "argument --seed: must be a whole number"),
+        (["sim", "pick", "--seed", "-2"], "argument --seed: must be a whole number"),
+        (["data", "show", "hershey", "--seed", "-5"], "argument --seed: must be a whole number"),
+        (["data", "make-gripper", "--seed", "-3"], "argument --seed: must be a whole number"),
     ],
 )
 def test_out_of_range_is_refused_by_name(argv, message, cli):
@@ -26,4 +34,10 @@ def test_in_range_values_write(tmp_path, cli):
     run = cli(
         "write", "hi", "--out", out, "--temperature", "0.5", "--top-k", "5", "--top-p", "1", "--seed", 1
     )
+    assert run.code == 0 and out.is_file()
+
+
+def test_the_largest_seed_writes_drafts_with_the_seeds_after_it_wrapped_round(tmp_path, cli):
+    out = tmp_path / "x.png"
+    run = cli("write", "hi", "--out", out, "--seed", 2**63 - 1, "--drafts", 2)
     assert run.code == 0 and out.is_file()

@@ -31,6 +31,7 @@ def test_the_first_draft_is_the_callers_and_the_others_are_sampled_with_the_seed
     assert [s.temperature for s in samplings[1:]] == [DRAFT_TEMPERATURE] * 2
     assert [s.seed for s in samplings] == [7, 8, 9]
     assert draft_samplings(Sampling(temperature=0.9, seed=None), 2)[1] == Sampling(temperature=0.9, seed=None)
+    assert [s.seed for s in draft_samplings(Sampling(seed=2**63 - 2), 3)] == [2**63 - 2, 2**63 - 1, 0]
     with pytest.raises(ValueError, match="at least 1 draft"):
         draft_samplings(greedy, 0)
 

@@ -128,6 +128,9 @@ def test_seeds_and_sampling_knobs(trained):
         )
     with pytest.raises(ValueError, match="top_p"):
         writer.write("c", Sampling(top_p=0))
+    for seed in (-1, 2**63, True):
+        with pytest.raises(ValueError, match="need seed None or a whole number from 0 to 2\\^63-1"):
+            Sampling(seed=seed)
 
 
 def test_step_budget_scales_with_text_and_cuts(trained):

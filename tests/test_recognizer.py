@@ -11,7 +11,7 @@ import torch
 from trajtok.checkpoint import load_checkpoint
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
-from trajtok.errors import CheckpointError
+from trajtok.errors import CheckpointError, ConfigError
 from trajtok.recognize import Recognizer, UnreadableSample
 from trajtok.recognizer import InkReader, RecognizerConfig
 from trajtok.recognizer_checkpoint import load_recognizer
@@ -160,3 +160,9 @@ def test_a_data_override_keeps_the_recognizers_own_data_defaults():
     config = load_config(RecognizerTrainConfig, None, ["data.source=bigbank"])
     assert config.data.source == "bigbank" and config.data.styles == []  # every writer, never thinned
     assert load_config(RecognizerTrainConfig, None, []).data == config.data.__class__()
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_a_seed_out_of_range_is_refused_by_name(seed):
+    with pytest.raises(ConfigError, match=r"config: seed must be a whole number from 0 to 2\^63-1"):
+        load_config(RecognizerTrainConfig, None, [f"seed={seed}"])

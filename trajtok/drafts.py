@@ -23,6 +23,7 @@ import numpy as np
 from trajtok.generate import Sampling, Writer
 from trajtok.recognize import Recognizer
 from trajtok.sample import Sample
+from trajtok.seeds import seed_after
 
 DRAFT_TEMPERATURE = 0.5  # the sampled drafts' temperature: varied, yet mostly well formed
 
@@ -34,7 +35,7 @@ def draft_samplings(sampling: Sampling, n: int) -> list[Sampling]:
     temperature = max(sampling.temperature, DRAFT_TEMPERATURE)
     seed = sampling.seed
     return [sampling] + [
-        replace(sampling, temperature=temperature, seed=None if seed is None else seed + k)
+        replace(sampling, temperature=temperature, seed=None if seed is None else seed_after(seed, k))
         for k in range(1, n)
     ]
 

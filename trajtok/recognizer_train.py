@@ -37,6 +37,7 @@ from trajtok.recognizer_checkpoint import load_recognizer, save_recognizer
 from trajtok.run_log import RunLog
 from trajtok.runtime import setup_runtime
 from trajtok.sample import Sample
+from trajtok.seeds import SEED_RANGE, is_seed
 from trajtok.strokes import integrate
 from trajtok.text import CharTokenizer
 from trajtok.text_metrics import cer
@@ -94,6 +95,7 @@ class RecognizerTrainConfig:
 
     def __post_init__(self) -> None:
         problems = [
+            (not is_seed(self.seed), f"seed must be {SEED_RANGE}"),
             (self.steps < 1, "steps must be >= 1"),
             (self.batch_size < 1, "batch_size must be >= 1"),
             (self.lr <= 0 or self.min_lr < 0, "lr must be > 0 and min_lr >= 0"),

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from trajtok.seeds import SEED_RANGE, is_seed
+
 NOISE_STEPS = 256
 NOISE_VALUES = 1 << 16
 DEFAULT_TEMPERATURE = 0.8
@@ -52,6 +54,8 @@ class Sampling:
             or (p is not None and not 0 < p <= 1)
         ):
             raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1 (got {t}, {k}, {p})")
+        if self.seed is not None and not is_seed(self.seed):
+            raise ValueError(f"need seed None or {SEED_RANGE} (got {self.seed})")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"need max_steps >= 1 (got {self.max_steps})")
         if not (math.isfinite(self.style_guidance) and self.style_guidance >= 0):

@@ -15,6 +15,7 @@ from trajtok.config import load_config
 from trajtok.data.texts import VALIDATION_PHRASES
 from trajtok.errors import ConfigError
 from trajtok.model import ModelConfig
+from trajtok.seeds import SEED_RANGE, is_seed
 from trajtok.tasks import task_file
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer_choice import make_tokenizer
@@ -160,6 +161,7 @@ class TrainConfig:
                     f"sample_phrases: a phrase of {len(long[0]) if long else 0} characters; the model reads "
                     f"at most model.max_text={self.model.max_text}",
                 ),
+                (not is_seed(self.seed), f"seed must be {SEED_RANGE}"),
                 (self.steps < 1, "steps must be >= 1"),
                 (self.batch_size < 1, "batch_size must be >= 1"),
                 (self.lr <= 0 or self.min_lr < 0, "lr must be > 0 and min_lr >= 0"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, policy_state
 from trajtok.errors import CheckpointError
+from trajtok.seeds import seed_after
 from trajtok.token_sampler import Sampling
 from trajtok_sim.demos import instruction
 from trajtok_sim.expert import expert_plan
@@ -124,7 +125,7 @@ def evaluate_pick(
             states = policy_state(np.stack([scene.state() for scene, _ in chunk]))
             written = writer.write(
                 [text for _, text in chunk],
-                Sampling(temperature=temperature, seed=seed + start, max_steps=max_steps),
+                Sampling(temperature=temperature, seed=seed_after(seed, start), max_steps=max_steps),
                 state=states,
             )
             for (scene, text), sample, plan in zip(

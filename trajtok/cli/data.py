@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from trajtok.cli.numbers import random_seed
 from trajtok.cli.output_files import output_folder, picture_file
 from trajtok.cli.source import add_source_arguments, load_samples
 
@@ -58,7 +59,9 @@ def register(subparsers) -> None:
         "success rate. The last line is JSON.",
     )
     make_gripper.add_argument("--episodes", type=int, default=1000, help="scenes (default: %(default)s)")
-    make_gripper.add_argument("--seed", type=int, default=0, help="which scenes (default: %(default)s)")
+    make_gripper.add_argument(
+        "--seed", type=random_seed, default=0, help="which scenes (default: %(default)s)"
+    )
     make_gripper.add_argument(
         "--format", choices=("trajtok", "lerobot"), default="trajtok", help="what to write (default: trajtok)"
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from trajtok.seeds import SEED_RANGE, is_seed
+
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
@@ -15,6 +17,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def random_seed(text: str) -> int:
+    """A seed (trajtok.seeds): refused here rather than by numpy or torch, whose errors name no option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not is_seed(value):
+        raise argparse.ArgumentTypeError(f"must be {SEED_RANGE}, got {value}")
     return value
 
 

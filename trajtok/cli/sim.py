@@ -11,7 +11,7 @@ import numpy as np
 
 from trajtok.cli import allow_intermixed
 from trajtok.cli import plotter as plotter_cli
-from trajtok.cli.numbers import non_negative_float
+from trajtok.cli.numbers import non_negative_float, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.word_layout import LAYOUTS
@@ -54,7 +54,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--temperature", type=non_negative_float, default=0.8, help="model sampling (default: %(default)s)"
     )
-    p.add_argument("--seed", type=int, default=0, help="model / synthetic seed (default: %(default)s)")
+    p.add_argument(
+        "--seed", type=random_seed, default=0, help="model / synthetic seed (default: %(default)s)"
+    )
     p.add_argument(
         "--layout",
         choices=LAYOUTS,
@@ -86,7 +88,7 @@ def register(subparsers) -> None:
         "--checkpoint", required=True, metavar="RUN", help="run directory or .pt of a gripper model"
     )
     pick.add_argument("--episodes", type=int, default=50, help="scenes (default: %(default)s)")
-    pick.add_argument("--seed", type=int, default=1, help="which scenes (default: %(default)s)")
+    pick.add_argument("--seed", type=random_seed, default=1, help="which scenes (default: %(default)s)")
     pick.add_argument(
         "--temperature", type=non_negative_float, default=0.0, help="sampling; 0 = greedy (default)"
     )

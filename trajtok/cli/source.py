@@ -12,7 +12,7 @@ import argparse
 
 import yaml
 
-from trajtok.cli.numbers import positive_int
+from trajtok.cli.numbers import positive_int, random_seed
 
 
 def add_source_arguments(
@@ -28,7 +28,7 @@ def add_source_arguments(
         default=default_n,
         help=f"samples to load (default: {default_n or 'all'})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="which samples (default: 0)")
+    parser.add_argument("--seed", type=random_seed, default=0, help="which samples (default: 0)")
     parser.add_argument(
         "--option",
         action="append",

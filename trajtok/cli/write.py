@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
-from trajtok.cli.numbers import non_negative_float, positive_int, probability
+from trajtok.cli.numbers import non_negative_float, positive_int, probability, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
 
@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
     p.add_argument("--top-p", type=probability, help="sample from the smallest set holding this probability")
-    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--seed", type=random_seed, help="random seed (default: a fresh one each run)")
     p.add_argument(
         "--max-steps", type=positive_int, help="step limit per phrase (default: scaled to the text length)"
     )

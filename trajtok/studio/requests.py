@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from trajtok.seeds import SEED_RANGE, is_seed
 from trajtok.token_sampler import Sampling
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a drawing at MAX_DRAWING_POINTS points is under 1 MB of JSON
 MAX_TEMPERATURE = 5.0
-MAX_SEED = 2**63 - 1
 
 
 class BadRequest(Exception):
@@ -66,10 +66,8 @@ def seed_field(body: dict) -> int | None:
     value = body.get("seed")
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise BadRequest(
-            f"`seed` must be a whole number from 0 to 2^63-1 (or empty for a fresh one), got {value!r}"
-        )
+    if not is_seed(value):
+        raise BadRequest(f"`seed` must be {SEED_RANGE} (or empty for a fresh one), got {value!r}")
     return value
 
 

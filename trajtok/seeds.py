@@ -1,0 +1,16 @@
+"""The one range every seed in trajtok takes. A seed reaches numpy's `default_rng` (which refuses negative
+seeds) and torch's `Generator.manual_seed` (which overflows past 64 bits); 0 .. 2^63-1 suits both."""
+
+from __future__ import annotations
+
+MAX_SEED = 2**63 - 1
+SEED_RANGE = "a whole number from 0 to 2^63-1"
+
+
+def is_seed(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+
+
+def seed_after(seed: int, k: int) -> int:
+    """The k-th seed after `seed` (a batch's or a draft's own), wrapping round within the range."""
+    return (seed + k) % (MAX_SEED + 1)
