@@ -47,6 +47,7 @@ def test_a_folder_is_not_a_file_name(tmp_path, cli):
     [
         ["data", "make-gripper", "--episodes", "1", "--out"],
         ["train", "handwriting", "steps=1", "--run-dir"],
+        ["train", "handwriting", "--resume"],  # its checkpoints would fail at the first save
         ["studio", "--port", "0", "--data"],  # the page's drawings would be lost at the first save
     ],
     ids=lambda argv: " ".join(argv[:1] + argv[-1:]),

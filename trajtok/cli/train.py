@@ -54,7 +54,10 @@ def register(subparsers) -> None:
         help="where the run goes (default: runs/<task>-<time>)",
     )
     p.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint"
+        "--resume",
+        type=output_folder,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its latest checkpoint",
     )
     p.add_argument("--overfit", type=int, metavar="N", help="train on N fixed samples (debugging)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
