@@ -59,6 +59,13 @@ def test_round_trip_gives_the_same_model(tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_a_device_torch_cannot_use_is_not_taken_for_a_damaged_checkpoint(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", *parts(), CONFIG, {})
+    with pytest.raises(RuntimeError, match="tpu") as raised:
+        load_checkpoint(path, map_location="tpu")
+    assert not isinstance(raised.value, CheckpointError)
+
+
 def test_run_directory_prefers_best_then_latest(tmp_path):
     model, tokenizer, text_tokenizer = parts()
     with pytest.raises(CheckpointError, match="no checkpoint in this directory"):

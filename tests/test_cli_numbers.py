@@ -1,7 +1,8 @@
-"""Sampling options and seeds out of range are refused by name when the options are read, before a model or
-any data loads."""
+"""Sampling options, seeds and devices out of range are refused by name when the options are read, before a
+model or any data loads."""
 
 import pytest
+import torch
 
 
 @pytest.mark.parametrize(
@@ -41,3 +42,12 @@ def test_the_largest_seed_writes_drafts_with_the_seeds_after_it_wrapped_round(tm
     out = tmp_path / "x.png"
     run = cli("write", "hi", "--out", out, "--seed", 2**63 - 1, "--drafts", 2)
     assert run.code == 0 and out.is_file()
+
+
+def test_a_device_torch_cannot_use_here_is_refused_by_name_not_taken_for_a_damaged_checkpoint(cli):
+    cli("write", "hi", "--device", "tpu").user_error("argument --device: torch knows no device 'tpu'")
+    cli("write", "hi", "--device", "meta").user_error("argument --device: trajtok runs on cpu, cuda")
+    if not torch.cuda.is_available():
+        cli("write", "hi", "--device", "cuda").user_error(
+            "argument --device: this machine has no CUDA device"
+        )

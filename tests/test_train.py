@@ -204,6 +204,8 @@ def test_device_selection_takes_what_the_machine_has():
     for kind in (k for k, v in present.items() if not v):
         with pytest.raises(ConfigError, match=f"device={kind} but this machine has no {kind.upper()} device"):
             select_device(kind)
+    with pytest.raises(ConfigError, match="device=tpu but torch knows no device 'tpu'"):
+        select_device("tpu")
 
 
 def test_the_handwriting_task_is_the_defaults_and_task_files_hold_only_what_differs():

@@ -126,7 +126,7 @@ def resolve_checkpoint_path(
 def load_checkpoint(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load and check a checkpoint; every way it can be wrong is a one-line CheckpointError."""
     file = resolve_checkpoint_path(path)
-    payload = read_payload(file, map_location)
+    payload = read_payload(file)
     if isinstance(payload, dict) and payload.get("format") == RECOGNIZER_FORMAT:
         raise CheckpointError(
             f"{file}: a recognizer checkpoint (strokes -> text), not a handwriting model; use it with "
@@ -149,10 +149,11 @@ def load_checkpoint(path: str | Path | None = None, map_location: str | torch.de
     return Checkpoint(model, tokenizer, text_tokenizer, config, dict(payload.get("extra") or {}), file)
 
 
-def read_payload(file: Path, map_location: str | torch.device) -> Any:
-    """`torch.load(weights_only=True)`; a file it cannot read is a one-line CheckpointError."""
+def read_payload(file: Path) -> Any:
+    """`torch.load(weights_only=True)` onto the CPU; a file it cannot read is a one-line CheckpointError.
+    The model moves to its device after, so a device torch cannot use is not taken for a damaged file."""
     try:
-        return torch.load(file, map_location=map_location, weights_only=True)
+        return torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
         raise CheckpointError(
             f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"

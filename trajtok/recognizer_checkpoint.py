@@ -73,7 +73,7 @@ def save_recognizer(
 def load_recognizer(path: str | Path | None = None, map_location: str | torch.device = "cpu"):
     """A .pt file, a run directory or None (the shipped recognizer) -> RecognizerCheckpoint."""
     file = resolve_checkpoint_path(path, shipped=SHIPPED, task="recognizer")
-    payload = read_payload(file, map_location)
+    payload = read_payload(file)
     kind = payload.get("format") if isinstance(payload, dict) else None
     if kind == FORMAT:
         return multitask_reader(file, map_location)

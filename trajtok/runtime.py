@@ -12,22 +12,38 @@ from torch.nn.parallel import DistributedDataParallel
 
 from trajtok.errors import ConfigError
 
+DEVICE_NAMES = "cpu, cuda, cuda:N, mps"
+
 
 def select_device(name: str) -> torch.device:
     """`auto`: the CUDA GPU, else Apple's MPS, else the CPU; a named device that is not there is an error."""
-    mps = getattr(torch.backends, "mps", None)
-    available = {
-        "cuda": torch.cuda.is_available(),
-        "mps": mps is not None and mps.is_available(),
-        "cpu": True,
-    }
     if name == "auto":
-        return torch.device(next(kind for kind, present in available.items() if present))
-    if not available.get(name, False):
-        raise ConfigError(
-            f"config: device={name} but this machine has no {name.upper()} device; use device=auto"
-        )
+        kinds = ("cuda", "mps", "cpu")
+        return torch.device(next(kind for kind in kinds if device_problem(kind) is None))
+    if problem := device_problem(name):
+        raise ConfigError(f"config: device={name} but {problem}; use device=auto")
     return torch.device(name)
+
+
+def device_problem(name: str) -> str | None:
+    """Why torch cannot run on the device `name` on this machine, or None when it can."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        return f"torch knows no device {name!r} ({DEVICE_NAMES})"
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            return "this machine has no CUDA device"
+        if device.index is not None and device.index >= count:
+            return f"this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            return "this machine has no MPS device"
+    elif device.type != "cpu":
+        return f"trajtok runs on {DEVICE_NAMES}, not {name!r}"
+    return None
 
 
 @dataclass

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
+from trajtok.cli.devices import torch_device
 from trajtok.cli.numbers import non_negative_float, positive_int, probability, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
@@ -108,7 +109,7 @@ def register(subparsers) -> None:
         help="words: write each word alone and lay the words out; line: each line whole (default: auto, "
         "words for a model trained on a word bank's stitched words, else line)",
     )
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.add_argument("--device", type=torch_device, default="cpu", help="torch device (default: %(default)s)")
     p.add_argument(
         "--threads",
         type=int,
