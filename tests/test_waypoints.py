@@ -129,9 +129,9 @@ def test_long_text_wraps_between_words_not_inside_them():
     per_word = down[:, 1].reshape(8, -1)  # both letters of each word share one line
     assert (per_word.min(axis=1) == per_word[:, 0]).all()
     np.testing.assert_allclose(np.ptp(per_word, axis=1), board.letter_height_m)
-    u_min, *_ = board.writable_uv_m()
+    start_u, _ = board.first_baseline_uv_m(board.letter_height_m)  # where the first word starts
     new_lines = np.flatnonzero(np.diff(per_word.min(axis=1)) < 0) + 1
-    np.testing.assert_allclose(down.reshape(8, -1, 2)[new_lines, 0, 0], u_min, atol=1e-12)
+    np.testing.assert_allclose(down.reshape(8, -1, 2)[new_lines, 0, 0], start_u, atol=1e-12)
 
 
 def test_too_big_is_refused_with_what_to_change():
@@ -175,6 +175,39 @@ def test_scale_to_fit(config):
     np.testing.assert_allclose(square - square[0], SQUARE * side, atol=1e-12)
 
 
+def on_the_writable_area(wp: Waypoints, board: BoardConfig) -> bool:
+    uv = board.to_board(wp.xyz_m)[:, :2]
+    u_min, u_max, v_min, v_max = board.writable_uv_m()
+    return bool(((uv >= (u_min, v_min)) & (uv <= (u_max, v_max))).all())
+
+
+@pytest.mark.parametrize("style", range(6))
+def test_the_default_start_keeps_tall_letters_and_back_hooks_on_the_board(style, board):
+    # the script writers' h rises more than 2.2 units above the baseline (the room the board used to keep);
+    # their j, f and p loop back up to 1.2 units left of where the first word starts: fit=scale makes room
+    for text in ("hi", "gap zoo", "jolly fig"):
+        sample = synthesize(text, style, seed=0)
+        points = integrate(sample.deltas, sample.events[:, 0])
+        fitting = board if text != "jolly fig" else BoardConfig(fit="scale")
+        assert on_the_writable_area(plan_waypoints(points, fitting), fitting)
+
+
+def test_fit_scale_brings_a_letter_taller_than_the_ascender_under_the_top_margin():
+    tall = np.array([[-0.5, 0.0], [0.0, 4.0], [0.5, 0.0]])  # 4 units tall, half a unit left of the start
+    for fit in ("error", "scale"):
+        board = BoardConfig(ascender=2.0, lead=0.0, fit=fit, smooth=False)
+        if fit == "error":
+            with pytest.raises(ValueError, match="outside the writable board area"):
+                plan_waypoints(join_strokes([tall]), board)
+            continue
+        wp = plan_waypoints(join_strokes([tall]), board, resample=False)
+        assert on_the_writable_area(wp, board)
+        down = board.to_board(wp.xyz_m[wp.pen_down])[:, :2]
+        assert np.ptp(down[:, 1]) == pytest.approx(4.0 * board.letter_height_m)  # room made, not shrunk
+        u_min, _, _, v_max = board.writable_uv_m()
+        assert down[:, 0].min() == pytest.approx(u_min) and down[:, 1].max() == pytest.approx(v_max)
+
+
 def test_scale_gives_up_on_the_impossible():
     board = BoardConfig(fit="scale", center_m=(2.0, 0.0, 0.5))
     with pytest.raises(ValueError, match="does not fit even at"):
@@ -208,8 +241,13 @@ def test_streaming_planner_equals_batch(resample, fit):
 
 @pytest.mark.parametrize(
     "config",
-    [{}, {"wrap": False, "letter_height_m": 0.025}, {"letter_height_m": 0.06}, {"word_gap": 0.3}],
-    ids=["default", "no-wrap", "three-lines", "narrow-gap"],
+    [
+        {},
+        {"wrap": False, "letter_height_m": 0.025},
+        {"letter_height_m": 0.035, "width_m": 0.3, "height_m": 0.6},
+        {"word_gap": 0.3},
+    ],
+    ids=["default", "no-wrap", "four-lines", "narrow-gap"],
 )
 def test_any_chunking_streams_the_batch_plan(config):
     board = BoardConfig(**config)
@@ -326,6 +364,8 @@ def test_bad_points(bad, message, board):
         ("max_accel_mps2=0", "must be > 0"),
         ("margin_m=0.3", "no writable area"),
         ("fit=shrink", "not one of"),
+        ("ascender=-1", "ascender must be >= 0"),
+        ("lead=-0.5", "lead must be >= 0"),
     ],
 )
 def test_bad_board_config(override, message):

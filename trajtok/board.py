@@ -29,7 +29,13 @@ class BoardConfig:
     margin_m: float = 0.03
     letter_height_m: float = 0.04  # metres per handwriting unit (x-height ~ 1 unit)
     start_uv_m: tuple[float, float] | None = None  # first baseline's start (u, v); None = top-left
-    ascender: float = 2.2  # handwriting units above the baseline kept inside the top margin (start=None)
+    # start=None: room kept inside the margins, in handwriting units, above the first baseline (the tallest
+    # letters of the synthetic writers, 99th percentile: 2.3-2.5 print, 3.3-3.5 script; 2.2 cut off 2 of 40
+    # phrases of the shipped model) and left of where the first word starts (the print writers and the
+    # shipped model reach 0.25 back; the script writers' j, f and p loop back up to 1.2 units, which
+    # fit="scale" makes room for). Wrapped lines start at the same left edge.
+    ascender: float = 3.5
+    lead: float = 0.5
     line_spacing: float = 3.2  # baseline to baseline, handwriting units
     wrap: bool = True
     word_gap: float = 0.8  # units of blank column between words (after a word, the next strokes start right)
@@ -72,6 +78,9 @@ class BoardConfig:
                     f"board config: {name}={getattr(self, name)} exceeds max_speed_mps={self.max_speed_mps}; "
                     "lower it or raise the limit"
                 )
+        for name in ("ascender", "lead"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"board config: {name} must be >= 0, got {getattr(self, name)}")
         if self.margin_m < 0 or 2 * self.margin_m >= min(self.width_m, self.height_m):
             raise ValueError(f"board config: margin_m={self.margin_m} leaves no writable area")
         if self.approach_m < self.pen_up_clearance_m:
@@ -92,11 +101,17 @@ class BoardConfig:
         half_w, half_h = self.width_m / 2 - self.margin_m, self.height_m / 2 - self.margin_m
         return -half_w, half_w, -half_h, half_h
 
-    def first_baseline_uv_m(self, letter_height_m: float) -> tuple[float, float]:
+    def first_baseline_uv_m(
+        self, letter_height_m: float, ascender: float | None = None, lead: float | None = None
+    ) -> tuple[float, float]:
+        """Where the first baseline starts: `start_uv_m`, else the top-left corner of the writable area less
+        `ascender` and `lead` (handwriting units; None: the board's own)."""
         if self.start_uv_m is not None:
             return float(self.start_uv_m[0]), float(self.start_uv_m[1])
+        ascender = self.ascender if ascender is None else ascender
+        lead = self.lead if lead is None else lead
         u_min, _, _, v_max = self.writable_uv_m()
-        return u_min, v_max - self.ascender * letter_height_m
+        return u_min + lead * letter_height_m, v_max - ascender * letter_height_m
 
     def to_world(self, uvn_m: np.ndarray) -> np.ndarray:
         """(N, 3) board coordinates [u, v, n] (m) -> (N, 3) world positions."""

@@ -128,16 +128,21 @@ class WaypointPlanner:
 
     def _fitting_layout(self) -> _Layout:
         """fit="scale": the layout at the largest letter height (shrinking by SCALE_STEP) that keeps every
-        point on the board and within reach."""
+        point on the board and within reach. The whole text is known here, so the room kept above and left
+        of the first line grows to what its ink takes (shrinking alone would never bring a letter taller
+        than `ascender` under the top margin, as the start moves down with the letter height)."""
+        words = self._words
+        ascender = max(self.board.ascender, max(float(s[:, 1].max()) for s in words.strokes))
+        lead = max(self.board.lead, -min(float(s[:, 0].min()) for s in words.word_strokes(0)))
         scale = 1.0
         while True:
-            layout = _Layout(self.board, self.board.letter_height_m * scale)
+            layout = _Layout(self.board, self.board.letter_height_m * scale, ascender, lead)
             try:
-                for word in range(len(self._words.word_starts)):
+                for word in range(len(words.word_starts)):
                     self._start_word(layout, word)
-                    for stroke in self._words.word_strokes(word):
+                    for stroke in words.word_strokes(word):
                         self._check_reach(layout.place(stroke))
-                return _Layout(self.board, layout.h)
+                return _Layout(self.board, layout.h, ascender, lead)
             except PlacementError as exc:
                 scale *= SCALE_STEP
                 if scale < MIN_SCALE:
@@ -248,11 +253,17 @@ class PlacementError(ValueError):
 class _Layout:
     """Places words (strokes in handwriting units) on lines: handwriting -> board (u, v) metres."""
 
-    def __init__(self, board: BoardConfig, letter_height_m: float):
+    def __init__(
+        self,
+        board: BoardConfig,
+        letter_height_m: float,
+        ascender: float | None = None,
+        lead: float | None = None,
+    ):
         self.board = board
         self.h = letter_height_m
         self.u_min, self.u_max, self.v_min, self.v_max = board.writable_uv_m()
-        self.start_u, self.start_v = board.first_baseline_uv_m(letter_height_m)
+        self.start_u, self.start_v = board.first_baseline_uv_m(letter_height_m, ascender, lead)
         self.line = 0
         self.x_shift = 0.0  # handwriting x that lands on start_u on the current line
         self.words_on_line = 0
