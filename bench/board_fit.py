@@ -8,10 +8,13 @@ afresh each run, the seed printed) are written as `trajtok sim write` writes the
 --style k`). Each is planned onto the default board (trajtok.waypoints, fit=error: refused if any point
 leaves the writable area or the arm's reach). The baseline, measured in the same run on the same strokes, is
 the room the board kept above and left of the first line before (ascender 2.2 units, lead 0), with fit=error
-and with fit=scale.
+and with fit=scale. Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter, one
+blank-column threshold, `board.word_gap`) finds words: the share of phrases where it finds as many words as
+the phrase has, and for the synthetic ones where it finds more (a word split) or fewer (words run together).
 Last line: JSON with `phrases`, `model_fit`, `model_fit_old_room`, `model_fit_scale_old_room`,
 `synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room` (fractions; synthetic: over the
-six writers' phrases), `random_seed`, `checkpoint`.
+six writers' phrases), `model_words_found`, `synthetic_words_found`, `synthetic_words_split`,
+`synthetic_words_run_together`, `random_seed`, `checkpoint`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from trajtok.generate import Sampling, Writer
 from trajtok.strokes import integrate
 from trajtok.waypoints import plan_waypoints
 from trajtok.word_layout import write_laid_out, writes_word_by_word
+from trajtok.word_segmenter import WordSegmenter
 
 TEMPERATURE = 0.8  # `trajtok sim write`'s default
 OLD_ROOM = {"ascender": 2.2, "lead": 0.0}
@@ -49,6 +53,15 @@ def fits(points: np.ndarray, board: BoardConfig) -> bool:
     except ValueError:
         return False
     return True
+
+
+def words_found(points: np.ndarray, board: BoardConfig) -> int:
+    """How many words the board's segmenter finds in the points (where a line may wrap)."""
+    segmenter = WordSegmenter(board.wrap, board.word_gap)
+    for x, y, lift in points:
+        segmenter.add_point(np.array([x, y]), lift > 0.5)
+    segmenter.finish()
+    return len(segmenter.word_starts)
 
 
 def model_points(writer: Writer, text: str, seed: int) -> np.ndarray:
@@ -79,18 +92,26 @@ def main() -> None:
     plans = boards()
     model = {name: [] for name in plans}
     synthetic = {name: [] for name in plans}
+    found, model_found = [], []  # words found minus words in the phrase
     for i, text in enumerate(tqdm(phrases, desc="phrases", unit="phrase")):
         points = model_points(writer, text, i)
+        model_found.append(words_found(points, plans["fit"]) - len(text.split()))
         for name, board in plans.items():
             model[name].append(fits(points, board))
         for style in range(len(STYLES)):
             points = synthetic_points(text, style, i)
+            found.append(words_found(points, plans["fit"]) - len(text.split()))
             for name, board in plans.items():
                 synthetic[name].append(fits(points, board))
     figures = {"phrases": len(phrases)}
     for name in plans:
         figures[f"model_{name}"] = float(np.mean(model[name]))
         figures[f"synthetic_{name}"] = float(np.mean(synthetic[name]))
+    found, model_found = np.array(found), np.array(model_found)
+    figures["model_words_found"] = float(np.mean(model_found == 0))
+    figures["synthetic_words_found"] = float(np.mean(found == 0))
+    figures["synthetic_words_split"] = float(np.mean(found > 0))
+    figures["synthetic_words_run_together"] = float(np.mean(found < 0))
     for who, rows in (("model", model), ("synthetic", synthetic)):
         print(
             f"{who:9s} on the board: {np.mean(rows['fit']):.3f} as the board is now, "
@@ -98,10 +119,16 @@ def main() -> None:
             f"{np.mean(rows['fit_scale_old_room']):.3f} with the old room and fit=scale "
             f"({len(rows['fit'])} phrases)"
         )
+    print(f"model: the board's word segmenter finds the phrase's words in {np.mean(model_found == 0):.3f}")
     for style, name in enumerate(STYLES):
         own = synthetic["fit"][style :: len(STYLES)]
         old = synthetic["fit_old_room"][style :: len(STYLES)]
-        print(f"  synthetic {name.name:15s} {np.mean(own):.3f} now, {np.mean(old):.3f} with the old room")
+        words = found[style :: len(STYLES)]
+        print(
+            f"  synthetic {name.name:15s} {np.mean(own):.3f} now, {np.mean(old):.3f} with the old room; "
+            f"words found {np.mean(words == 0):.3f}, split {np.mean(words > 0):.3f}, "
+            f"run together {np.mean(words < 0):.3f} (word_gap {plans['fit'].word_gap})"
+        )
     print(json.dumps({**figures, "random_seed": seed, "checkpoint": args.checkpoint or "shipped"}))
 
 
