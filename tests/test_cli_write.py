@@ -83,6 +83,9 @@ def test_svg_only_and_priming(run_dir, tmp_path, cli):
     cli(*argv[:-1], str(tmp_path / "page.text")).user_error("page.text' is not a picture file name")
     argv[1] = "ok \u2603"
     cli(*argv).user_error("phrase: text 'ok \u2603'", "outside this model's alphabet ('\u2603')")
+    for blank in ("", "   "):  # the model would write its scribble for a blank text, and exit 0
+        argv[1] = blank
+        cli(*argv).user_error(f"phrase {blank!r} is empty: give the text to write")
 
 
 def test_a_phrase_longer_than_the_training_lines_is_written_on_several(run_dir, tmp_path, cli):

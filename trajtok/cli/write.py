@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     check_draft_options(args)
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     for text in args.texts:  # before any style is read (the writer would refuse it too, later)
+        if not text.strip():  # the model would write the scribble it learned for a blank text
+            raise ValueError(f"phrase {text!r} is empty: give the text to write")
         if problem := writer.text_tokenizer.alphabet_problem(text):
             raise ValueError(f"phrase: {problem}")
     prime = load_prime(args.prime_source, args.prime_index) if args.prime_source else None
