@@ -69,6 +69,11 @@ def test_fixed_split_is_deterministic_and_a_prefix_of_the_stream():
     assert [s.text for s in first] != [s.text for s in other]
     stream = list(itertools.islice(hershey.iter_samples("train", seed=5), 14))
     assert same_samples(first.samples, stream[:12])
+    # any one sample of the stream, made alone (a prime or style reference far down it)
+    alone = [hershey.stream_sample(i, "train", seed=5) for i in (0, 7, 13)]
+    assert same_samples(alone, [stream[0], stream[7], stream[13]])
+    val = list(itertools.islice(hershey.iter_samples("val", seed=5), 3))
+    assert same_samples([hershey.stream_sample(2, "val", seed=5)], val[2:])
 
 
 @pytest.mark.parametrize("style_id", range(len(hershey.STYLES)))

@@ -227,12 +227,14 @@ def load_prime(spec: str, index: int):
 
 
 def load_indexed(spec: str, indices: list[int], option: str) -> list:
-    """Samples `indices` of source `spec`: of the synthetic stream (its first max+1 samples), else of every
+    """Samples `indices` of source `spec`: of the synthetic training stream (each made alone), else of every
     sample of the source in file order (all splits); a ValueError naming `option` when one does not exist."""
     from trajtok.data import load_source
+    from trajtok.data.hershey import stream_sample
 
-    hershey = spec == "hershey"
-    samples = load_source(spec, n=max(indices) + 1) if hershey else load_source(spec, split="all")
+    if spec == "hershey":
+        return [stream_sample(i) for i in indices]
+    samples = load_source(spec, split="all")
     if len(samples) <= max(indices):
         raise ValueError(f"{spec}: has {len(samples)} samples, so {option} {max(indices)} does not exist")
     return [samples[i] for i in indices]

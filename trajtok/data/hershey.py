@@ -319,10 +319,20 @@ def iter_samples(split: str = "train", seed: int = 0, max_chars: int = 24) -> It
     texts = TextSampler(split, max_chars)
     i = 0
     while True:
-        rng = np.random.default_rng([seed, 0 if split == "train" else 1, i])
-        text = texts.sample(rng)
-        yield synthesize(text, style_id=int(rng.integers(len(STYLES))), seed=int(rng.integers(2**31)))
+        yield _stream_sample(texts, seed, i)
         i += 1
+
+
+def stream_sample(i: int, split: str = "train", seed: int = 0, max_chars: int = 24) -> Sample:
+    """Sample i of `iter_samples(split, seed, max_chars)`, made alone: a prime or style reference far down
+    the stream costs one sample, not the i before it."""
+    return _stream_sample(TextSampler(split, max_chars), seed, i)
+
+
+def _stream_sample(texts: TextSampler, seed: int, i: int) -> Sample:
+    rng = np.random.default_rng([seed, 0 if texts.split == "train" else 1, i])
+    text = texts.sample(rng)
+    return synthesize(text, style_id=int(rng.integers(len(STYLES))), seed=int(rng.integers(2**31)))
 
 
 def test_samples(seed: int = 0) -> list[Sample]:
