@@ -1,6 +1,7 @@
 """Lines written word by word (trajtok.word_layout): each word alone, laid out as training stitches words."""
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from trajtok.sample import Sample
 from trajtok.strokes import integrate
 from trajtok.word_layout import (
     WordByWordStream,
+    board_pieces,
     line_words,
+    write_one_line,
     write_word_by_word,
     writes_word_by_word,
 )
@@ -68,7 +71,7 @@ def test_a_line_streamed_word_by_word_is_the_line_written_word_by_word_and_its_f
             log.append(word)
             yield step
 
-    laid_out = WordByWordStream(stream, line, np.random.default_rng(4))
+    laid_out = WordByWordStream(stream, line_words(line), np.random.default_rng(4))
     steps = []
     for step in laid_out:
         steps.append(step)
@@ -84,6 +87,29 @@ def test_a_line_streamed_word_by_word_is_the_line_written_word_by_word_and_its_f
     brave = log[log.index("asked brave") : log.index("asked foxes")]
     n = len(words[0][1])
     assert brave == ["asked brave"] + ["brave"] * n + ["yielded"] * n  # a later word's steps: once it is done
+
+
+def test_a_phrase_longer_than_the_models_lines_goes_to_a_board_as_its_lines_laid_out_on_one(writer):
+    phrase = "quiet river stones and a long phrase for the board"  # 50 characters, lines of 24
+    lines = writer.lines(phrase)
+    assert len(lines) == 3 and " ".join(lines) == phrase
+    assert board_pieces(lines, word_by_word=False) == lines
+    assert board_pieces(lines, word_by_word=True) == phrase.split()
+
+    def write(texts):
+        return writer.write(texts, GREEDY)
+
+    line = write_one_line(write, lines, seed=2)
+    alone = write(lines)
+    assert line.text == phrase and len(line) == sum(map(len, alone))  # each line as written alone
+    x = np.cumsum(line.deltas[:, 0])
+    ends = np.cumsum([len(a) for a in alone])
+    pieces_x = np.split(x, ends[:-1])
+    for before, after in itertools.pairwise(pieces_x):  # the lines follow one another, a word gap apart
+        assert after.min() - before.max() >= WORD_GAP_RANGE[0] - 1e-4
+    steps = list(WordByWordStream(lambda text: writer.stream(text, GREEDY), lines, np.random.default_rng(2)))
+    np.testing.assert_allclose(np.cumsum([d for d, _ in steps], 0), np.cumsum(line.deltas, 0), atol=1e-4)
+    assert write_one_line(write, ["hello"], seed=2).deltas.tolist() == write(["hello"])[0].deltas.tolist()
 
 
 def test_a_word_that_ends_at_once_keeps_its_text_and_the_others_their_ink():

@@ -10,6 +10,12 @@ the pen-up travel into each word is the layout's.
 
 `write_word_by_word` writes whole lines (`trajtok write`, the benches); `WordByWordStream` lays out one
 line the same way as its steps come (the studio).
+
+A board wraps its one line of ink at words itself (trajtok.waypoints), so `trajtok sim write` and the ROS
+writer write a phrase as one line of pieces (`board_pieces`): its words, word by word, else the model's
+lines (a phrase longer than the lines the model learned is cut at blanks, as `trajtok write` cuts it, and
+past them a model writes scribble), each written alone and laid out one after another as words are
+(`write_one_line`, or `WordByWordStream` over the pieces as their steps come).
 """
 
 from __future__ import annotations
@@ -39,6 +45,21 @@ def line_words(line: str) -> list[str]:
     return line.split() or [line]
 
 
+def board_pieces(model_lines: Sequence[str], word_by_word: bool) -> list[str]:
+    """The pieces a phrase is written in for a board: every word of `model_lines` (the phrase as lines the
+    model can write, `Writer.lines`) word by word, else those lines."""
+    return [w for line in model_lines for w in line_words(line)] if word_by_word else list(model_lines)
+
+
+def write_one_line(
+    write: Callable[[list[str]], list[Sample]], pieces: Sequence[str], seed: int | None
+) -> Sample:
+    """`pieces` written by `write` in one batch and laid out on one line as `WordByWordStream` lays them
+    out from `np.random.default_rng(seed)`; one piece is that piece as written."""
+    written = write(list(pieces))
+    return written[0] if len(written) == 1 else stitch(written, np.random.default_rng(seed))
+
+
 def write_laid_out(
     write: Callable[[list[str]], list[Sample]], lines: Sequence[str], seed: int | None, word_by_word: bool
 ) -> tuple[list[Sample], list[list[Sample]]]:
@@ -64,14 +85,17 @@ def write_word_by_word(
 
 
 class WordByWordStream:
-    """One line's steps, written word by word by `stream` (a word -> its steps, e.g. `Writer.stream`) and
-    laid out as `write_word_by_word` lays it out from the same `rng`, as they come: the first word's steps
-    as the model makes them, each later word's once it is done (its place on the line depends on its
-    leftmost ink). `words`: each word as written, from its own origin, once it is done."""
+    """One line's steps, its `pieces` (its words, `line_words`, or `board_pieces`) written one by one by
+    `stream` (a piece -> its steps, e.g. `Writer.stream`) and laid out as `write_word_by_word` lays a line
+    out from the same `rng`, as they come: the first piece's steps as the model makes them, each later
+    piece's once it is done (its place on the line depends on its leftmost ink). `words`: each piece as
+    written, from its own origin, once it is done."""
 
-    def __init__(self, stream: Callable[[str], Iterable[Step]], line: str, rng: np.random.Generator):
+    def __init__(
+        self, stream: Callable[[str], Iterable[Step]], pieces: Sequence[str], rng: np.random.Generator
+    ):
         self.stream = stream
-        self.texts = line_words(line)
+        self.texts = list(pieces)
         self.gaps, self.drifts = draw_layout(len(self.texts), rng)
         self.words: list[Sample] = []
 

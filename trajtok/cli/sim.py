@@ -228,15 +228,17 @@ def synthetic_strokes(text: str, style: int, seed: int) -> np.ndarray:
 def model_strokes(
     text: str, checkpoint: str | None, temperature: float, seed: int, layout: str
 ) -> np.ndarray:
-    """The text as the model writes it, whole or word by word (`layout`, as `trajtok write --layout`)."""
+    """The text as the model writes it on one line for the board to wrap: whole, in the model's lines when
+    it is longer than they are, or word by word (`layout`, as `trajtok write --layout`;
+    trajtok.word_layout.board_pieces)."""
     from trajtok.generate import Sampling, Writer
     from trajtok.strokes import integrate
-    from trajtok.word_layout import write_laid_out, writes_word_by_word
+    from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
 
     writer = Writer.from_checkpoint(checkpoint)
     sampling = Sampling(temperature=temperature, seed=seed)
-    word_by_word = writes_word_by_word(layout, writer.stitched_words)
-    sample = write_laid_out(lambda texts: writer.write(texts, sampling), [text], seed, word_by_word)[0][0]
+    pieces = board_pieces(writer.lines(text), writes_word_by_word(layout, writer.stitched_words))
+    sample = write_one_line(lambda texts: writer.write(texts, sampling), pieces, seed)
     return integrate(sample.deltas, sample.events[:, 0])
 
 

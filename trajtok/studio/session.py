@@ -200,7 +200,7 @@ class WriteSession:
             if not self.word_by_word:
                 yield self._stream(line)
                 continue
-            laid_out = WordByWordStream(self._stream, line, rng)
+            laid_out = WordByWordStream(self._stream, line_words(line), rng)
             self.laid_out.append(laid_out)
             yield laid_out
 

@@ -62,7 +62,7 @@ from trajtok.motion_profile import Waypoints
 from trajtok.retract import lift_off
 from trajtok.sample import Sample
 from trajtok.waypoints import WaypointPlanner
-from trajtok.word_layout import WordByWordStream, writes_word_by_word
+from trajtok.word_layout import WordByWordStream, board_pieces, writes_word_by_word
 
 PANDA_JOINTS = tuple(
     f"panda_joint{i}" for i in range(1, 8)
@@ -261,14 +261,17 @@ class WriterNode(Node):
     def _text_steps(
         self, text: str, sampling: Sampling, prime: Sample | None
     ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-        """The text's steps as they come: word by word for a model trained on lines stitched from single
-        words, laid out as `trajtok write` lays them out (trajtok.word_layout), else written whole."""
+        """The text's steps as they come, on one line for the board to wrap: word by word for a model trained
+        on lines stitched from single words, in the model's lines for text longer than they are, else
+        whole (trajtok.word_layout.board_pieces)."""
 
         def stream(part: str):
             return self._writer.stream(part, sampling, prime=prime)
 
-        if writes_word_by_word("auto", self._writer.stitched_words):
-            return WordByWordStream(stream, text, np.random.default_rng(sampling.seed))
+        word_by_word = writes_word_by_word("auto", self._writer.stitched_words)
+        pieces = board_pieces(self._writer.lines(text, prime), word_by_word)
+        if len(pieces) > 1:
+            return WordByWordStream(stream, pieces, np.random.default_rng(sampling.seed))
         return stream(text)
 
     def _write(self, job: Job) -> None:
