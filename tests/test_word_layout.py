@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from trajtok.checkpoint import load_checkpoint
+from trajtok.data.texts import covered_text_length
 from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import WORD_GAP_RANGE, join_words
 from trajtok.phrase_layout import word_gaps
@@ -87,6 +88,18 @@ def test_a_line_streamed_word_by_word_is_the_line_written_word_by_word_and_its_f
     brave = log[log.index("asked brave") : log.index("asked foxes")]
     n = len(words[0][1])
     assert brave == ["asked brave"] + ["brave"] * n + ["yielded"] * n  # a later word's steps: once it is done
+
+
+def test_the_shipped_models_lines_are_as_long_as_its_training_texts_and_each_is_written_to_its_end(writer):
+    # max_chars 24 only capped the training texts: they reach 20 (of 4,000, the 99.5th percentile), and
+    # lines of 24 characters ran to the step budget (greedy: 'quiet river stones and a', 512 steps)
+    assert writer.line_chars == covered_text_length(24) == 20
+    phrase = "quiet river stones and a long phrase for the board"
+    lines = writer.lines(phrase)
+    assert all(len(line) <= 20 for line in lines) and " ".join(lines) == phrase
+    for line, written in zip(lines, writer.write(lines, GREEDY), strict=True):
+        limit = min(writer.step_budget(line), writer.model.config.max_steps)
+        assert len(written) < limit, line  # it ended: no scribble up to the step limit
 
 
 def test_a_phrase_longer_than_the_models_lines_goes_to_a_board_as_its_lines_laid_out_on_one(writer):

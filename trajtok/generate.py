@@ -22,6 +22,7 @@ from torch import Tensor
 
 from trajtok.checkpoint import Checkpoint, load_checkpoint
 from trajtok.chunk_tokenizer import ChunkTokenizer
+from trajtok.data.texts import covered_text_length
 from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import (
     FOLLOWS_CHARACTERS,
@@ -65,8 +66,9 @@ class Writer:
         FOLLOWS_CHARACTERS, FOLLOWS_WORDS or ""): a phrase may end only once its last character (or word)
         has been written (trajtok.phrase_layout); then
         `min_word_gap` > 0 (handwriting units) keeps a gap at least that wide at every blank.
-        `line_chars`: the longest text line the model was trained on (the synthetic corpus's data.max_chars),
-        None where unknown; a prime's text plus the phrase beyond it reaches text positions it never saw.
+        `line_chars`: the longest text line the model was trained on (for the synthetic corpus, the length
+        its texts reach, `texts.covered_text_length`: data.max_chars only caps them), None where unknown;
+        a prime's text plus the phrase beyond it reaches text positions it never saw.
         `stitched_words`: the model learned lines stitched from single words (data.words_per_sample up to
         more than 1, a word bank): it writes a word best alone, so `trajtok write` lays its lines out
         word by word by default (trajtok.word_layout)."""
@@ -98,7 +100,8 @@ class Writer:
         data = ckpt.data_config
         spacing = data.get("spacing", 0.0)
         gap = ckpt.extra.get("min_word_gap", 0.0)
-        line_chars = data.get("max_chars") if data.get("source", "hershey") == "hershey" and data else None
+        hershey = data and data.get("source", "hershey") == "hershey"
+        line_chars = covered_text_length(data["max_chars"]) if hershey and "max_chars" in data else None
         stitched_words = max(data.get("words_per_sample") or [1]) > 1
         return cls(
             ckpt.model,

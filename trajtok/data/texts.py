@@ -159,3 +159,18 @@ def _number(rng: np.random.Generator) -> str:
         lambda: f"{int(rng.integers(1, 32))}/{int(rng.integers(1, 13))}",
     )
     return forms[int(rng.integers(len(forms)))]()
+
+
+COVERED_PERCENTILE = 99.5  # of the training texts' lengths: as long a line as the corpus teaches
+COVERED_DRAWS = 4000
+
+
+@lru_cache
+def covered_text_length(max_chars: int) -> int:
+    """The longest line the synthetic training stream teaches: the 99.5th percentile of its texts' lengths
+    (`max_chars` only caps them; the sampler favours short texts). Past it a model trained on the stream
+    fails: the shipped model (max_chars 24, covered 20) ends every line of held-out words up to 20 characters
+    and runs to its step limit on 2 of 12 of 22, 3 of 23 and 12 of 24 (bench/line_length.py)."""
+    texts = TextSampler("train", max_chars)
+    lengths = [len(texts.sample(np.random.default_rng([0, 0, i]))) for i in range(COVERED_DRAWS)]
+    return int(np.percentile(lengths, COVERED_PERCENTILE))
