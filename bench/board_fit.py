@@ -4,11 +4,12 @@ Usage: .venv/bin/python bench/board_fit.py [--checkpoint RUN] [--phrases N] [--r
 
 N (80) phrases of held-out words (trajtok.data.texts.held_out_phrases: text no training sample holds, drawn
 afresh each run, the seed printed) are written as `trajtok sim write` writes them: by the model (temperature
-0.8, the phrase's index as seed, layout auto) and by each of the six synthetic writers (`--synthetic
---style k`). Each is planned onto the default board (trajtok.waypoints, fit=error: refused if any point
-leaves the writable area or the arm's reach). The baseline, measured in the same run on the same strokes, is
-the room the board kept above and left of the first line before (ascender 2.2 units, lead 0), with fit=error
-and with fit=scale. Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter, one
+0.8, the phrase's index as seed, layout auto, in the model's lines) and by each of the six synthetic writers
+(`--synthetic --style k`). Each is planned onto the default board (trajtok.waypoints, fit=error: refused if
+any point leaves the writable area or the arm's reach). The baseline, measured in the same run on the same
+strokes, is the room the board kept above and left of the first line before (ascender 2.2 units, lead 0), with
+fit=error and with fit=scale.
+Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter, one
 blank-column threshold, `board.word_gap`) finds words: the share of phrases where it finds as many words as
 the phrase has, and for the synthetic ones where it finds more (a word split) or fewer (words run together).
 Last line: JSON with `phrases`, `model_fit`, `model_fit_old_room`, `model_fit_scale_old_room`,
@@ -34,7 +35,7 @@ from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
 from trajtok.strokes import integrate
 from trajtok.waypoints import plan_waypoints
-from trajtok.word_layout import write_laid_out, writes_word_by_word
+from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
 from trajtok.word_segmenter import WordSegmenter
 
 TEMPERATURE = 0.8  # `trajtok sim write`'s default
@@ -68,8 +69,8 @@ def model_points(writer: Writer, text: str, seed: int) -> np.ndarray:
     def write(texts: list[str]):
         return writer.write(texts, Sampling(temperature=TEMPERATURE, seed=seed))
 
-    word_by_word = writes_word_by_word("auto", writer.stitched_words)
-    sample = write_laid_out(write, [text], seed, word_by_word)[0][0]
+    pieces = board_pieces(writer.lines(text), writes_word_by_word("auto", writer.stitched_words))
+    sample = write_one_line(write, pieces, seed)
     return integrate(sample.deltas, sample.events[:, 0])
 
 
