@@ -15,8 +15,9 @@ Usage: .venv/bin/python bench/style.py [--checkpoint RUN_DIR|FILE.pt] [--refs N]
    "encoder"), the same model primed with them (`priming_style_accuracy`), and both at once
    (`encoder_and_priming_style_accuracy`); any other model is primed (`style_by`: "prime").
    `style_accuracy`: the share attributed to k, from ONE reference word; the same with two reference words
-   laid out on one line: `style_accuracy_2_samples` (two short words, a blank and the text fill the
-   24-character lines the model was trained on). Chance is 1 / writers.
+   laid out on one line: `style_accuracy_2_samples` (primed, only the texts that fit beside two short words
+   and a blank on the lines the model writes, `Writer.line_chars`: 20 for the shipped model). Chance is
+   1 / writers.
    `reference_style_accuracy`: the same classifier on the reference words themselves (real, 3-5 letters):
    how often one reference word already names its writer. A model that reads a hand from one word no
    better than this judge does cannot be expected to write text the judge attributes much more often.
@@ -67,7 +68,7 @@ DIRECTION_BINS, TURN_BINS = 16, 9
 TRAIN_PER_WRITER, TEST_PER_WRITER = 400, 40
 TEXTS_PER_REFERENCE = 2
 MAX_CHARS = 12  # real and generated texts: one or two words, as many of the training data's texts are
-REFERENCE_CHARS = (3, 5)  # reference words: two of them, a blank and a text fit the 24-character lines
+REFERENCE_CHARS = (3, 5)  # reference words: one, a blank and a text fit the lines the model writes (20)
 REFERENCE_FONT = load_font("futural")  # how wide a text is in a neutral font: the width normalizer
 
 
@@ -200,8 +201,11 @@ def write_in_style(writer, references, texts, sampling, mode) -> list[Sample]:
     model's style encoder (mode "encoder"), primed with that line (mode "prime"), or both."""
     hand = style_prime(from_samples(references), writer.text_tokenizer)
     prime = hand if mode in ("prime", "both") else None
-    if prime is not None:
+    if prime is not None and writer.line_chars:  # only what fits beside the prime (two references may not)
+        texts = [t for t in texts if len(f"{prime.text} {t}") <= writer.line_chars]
         check_fits(prime, texts, writer.line_chars)
+    if not texts:
+        return []
     written = writer.write(texts, sampling, prime=prime, style=hand if mode != "prime" else None)
     return [s for s in written if check_ink(s) is None]
 
