@@ -5,6 +5,7 @@ as its own process with the tiny model overfit on "hi" (greedy: it writes that s
 """
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -51,6 +52,32 @@ def test_a_goal_gets_feedback_and_a_result_with_the_path_on_the_board(action):
     down = np.abs(path[:, 2]) < 1e-9
     assert down.sum() > 10 and (path[~down, 2] > 0).all()
     assert result.duration_s > 0 and result.generation_s > 0 and 0 < result.first_waypoint_s < 5
+
+
+def test_a_cancel_is_served_at_once_while_the_pacer_waits_for_waypoints(ros_env, monkeypatch):
+    # the generator behind the schedule: the pacer waits on an empty queue, and must not wait out its poll
+    from scribble_bridge import pacing
+
+    monkeypatch.setattr(pacing, "QUEUE_POLL_S", 60.0)
+    out, ended = [], threading.Event()
+    pacer = pacing.WaypointPacer(lambda wp, _stamp: out.append(wp.index), lambda _end, _timing: ended.set())
+    try:
+        pacer.put(pacing.TimedWaypoint(1, 0, 0.0, np.zeros(3), "whiteboard"))
+        deadline = time.monotonic() + 5
+        while not out and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert out == [0]
+
+        def lift(last):
+            return [
+                pacing.TimedWaypoint(1, -1, last.t_s, last.xyz_m + 0.01, "whiteboard"),
+                pacing.StreamEnd(1, 2),
+            ]
+
+        pacer.interrupt(1, lift)
+        assert ended.wait(5) and out == [0, -1]
+    finally:
+        pacer.close()
 
 
 def test_cancel_half_way_lifts_the_pen_within_200_ms_and_the_result_says_canceled(action):

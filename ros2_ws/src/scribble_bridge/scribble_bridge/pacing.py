@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+QUEUE_POLL_S = 0.1  # how long the pacer waits for a waypoint before it looks at `close` again
+_WAKE = object()  # queued by `interrupt` and `close`: a pacer waiting for waypoints looks at once
+
 
 @dataclass(frozen=True)
 class TimedWaypoint:
@@ -58,7 +61,7 @@ class WaypointPacer:
     ):
         self._on_waypoint = on_waypoint
         self._on_end = on_end
-        self._queue: queue.Queue[TimedWaypoint | StreamEnd] = queue.Queue()
+        self._queue: queue.Queue[TimedWaypoint | StreamEnd | object] = queue.Queue()
         self._stop = threading.Event()
         self._wake = threading.Event()  # an interrupt came: stop waiting for the next due time
         self._interrupts: queue.Queue[tuple[int, WaypointPacer.Replacement]] = queue.Queue()
@@ -73,10 +76,12 @@ class WaypointPacer:
         instead: its waypoints continue that one's schedule, and it should end with the StreamEnd."""
         self._interrupts.put((request_id, replacement))
         self._wake.set()
+        self._queue.put(_WAKE)  # the generator may be behind: the pacer then waits on the queue
 
     def close(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
         self._wake.set()
+        self._queue.put(_WAKE)
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
@@ -103,9 +108,12 @@ class WaypointPacer:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     try:
-                        item, waited = self._queue.get(timeout=0.1), True
+                        item, waited = self._queue.get(timeout=QUEUE_POLL_S), True
                     except queue.Empty:
                         continue
+                if item is _WAKE:
+                    item = None
+                    continue
                 if item.request_id in dropped:
                     item = None
                     continue
