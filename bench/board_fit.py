@@ -9,13 +9,17 @@ afresh each run, the seed printed) are written as `trajtok sim write` writes the
 any point leaves the writable area or the arm's reach). The baseline, measured in the same run on the same
 strokes, is the room the board kept above and left of the first line before (ascender 2.2 units, lead 0), with
 fit=error and with fit=scale.
-Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter, one
-blank-column threshold, `board.word_gap`) finds words: the share of phrases where it finds as many words as
-the phrase has, and for the synthetic ones where it finds more (a word split) or fewer (words run together).
+Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter) puts word starts: where
+the strokes' writer declares each point's word (the synthetic writers always; the model where it writes a
+phrase word by word), by those, else at the gaps (one blank-column threshold, `board.word_gap`). Printed: the
+share of phrases where the gaps alone give as many words as the phrase has, and for the synthetic ones where
+they give more (a word split) or fewer (words run together); and, measured in the same run, the synthetic
+phrases on the board with the gaps alone (`synthetic_fit_gaps_only`: as `trajtok sim write --synthetic` did
+before it passed the words on).
 Last line: JSON with `phrases`, `model_fit`, `model_fit_old_room`, `model_fit_scale_old_room`,
-`synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room` (fractions; synthetic: over the
-six writers' phrases), `model_words_found`, `synthetic_words_found`, `synthetic_words_split`,
-`synthetic_words_run_together`, `random_seed`, `checkpoint`.
+`synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room`, `synthetic_fit_gaps_only`
+(fractions; synthetic: over the six writers' phrases), `model_words_found`, `synthetic_words_found`,
+`synthetic_words_split`, `synthetic_words_run_together`, `random_seed`, `checkpoint`.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ import torch
 from tqdm import tqdm
 
 from trajtok.board import BoardConfig
+from trajtok.cli.sim import board_ink
 from trajtok.data.hershey import STYLES, synthesize
 from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
-from trajtok.strokes import integrate
 from trajtok.waypoints import plan_waypoints
 from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
 from trajtok.word_segmenter import WordSegmenter
@@ -48,16 +52,16 @@ def boards() -> dict[str, BoardConfig]:
     return {"fit": default, "fit_old_room": old, "fit_scale_old_room": dataclasses.replace(old, fit="scale")}
 
 
-def fits(points: np.ndarray, board: BoardConfig) -> bool:
+def fits(points: np.ndarray, board: BoardConfig, words: np.ndarray | None) -> bool:
     try:
-        plan_waypoints(points, board, resample=False)
+        plan_waypoints(points, board, resample=False, words=words)
     except ValueError:
         return False
     return True
 
 
 def words_found(points: np.ndarray, board: BoardConfig) -> int:
-    """How many words the board's segmenter finds in the points (where a line may wrap)."""
+    """How many words the board's segmenter finds in the points by their gaps alone."""
     segmenter = WordSegmenter(board.wrap, board.word_gap)
     for x, y, lift in points:
         segmenter.add_point(np.array([x, y]), lift > 0.5)
@@ -65,18 +69,12 @@ def words_found(points: np.ndarray, board: BoardConfig) -> int:
     return len(segmenter.word_starts)
 
 
-def model_points(writer: Writer, text: str, seed: int) -> np.ndarray:
+def model_ink(writer: Writer, text: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     def write(texts: list[str]):
         return writer.write(texts, Sampling(temperature=TEMPERATURE, seed=seed))
 
     pieces = board_pieces(writer.lines(text), writes_word_by_word("auto", writer.stitched_words))
-    sample = write_one_line(write, pieces, seed)
-    return integrate(sample.deltas, sample.events[:, 0])
-
-
-def synthetic_points(text: str, style: int, seed: int) -> np.ndarray:
-    sample = synthesize(text, style_id=style, seed=seed)
-    return integrate(sample.deltas, sample.events[:, 0])
+    return board_ink(write_one_line(write, pieces, seed))
 
 
 def main() -> None:
@@ -93,21 +91,24 @@ def main() -> None:
     plans = boards()
     model = {name: [] for name in plans}
     synthetic = {name: [] for name in plans}
-    found, model_found = [], []  # words found minus words in the phrase
+    gaps_only = []  # synthetic phrases on the default board, the words left to the gaps
+    found, model_found = [], []  # words the gaps give minus words in the phrase
     for i, text in enumerate(tqdm(phrases, desc="phrases", unit="phrase")):
-        points = model_points(writer, text, i)
+        points, words = model_ink(writer, text, i)
         model_found.append(words_found(points, plans["fit"]) - len(text.split()))
         for name, board in plans.items():
-            model[name].append(fits(points, board))
+            model[name].append(fits(points, board, words))
         for style in range(len(STYLES)):
-            points = synthetic_points(text, style, i)
+            points, words = board_ink(synthesize(text, style_id=style, seed=i))
             found.append(words_found(points, plans["fit"]) - len(text.split()))
             for name, board in plans.items():
-                synthetic[name].append(fits(points, board))
+                synthetic[name].append(fits(points, board, words))
+            gaps_only.append(fits(points, plans["fit"], None))
     figures = {"phrases": len(phrases)}
     for name in plans:
         figures[f"model_{name}"] = float(np.mean(model[name]))
         figures[f"synthetic_{name}"] = float(np.mean(synthetic[name]))
+    figures["synthetic_fit_gaps_only"] = float(np.mean(gaps_only))
     found, model_found = np.array(found), np.array(model_found)
     figures["model_words_found"] = float(np.mean(model_found == 0))
     figures["synthetic_words_found"] = float(np.mean(found == 0))
@@ -120,15 +121,21 @@ def main() -> None:
             f"{np.mean(rows['fit_scale_old_room']):.3f} with the old room and fit=scale "
             f"({len(rows['fit'])} phrases)"
         )
-    print(f"model: the board's word segmenter finds the phrase's words in {np.mean(model_found == 0):.3f}")
+    print(
+        f"synthetic on the board with the words left to the gaps: {np.mean(gaps_only):.3f} "
+        f"(with the declared words: {np.mean(synthetic['fit']):.3f})"
+    )
+    print(f"model: the gaps alone give the phrase's words in {np.mean(model_found == 0):.3f}")
     for style, name in enumerate(STYLES):
         own = synthetic["fit"][style :: len(STYLES)]
         old = synthetic["fit_old_room"][style :: len(STYLES)]
+        gaps = gaps_only[style :: len(STYLES)]
         words = found[style :: len(STYLES)]
         print(
-            f"  synthetic {name.name:15s} {np.mean(own):.3f} now, {np.mean(old):.3f} with the old room; "
-            f"words found {np.mean(words == 0):.3f}, split {np.mean(words > 0):.3f}, "
-            f"run together {np.mean(words < 0):.3f} (word_gap {plans['fit'].word_gap})"
+            f"  synthetic {name.name:15s} {np.mean(own):.3f} now, {np.mean(old):.3f} with the old room, "
+            f"{np.mean(gaps):.3f} with the gaps alone; the gaps give the words {np.mean(words == 0):.3f}, "
+            f"split {np.mean(words > 0):.3f}, run together {np.mean(words < 0):.3f} "
+            f"(word_gap {plans['fit'].word_gap})"
         )
     print(json.dumps({**figures, "random_seed": seed, "checkpoint": args.checkpoint or "shipped"}))
 

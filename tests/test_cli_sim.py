@@ -121,3 +121,16 @@ def test_sim_without_a_scene_shows_help_and_exits_2():
     done = subprocess.run([sys.executable, "-m", "trajtok", "sim"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "write" in done.stdout
+
+
+def test_a_synthetic_hand_declares_its_words_so_a_slanted_phrase_wraps_between_them():
+    from trajtok.board import BoardConfig
+    from trajtok.cli.sim import synthetic_strokes
+    from trajtok.waypoints import plan_waypoints
+
+    points, words = synthetic_strokes("Wednesday Spider warm", style=5, seed=0)
+    assert len(words) == len(points) and set(words.tolist()) == {0, 1, 2}
+    assert np.all(np.diff(words) >= 0)
+    with pytest.raises(ValueError, match="outside the writable board area"):  # no gap the board can see
+        plan_waypoints(points, BoardConfig())
+    assert len(plan_waypoints(points, BoardConfig(), words=words)) > 0

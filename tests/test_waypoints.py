@@ -9,6 +9,7 @@ from trajtok.board import BoardConfig
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.motion_profile import Waypoints
+from trajtok.phrase_layout import point_words
 from trajtok.strokes import integrate, join_strokes, split_strokes
 from trajtok.waypoints import WaypointPlanner, plan_waypoints
 
@@ -224,6 +225,53 @@ def pen_down_runs(wp: Waypoints) -> int:
     return int(wp.pen_down[0]) + int((wp.pen_down[1:] & ~wp.pen_down[:-1]).sum()) if len(wp) else 0
 
 
+def line_of_each_word(wp: Waypoints, board: BoardConfig, n_words: int) -> np.ndarray:
+    """The baseline of each of n_words words of as many SQUAREs each (pen-down runs in order)."""
+    down = board.to_board(wp.xyz_m[wp.pen_down])[:, :2]
+    return np.round(down[:, 1].reshape(n_words, -1).min(axis=1), 6)
+
+
+def test_declared_words_decide_where_a_line_wraps_whatever_the_gaps():
+    """Words closer than `word_gap` (as a slanted hand's look) run together by their gaps, so the line
+    cannot wrap; a word with a letter gap wider than `word_gap` (a wide print hand) would split. Declared,
+    each wraps whole."""
+    board = BoardConfig(smooth=False)
+    tight = [s + [2.9 * i, 0] for i in range(8) for s in (SQUARE, SQUARE + [1.5, 0])]  # 0.4 apart
+    words = np.repeat(np.arange(8), 2 * len(SQUARE))
+    with pytest.raises(ValueError, match="outside the writable board area"):
+        plan_waypoints(join_strokes(tight), board, resample=False)
+    lines = line_of_each_word(plan_waypoints(join_strokes(tight), board, False, words), board, 8)
+    assert len(np.unique(lines)) == 2 and (np.diff(lines) <= 0).all()  # wrapped once, between words
+
+    wide = [s + [5.2 * i, 0] for i in range(6) for s in (SQUARE, SQUARE + [2.0, 0])]  # letters 1.0 apart
+    words = np.repeat(np.arange(6), 2 * len(SQUARE))
+    split = line_of_each_word(plan_waypoints(join_strokes(wide), board, False), board, 12).reshape(6, 2)
+    whole = line_of_each_word(plan_waypoints(join_strokes(wide), board, False, words), board, 12)
+    assert (split[:, 0] != split[:, 1]).any()  # the gaps split a word across two lines
+    assert len(np.unique(whole)) == 2 and (whole[0::2] == whole[1::2]).all()  # declared: never
+
+
+def test_where_words_are_not_declared_the_gaps_decide():
+    """-1 words (a piece of several words) fall back to the gaps, next to declared ones."""
+    board = BoardConfig(smooth=False)
+    strokes = [s + [4.0 * i, 0] for i in range(8) for s in (SQUARE, SQUARE + [1.5, 0])]  # 1.5 apart
+    points = join_strokes(strokes)
+    unknown = np.full(len(points), -1)
+    assert_same(plan_waypoints(points, board, words=unknown), plan_waypoints(points, board))
+
+
+def test_streaming_with_declared_words_is_the_batch_plan():
+    sample = synthesize("Wednesday Spider warm", style_id=5, seed=0)  # slanted: no gap between its words
+    points = integrate(sample.deltas, sample.events[:, 0])
+    words = point_words(sample)
+    board = BoardConfig()
+    batch = plan_waypoints(points, board, words=words)
+    planner = WaypointPlanner(board)
+    cuts = np.arange(7, len(points), 7)
+    parts = [planner.feed(p, w) for p, w in zip(np.split(points, cuts), np.split(words, cuts), strict=True)]
+    assert_same(Waypoints.concatenate([*parts, planner.finish()]), batch)
+
+
 @pytest.mark.parametrize("resample", [True, False])
 @pytest.mark.parametrize("fit", ["error", "scale"])
 def test_streaming_planner_equals_batch(resample, fit):
@@ -355,6 +403,12 @@ def test_every_stroke_is_written_once(board):
 def test_bad_points(bad, message, board):
     with pytest.raises(ValueError, match=message):
         plan_waypoints(bad, board)
+
+
+@pytest.mark.parametrize("words", [np.zeros(3, int), np.full(len(SQUARE), -2), np.zeros(len(SQUARE))])
+def test_bad_words(words, board):
+    with pytest.raises(ValueError, match="words must be"):
+        plan_waypoints(join_strokes([SQUARE]), board, words=words)
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,13 @@ from trajtok.checkpoint import load_checkpoint
 from trajtok.data.texts import covered_text_length
 from trajtok.generate import Sampling, Writer
 from trajtok.line_stitching import WORD_GAP_RANGE, join_words
-from trajtok.phrase_layout import word_gaps
+from trajtok.phrase_layout import point_words, word_gaps
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
 from trajtok.word_layout import (
     WordByWordStream,
     board_pieces,
+    board_steps,
     line_words,
     write_one_line,
     write_word_by_word,
@@ -148,3 +149,19 @@ def test_auto_lays_out_word_by_word_only_for_a_model_trained_on_stitched_words()
     with pytest.raises(ValueError, match="layout must be one of auto, words, line"):
         writes_word_by_word("word", True)
     assert line_words("  two  words ") == ["two", "words"] and line_words("") == [""]
+
+
+def test_a_board_is_told_the_word_of_each_step_where_a_piece_is_one_word(writer):
+    """Streamed for a board, each step carries the word `write_one_line`'s sample declares for it."""
+
+    def stream(text):
+        return writer.stream(text, GREEDY)
+
+    for pieces in (["seven", "brave", "foxes"], ["seven brave", "foxes"], ["seven brave"]):
+        line = write_one_line(lambda texts: writer.write(texts, GREEDY), pieces, seed=4)
+        steps = list(board_steps(stream, pieces, np.random.default_rng(4)))
+        words = point_words(line)
+        expected = np.full(len(line), -1) if words is None else words
+        assert [w for w, _ in steps] == expected.tolist()
+        np.testing.assert_allclose(np.stack([d for _, (d, _) in steps]), line.deltas, atol=1e-4)
+    assert set(expected.tolist()) == {-1}  # a piece of several words: left to the board's gaps

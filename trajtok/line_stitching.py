@@ -32,11 +32,11 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
     of the text each point is of (-1 for the points of a sample whose own text has several words). A word
     without points (a model may end a word at once) adds its text only."""
     parts, right, texts, chars, offset = [], 0.0, [], [], 0
-    owners, n_words = [], 0
+    owners = [
+        np.full(len(word), owner, dtype=np.int32)
+        for word, owner in zip(words, piece_words([w.text for w in words]), strict=True)
+    ]
     for k, word in enumerate(words):
-        own_words = len(word.text.split())
-        owners.append(np.full(len(word), n_words if own_words == 1 else -1, dtype=np.int32))
-        n_words += own_words
         points = integrate(word.deltas, word.events[:, 0]).astype(np.float64)
         if k and len(points):
             points[:, 0] += right + gaps[k - 1] - points[:, 0].min()
@@ -57,6 +57,17 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
         char_index=np.concatenate(chars).astype(np.int32) if len(chars) == len(words) else None,
         word_index=np.concatenate(owners),
     )
+
+
+def piece_words(texts: list[str]) -> list[int]:
+    """Which word of the texts joined by blanks each text is, where it is one word (-1 where it is several,
+    or none)."""
+    owners, n_words = [], 0
+    for text in texts:
+        own_words = len(text.split())
+        owners.append(n_words if own_words == 1 else -1)
+        n_words += own_words
+    return owners
 
 
 def draw_word_gaps(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -48,11 +48,14 @@ class PlotterConfig:
             raise ValueError(f"plotter config: pen_dwell_s must be >= 0, got {self.pen_dwell_s}")
 
 
-def page_strokes_mm(points: np.ndarray, board: BoardConfig) -> list[np.ndarray]:
+def page_strokes_mm(
+    points: np.ndarray, board: BoardConfig, words: np.ndarray | None = None
+) -> list[np.ndarray]:
     """(T, 3) handwriting points [x, y, pen_lift] -> the plan's pen-down strokes, (K_i, 2) page mm (y up).
+    `words`: the word of each point, where known (`plan_waypoints`).
 
     Raises ValueError where the board plan would (text off the page, fit="error")."""
-    return waypoint_strokes_mm(plan_waypoints(points, board, resample=False), board)
+    return waypoint_strokes_mm(plan_waypoints(points, board, resample=False, words=words), board)
 
 
 def waypoint_strokes_mm(waypoints: Waypoints, board: BoardConfig) -> list[np.ndarray]:
@@ -162,9 +165,10 @@ def to_svg(strokes_mm: list[np.ndarray], board: BoardConfig) -> str:
 
 
 def export(points: np.ndarray, config: PlotterConfig, gcode: str | Path | None = None,
-           svg: str | Path | None = None) -> list[Path]:  # fmt: skip
-    """Plan `points` (T, 3) on the page and write the G-code and/or SVG asked for; the files written."""
-    strokes = page_strokes_mm(points, config.board)
+           svg: str | Path | None = None, words: np.ndarray | None = None) -> list[Path]:  # fmt: skip
+    """Plan `points` (T, 3) (with their `words`, where known) on the page and write the G-code and/or SVG
+    asked for; the files written."""
+    strokes = page_strokes_mm(points, config.board, words)
     written = []
     for path, make in (
         (gcode, lambda: to_gcode(strokes, config)),

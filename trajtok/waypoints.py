@@ -3,7 +3,8 @@
 Shared by the PyBullet whiteboard (`trajtok_sim`) and the ROS 2 writer node, so nothing here imports a
 simulator. The plan, in order of the moves the pen makes:
 
-- words: strokes split at pen-up jumps to the right (trajtok.word_segmenter);
+- words: the words the points declare, else strokes split at pen-up jumps to the right
+  (trajtok.word_segmenter);
 - layout: words go on lines from the start point; a word that would cross the right margin wraps to the next
   line. Points that leave the writable area (board minus margins) or the arm's reach are refused with a
   ValueError, or everything shrinks to fit (`fit="scale"`);
@@ -24,20 +25,24 @@ import numpy as np
 from trajtok.board import BoardConfig
 from trajtok.motion_profile import MoveTimer, Waypoints
 from trajtok.strokes import SMOOTH_STEP, smooth_stroke
-from trajtok.word_segmenter import WordSegmenter
+from trajtok.word_segmenter import UNKNOWN_WORD, WordSegmenter
 
 SCALE_STEP = 0.95  # fit="scale" shrinks the letter height by this factor until the text fits
 MIN_SCALE = 0.05
 
 
-def plan_waypoints(points: np.ndarray, board: BoardConfig, resample: bool = True) -> Waypoints:
+def plan_waypoints(
+    points: np.ndarray, board: BoardConfig, resample: bool = True, words: np.ndarray | None = None
+) -> Waypoints:
     """(T, 3) absolute [x, y, pen_lift] in handwriting units -> timed waypoints on the board.
 
     resample=True: one waypoint per control tick (`board.control_rate_hz`); False: one per path vertex.
+    `words` (T,): the word each point is of, where the writer knows it (-1 where not; None: nowhere), which
+    decides where lines may wrap (trajtok.word_segmenter).
     Raises ValueError when a point lands outside the writable area or the arm's reach (fit="error").
     """
     planner = WaypointPlanner(board, resample=resample)
-    return Waypoints.concatenate([planner.feed(points), planner.finish()])
+    return Waypoints.concatenate([planner.feed(points, words), planner.finish()])
 
 
 class WaypointPlanner:
@@ -72,25 +77,29 @@ class WaypointPlanner:
         self._pending: list[Waypoints] = []  # planned, not yet handed out
         self._retracted = False
 
-    def feed(self, points: np.ndarray) -> Waypoints:
-        """(K, 3) absolute [x, y, pen_lift] points, continuing what was fed before."""
+    def feed(self, points: np.ndarray, words: np.ndarray | None = None) -> Waypoints:
+        """(K, 3) absolute [x, y, pen_lift] points, continuing what was fed before; `words` (K,) as for
+        `plan_waypoints`."""
         points = _check_points(points)
+        words = _check_words(words, len(points))
         if self._words.done:
             raise ValueError("waypoint planner: points fed after finish() or abort(); start a new planner")
-        for x, y, lift in points:
-            self._words.add_point(np.array([x, y]), lift > 0.5)
+        for (x, y, lift), word in zip(points, words, strict=True):
+            self._words.add_point(np.array([x, y]), lift > 0.5, word)
             self._release()
         if len(points):
             self._last_xy = points[-1, :2].astype(float)
         return self._take()
 
-    def feed_deltas(self, deltas: np.ndarray, pen_lift: np.ndarray) -> Waypoints:
+    def feed_deltas(
+        self, deltas: np.ndarray, pen_lift: np.ndarray, words: np.ndarray | None = None
+    ) -> Waypoints:
         """(K, 2) deltas + (K,) pen lifts (decoded steps), integrated from where the last feed ended."""
         deltas = np.asarray(deltas, dtype=float).reshape(-1, 2)
         points = np.empty((len(deltas), 3))
         points[:, :2] = self._last_xy + np.cumsum(deltas, axis=0)
         points[:, 2] = np.asarray(pen_lift, dtype=bool).reshape(-1)
-        return self.feed(points)
+        return self.feed(points, words)
 
     def finish(self) -> Waypoints:
         """End of input: plan what is left and retract the pen."""
@@ -312,6 +321,18 @@ class _Layout:
                 f"u in [{self.u_min:.3f}, {self.u_max:.3f}], v in [{self.v_min:.3f}, {self.v_max:.3f}]",
                 f"lower letter_height_m (now {self.h:.4g}), move start_uv_m, or use fit=scale",
             )
+
+
+def _check_words(words: np.ndarray | None, n: int) -> np.ndarray:
+    if words is None:
+        return np.full(n, UNKNOWN_WORD, dtype=np.int64)
+    words = np.asarray(words)
+    if words.shape != (n,) or not np.issubdtype(words.dtype, np.integer) or (words < UNKNOWN_WORD).any():
+        raise ValueError(
+            f"strokes: words must be ({n},) integers, each >= {UNKNOWN_WORD} (unknown), one per point; "
+            f"got {words.dtype} {words.shape}"
+        )
+    return words
 
 
 def _check_points(points: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ A board wraps its one line of ink at words itself (trajtok.waypoints), so `trajt
 writer write a phrase as one line of pieces (`board_pieces`): its words, word by word, else the model's
 lines (a phrase longer than the lines the model learned is cut at blanks, as `trajtok write` cuts it, and
 past them a model writes scribble), each written alone and laid out one after another as words are
-(`write_one_line`, or `WordByWordStream` over the pieces as their steps come).
+(`write_one_line`, or `board_steps` over the pieces as their steps come). Where a piece is one word, the
+board is told which word its ink is of, so a line wraps there whatever the gap looks like.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from trajtok.line_stitching import draw_layout, join_words, stitch
+from trajtok.line_stitching import draw_layout, join_words, piece_words, stitch
 from trajtok.page_lines import Step
 from trajtok.sample import Sample
 
@@ -100,6 +101,12 @@ class WordByWordStream:
         self.words: list[Sample] = []
 
     def __iter__(self) -> Iterator[Step]:
+        with contextlib.closing(self.indexed()) as steps:
+            for _, step in steps:
+                yield step
+
+    def indexed(self) -> Iterator[tuple[int, Step]]:
+        """The steps, each with the piece it is of (its index in `pieces`)."""
         sent = 0
         for k, text in enumerate(self.texts):
             steps = []
@@ -107,12 +114,29 @@ class WordByWordStream:
                 for step in word_steps:
                     steps.append(step)
                     if k == 0:
-                        yield step
+                        yield k, step
             self.words.append(steps_sample(steps, text))
             if k:
                 line = join_words(self.words, self.gaps[:k], self.drifts[:k])
-                yield from zip(line.deltas[sent:], line.events[sent:], strict=True)
+                for step in zip(line.deltas[sent:], line.events[sent:], strict=True):
+                    yield k, step
             sent += len(steps)
+
+
+def board_steps(
+    stream: Callable[[str], Iterable[Step]], pieces: Sequence[str], rng: np.random.Generator
+) -> Iterator[tuple[int, Step]]:
+    """`pieces` (`board_pieces`) streamed on one line (`WordByWordStream`; one piece: its own steps), each
+    step with the word of the phrase it is of, where its piece is one word (else -1: the board
+    finds those words at their gaps, trajtok.word_segmenter), as `write_one_line`'s sample declares them."""
+    owners = piece_words(list(pieces))
+    if len(pieces) == 1:
+        for step in stream(pieces[0]):
+            yield owners[0], step
+        return
+    with contextlib.closing(WordByWordStream(stream, pieces, rng).indexed()) as steps:
+        for k, step in steps:
+            yield owners[k], step
 
 
 def steps_sample(steps: Sequence[Step], text: str) -> Sample:

@@ -1,9 +1,14 @@
 """Where words begin in a stream of strokes, decided as soon as the strokes allow (for line wrapping).
 
-A stroke starts a new word if it and the next strokes (WORD_LOOKAHEAD in all) all lie right of the word so
-far by more than `word_gap`, a blank column (checking only the stroke itself would split words before letters
-drawn right to left, like a, d, q). One point left of the column settles it (it continues the word); a new
-word needs all those strokes complete, or the end of input.
+Where the points declare their word (the writer of the strokes knows it: a synthetic hand's glyphs, a model's
+words written one by one), a stroke starts a new word when its first point declares a later word than the
+word so far, and never otherwise. Where either is not declared (UNKNOWN_WORD), the gap decides: a stroke
+starts a new word if it and the next strokes (WORD_LOOKAHEAD in all) all lie right of the word so far by more
+than `word_gap`, a blank column (checking only the stroke itself would split words before letters drawn right
+to left, like a, d, q). One point left of the column settles it (it continues the word); a new word needs all
+those strokes complete, or the end of input. One threshold cannot serve every hand: on the synthetic writers
+(bench/board_fit.py) it runs a slanted hand's words together, whose letters lean over the gap, and splits a
+wide print hand's words at its letter gaps.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import math
 import numpy as np
 
 WORD_LOOKAHEAD = 3  # strokes looked at past a pen-up jump to decide whether it is a gap between words
+UNKNOWN_WORD = -1  # a point whose word is not declared
 
 
 class WordSegmenter:
     """Feed points with `add_point`; `strokes` are the closed strokes (N_i, 2), `open_stroke` the points of
     the one being received, `word_starts` the first stroke of each word decided so far (strokes before
-    `n_segmented` have a known word)."""
+    `n_segmented` have a known word). A point's declared `word` counts the words before it (UNKNOWN_WORD:
+    not declared)."""
 
     def __init__(self, wrap: bool, word_gap: float):
         self.wrap = wrap  # without wrapping, where words end changes nothing: one word
@@ -30,6 +37,8 @@ class WordSegmenter:
         self.done = False  # no more input
         self._x_min: list[float] = []
         self._x_max: list[float] = []
+        self._first_words: list[int] = []  # the declared word of each stroke's first point, open one included
+        self._declared_word = UNKNOWN_WORD  # the latest word declared by the current word's strokes
         self._open_x_min = math.inf
         self._word_max_x = -math.inf  # rightmost x of the current word's strokes before _n_max_counted
         self._n_max_counted = 0
@@ -38,7 +47,9 @@ class WordSegmenter:
     def n_strokes(self) -> int:
         return len(self.strokes) + bool(self.open_stroke)
 
-    def add_point(self, xy: np.ndarray, lift: bool) -> None:
+    def add_point(self, xy: np.ndarray, lift: bool, word: int = UNKNOWN_WORD) -> None:
+        if not self.open_stroke:
+            self._first_words.append(int(word))
         self.open_stroke.append(xy)
         self._open_x_min = min(self._open_x_min, float(xy[0]))
         if lift:
@@ -81,15 +92,22 @@ class WordSegmenter:
             starts_word = k > 0 and self._starts_word(k)
             if starts_word is None:
                 return
+            declared = self._first_words[k]
             if starts_word:
                 self.word_starts.append(k)
                 self._word_max_x, self._n_max_counted = -math.inf, k
+                self._declared_word = declared
+            else:
+                self._declared_word = max(self._declared_word, declared)
             self.n_segmented += 1
 
     def _starts_word(self, k: int) -> bool | None:
         """Whether stroke k starts a new word; None while that is still open."""
         if not self.wrap:
             return False
+        declared = self._first_words[k]
+        if declared != UNKNOWN_WORD and self._declared_word != UNKNOWN_WORD:
+            return declared > self._declared_word
         while self._n_max_counted < k:
             self._word_max_x = max(self._word_max_x, self._x_max[self._n_max_counted])
             self._n_max_counted += 1

@@ -27,8 +27,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def export(args: argparse.Namespace, points: np.ndarray, board: BoardConfig | None = None) -> list[Path]:
-    """Write the exports asked for; `board` (the robot's, for `sim write`) replaces the plotter file's."""
+def export(
+    args: argparse.Namespace,
+    points: np.ndarray,
+    board: BoardConfig | None = None,
+    words: np.ndarray | None = None,
+) -> list[Path]:
+    """Write the exports asked for; `board` (the robot's, for `sim write`) replaces the plotter file's;
+    `words`: the word of each point, where known (trajtok.waypoints.plan_waypoints)."""
     if not (args.gcode or args.plot_svg):
         return []
     from trajtok.config import load_config
@@ -38,4 +44,4 @@ def export(args: argparse.Namespace, points: np.ndarray, board: BoardConfig | No
     config = load_config(PlotterConfig, args.plotter)
     if board is not None:
         config = dataclasses.replace(config, board=board)
-    return export_files(points, config, gcode=args.gcode, svg=args.plot_svg)
+    return export_files(points, config, gcode=args.gcode, svg=args.plot_svg, words=words)

@@ -14,6 +14,7 @@ from trajtok.cli import plotter as plotter_cli
 from trajtok.cli.numbers import non_negative_float, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
+from trajtok.sample import Sample
 from trajtok.word_layout import LAYOUTS
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
@@ -115,6 +116,7 @@ def run_write(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
         return 0
+    words = None  # the word of each point, where the strokes' writer declares it
     if args.strokes:
         points, stored_text = load_strokes(args.strokes)
         text = text or stored_text
@@ -122,13 +124,14 @@ def run_write(args: argparse.Namespace) -> int:
     elif not text:
         raise ValueError("nothing to write: give the text, or --strokes FILE.npz")
     elif args.synthetic:
-        points, source = synthetic_strokes(text, args.style, args.seed), f"synthetic style {args.style}"
+        points, words = synthetic_strokes(text, args.style, args.seed)
+        source = f"synthetic style {args.style}"
     else:
-        points = model_strokes(text, args.checkpoint, args.temperature, args.seed, args.layout)
+        points, words = model_strokes(text, args.checkpoint, args.temperature, args.seed, args.layout)
         source = "model"
 
-    waypoints = plan_waypoints(points, config.board)
-    exports = plotter_cli.export(args, points, board=config.board)
+    waypoints = plan_waypoints(points, config.board, words=words)
+    exports = plotter_cli.export(args, points, board=config.board, words=words)
     print(f"{text or '(strokes)'!r} from {source}: {len(waypoints)} waypoints, {waypoints.duration_s:.1f} s")
     bar = tqdm(total=round(waypoints.duration_s, 1), unit="sim s", file=sys.stderr, leave=False)
     with WhiteboardSim(config, gui=args.gui) as sim, bar:
@@ -217,29 +220,35 @@ def load_strokes(path: str) -> tuple[np.ndarray, str]:
     return points, " ".join(texts)
 
 
-def synthetic_strokes(text: str, style: int, seed: int) -> np.ndarray:
+def synthetic_strokes(text: str, style: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The text in synthetic hand `style`: (points (T, 3), the word of each point)."""
     from trajtok.data.hershey import synthesize
+
+    return board_ink(synthesize(text, style_id=style, seed=seed))
+
+
+def board_ink(sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
+    """A sample's points (T, 3) and the word of each, where it knows them (None: nowhere), for the board."""
+    from trajtok.phrase_layout import point_words
     from trajtok.strokes import integrate
 
-    sample = synthesize(text, style_id=style, seed=seed)
-    return integrate(sample.deltas, sample.events[:, 0])
+    return integrate(sample.deltas, sample.events[:, 0]), point_words(sample)
 
 
 def model_strokes(
     text: str, checkpoint: str | None, temperature: float, seed: int, layout: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The text as the model writes it on one line for the board to wrap: whole, in the model's lines when
     it is longer than they are, or word by word (`layout`, as `trajtok write --layout`;
-    trajtok.word_layout.board_pieces)."""
+    trajtok.word_layout.board_pieces). (points (T, 3), the word of each point where known: the words
+    written one by one)."""
     from trajtok.generate import Sampling, Writer
-    from trajtok.strokes import integrate
     from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
 
     writer = Writer.from_checkpoint(checkpoint)
     sampling = Sampling(temperature=temperature, seed=seed)
     pieces = board_pieces(writer.lines(text), writes_word_by_word(layout, writer.stitched_words))
-    sample = write_one_line(lambda texts: writer.write(texts, sampling), pieces, seed)
-    return integrate(sample.deltas, sample.events[:, 0])
+    return board_ink(write_one_line(lambda texts: writer.write(texts, sampling), pieces, seed))
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:

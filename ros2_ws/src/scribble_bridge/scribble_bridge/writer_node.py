@@ -62,7 +62,7 @@ from trajtok.motion_profile import Waypoints
 from trajtok.retract import lift_off
 from trajtok.sample import Sample
 from trajtok.waypoints import WaypointPlanner
-from trajtok.word_layout import WordByWordStream, board_pieces, writes_word_by_word
+from trajtok.word_layout import board_pieces, board_steps, writes_word_by_word
 
 PANDA_JOINTS = tuple(
     f"panda_joint{i}" for i in range(1, 8)
@@ -260,19 +260,17 @@ class WriterNode(Node):
 
     def _text_steps(
         self, text: str, sampling: Sampling, prime: Sample | None
-    ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    ) -> Iterable[tuple[int, tuple[np.ndarray, np.ndarray]]]:
         """The text's steps as they come, on one line for the board to wrap: word by word for a model trained
         on lines stitched from single words, in the model's lines for text longer than they are, else
-        whole (trajtok.word_layout.board_pieces)."""
+        whole (trajtok.word_layout.board_pieces); each with its word, where known (board_steps)."""
 
         def stream(part: str):
             return self._writer.stream(part, sampling, prime=prime)
 
         word_by_word = writes_word_by_word("auto", self._writer.stitched_words)
         pieces = board_pieces(self._writer.lines(text, prime), word_by_word)
-        if len(pieces) > 1:
-            return WordByWordStream(stream, pieces, np.random.default_rng(sampling.seed))
-        return stream(text)
+        return board_steps(stream, pieces, np.random.default_rng(sampling.seed))
 
     def _write(self, job: Job) -> None:
         """Generate the text step by step, stream the waypoints as they are planned, then publish the plan."""
@@ -287,13 +285,13 @@ class WriterNode(Node):
         job.budget = self._writer.step_budget(job.text)
         self._feedback(job, "generating", force=True)
         try:
-            for deltas, events in self._text_steps(
+            for word, (deltas, events) in self._text_steps(
                 job.text, Sampling(temperature=values["temperature"], seed=seed), job.prime
             ):
                 if self._stop.is_set() or job.cancel.is_set():
                     return  # the pacer lifts the pen and ends the request
                 job.steps += 1
-                step_waypoints = planner.feed_deltas(deltas[None], events[:1])
+                step_waypoints = planner.feed_deltas(deltas[None], events[:1], np.array([word]))
                 self._plan(job, step_waypoints, parts, board, frame, streaming)
             self._plan(job, planner.finish(), parts, board, frame, streaming)
         except ValueError as exc:  # the plan left the board or the arm's reach: lift the pen off and stop
