@@ -11,14 +11,17 @@ strokes, is the room the board kept above and left of the first line before (asc
 fit=error and with fit=scale.
 Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter) puts word starts: where
 the strokes' writer declares each point's word (the synthetic writers always; the model where it writes a
-phrase word by word), by those, else at the gaps (one blank-column threshold, `board.word_gap`). Printed: the
-share of phrases where the gaps alone give as many words as the phrase has, and for the synthetic ones where
-they give more (a word split) or fewer (words run together); and, measured in the same run, the synthetic
-phrases on the board with the gaps alone (`synthetic_fit_gaps_only`: as `trajtok sim write --synthetic` did
-before it passed the words on).
+phrase word by word, or where its word spacer, which reads the attended character, decides the words), by
+those, else at the gaps (one blank-column threshold, `board.word_gap`). Printed: the share of phrases where
+the gaps alone give as many words as the phrase has, and for the synthetic ones where they give more (a
+word split) or fewer (words run together); the share of the model's phrases whose declared words are the
+phrase's (`model_words_declared`); and, measured in the same run, the phrases on the board with the gaps
+alone (`model_fit_gaps_only`, `synthetic_fit_gaps_only`: as `trajtok sim write` did before it passed the
+words on).
 Last line: JSON with `phrases`, `model_fit`, `model_fit_old_room`, `model_fit_scale_old_room`,
-`synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room`, `synthetic_fit_gaps_only`
-(fractions; synthetic: over the six writers' phrases), `model_words_found`, `synthetic_words_found`,
+`model_fit_gaps_only`, `synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room`,
+`synthetic_fit_gaps_only` (fractions; synthetic: over the six writers' phrases), `model_words_found`,
+`model_words_declared`, `synthetic_words_found`,
 `synthetic_words_split`, `synthetic_words_run_together`, `random_seed`, `checkpoint`.
 """
 
@@ -34,12 +37,11 @@ import torch
 from tqdm import tqdm
 
 from trajtok.board import BoardConfig
-from trajtok.cli.sim import board_ink
 from trajtok.data.hershey import STYLES, synthesize
 from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
 from trajtok.waypoints import plan_waypoints
-from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
+from trajtok.word_layout import board_ink, board_pieces, write_one_line, writes_word_by_word
 from trajtok.word_segmenter import WordSegmenter
 
 TEMPERATURE = 0.8  # `trajtok sim write`'s default
@@ -91,13 +93,17 @@ def main() -> None:
     plans = boards()
     model = {name: [] for name in plans}
     synthetic = {name: [] for name in plans}
-    gaps_only = []  # synthetic phrases on the default board, the words left to the gaps
+    gaps_only, model_gaps_only = [], []  # phrases on the default board, the words left to the gaps
     found, model_found = [], []  # words the gaps give minus words in the phrase
+    model_declared = []  # the model's declared words are the phrase's
     for i, text in enumerate(tqdm(phrases, desc="phrases", unit="phrase")):
         points, words = model_ink(writer, text, i)
         model_found.append(words_found(points, plans["fit"]) - len(text.split()))
+        declared = [] if words is None else sorted(set(words.tolist()))
+        model_declared.append(declared == list(range(len(text.split()))))
         for name, board in plans.items():
             model[name].append(fits(points, board, words))
+        model_gaps_only.append(fits(points, plans["fit"], None))
         for style in range(len(STYLES)):
             points, words = board_ink(synthesize(text, style_id=style, seed=i))
             found.append(words_found(points, plans["fit"]) - len(text.split()))
@@ -109,6 +115,8 @@ def main() -> None:
         figures[f"model_{name}"] = float(np.mean(model[name]))
         figures[f"synthetic_{name}"] = float(np.mean(synthetic[name]))
     figures["synthetic_fit_gaps_only"] = float(np.mean(gaps_only))
+    figures["model_fit_gaps_only"] = float(np.mean(model_gaps_only))
+    figures["model_words_declared"] = float(np.mean(model_declared))
     found, model_found = np.array(found), np.array(model_found)
     figures["model_words_found"] = float(np.mean(model_found == 0))
     figures["synthetic_words_found"] = float(np.mean(found == 0))
@@ -125,7 +133,11 @@ def main() -> None:
         f"synthetic on the board with the words left to the gaps: {np.mean(gaps_only):.3f} "
         f"(with the declared words: {np.mean(synthetic['fit']):.3f})"
     )
-    print(f"model: the gaps alone give the phrase's words in {np.mean(model_found == 0):.3f}")
+    print(
+        f"model on the board with the words left to the gaps: {np.mean(model_gaps_only):.3f}; the gaps "
+        f"give the phrase's words in {np.mean(model_found == 0):.3f}, its declared words are the phrase's "
+        f"in {np.mean(model_declared):.3f}"
+    )
     for style, name in enumerate(STYLES):
         own = synthetic["fit"][style :: len(STYLES)]
         old = synthetic["fit_old_room"][style :: len(STYLES)]

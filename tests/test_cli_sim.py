@@ -77,11 +77,21 @@ def test_overrides_and_frames_after_the_options(tmp_path, cli):
         ("no_points", "no `points` array"),
         ("bad_shape", r"must be \(T, 3\)"),
         ("nan", "NaN"),
+        ("line_nan", "`points_1` holds NaN"),
+        ("bad_words", "`words_0` must hold an integer word for each of `points_0`"),
+        ("empty_lines", "its lines .* hold no points"),
     ],
 )
 def test_bad_strokes_file_is_one_line_exit_2(content, message, tmp_path, cli):
     path = tmp_path / "bad.npz"
-    if content == "no_points":
+    line = np.array([[0, 0, 0], [1, 1, 1]], float)
+    if content == "line_nan":
+        np.savez(path, points=line, points_0=line, points_1=line * np.nan)
+    elif content == "bad_words":
+        np.savez(path, points=line, points_0=line, words_0=np.zeros(3, int))
+    elif content == "empty_lines":
+        np.savez(path, points=line, points_0=np.zeros((0, 3)))
+    elif content == "no_points":
         np.savez(path, strokes=np.zeros((3, 3)))
     elif content == "bad_shape":
         np.savez(path, points=np.zeros((5, 2)))
@@ -121,6 +131,22 @@ def test_sim_without_a_scene_shows_help_and_exits_2():
     done = subprocess.run([sys.executable, "-m", "trajtok", "sim"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "write" in done.stdout
+
+
+def test_a_page_of_lines_is_read_as_its_lines_end_to_end_with_their_words(tmp_path):
+    from trajtok.cli.sim import load_strokes
+
+    first, second = (synthesize(t, style_id=0, seed=0) for t in ("robots can", "write"))
+    lines = [integrate(s.deltas, s.events[:, 0]) for s in (first, second)]
+    page = np.concatenate([lines[0], lines[1] - [0, 3.2, 0]])
+    path = tmp_path / "page.npz"
+    np.savez(path, points=page, points_0=lines[0], points_1=lines[1], texts=np.array(["robots can", "write"]),
+             words_0=np.repeat([0, 1], [40, len(lines[0]) - 40]))  # fmt: skip
+    points, words, text = load_strokes(str(path))
+    assert text == "robots can write" and len(points) == len(page)
+    assert words.tolist() == [0] * 40 + [1] * (len(lines[0]) - 40) + [2] * len(lines[1])
+    gap = points[len(lines[0]) :, 0].min() - points[: len(lines[0]), 0].max()
+    assert gap == pytest.approx(1.0, abs=1e-4) and np.ptp(points[:, 1]) < 3  # a word gap apart, one line
 
 
 def test_a_synthetic_hand_declares_its_words_so_a_slanted_phrase_wraps_between_them():

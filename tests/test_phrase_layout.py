@@ -17,6 +17,7 @@ from trajtok.phrase_layout import (
     FOLLOWS_WORDS,
     AttentionTrack,
     WordSpacer,
+    blank_words,
     space_words,
     word_gaps,
 )
@@ -58,6 +59,7 @@ def test_the_spacer_moves_close_words_apart_whole_and_leaves_far_ones():
     assert changed.tolist() == [4]  # "ef" was far enough already
     gaps = word_gaps(dataclasses.replace(spaced, char_index=np.array(focus, np.int32)))
     assert min(gaps) == pytest.approx(0.8)
+    assert spaced.word_index.tolist() == [0] * 4 + [1] * 4 + [2] * 4  # the words it decided, declared
 
 
 def test_the_spacer_lets_the_last_words_dot_through_and_streams_what_it_writes_whole():
@@ -69,11 +71,20 @@ def test_the_spacer_lets_the_last_words_dot_through_and_streams_what_it_writes_w
     spacer = WordSpacer([2], min_gap=0.8)
     streamed = [s for d, e, f in zip(deltas, lifts, focus, strict=True) for s in spacer.add(d, e, f)]
     streamed += list(spacer.flush())
-    x = np.cumsum([d[0] for d, _ in streamed])
+    x = np.cumsum([d[0] for d, _, _ in streamed])
     assert x[4] == pytest.approx(0.45)  # the dot stays over its i
     assert x[5] == pytest.approx(0.5 + 0.8)  # the next word keeps the gap from the i, not from the dot
     whole = space_words(Sample(deltas, lifts, text=text), np.array(focus), [2], 0.8)
-    np.testing.assert_allclose(np.stack([d for d, _ in streamed]), whole.deltas)
+    np.testing.assert_allclose(np.stack([d for d, _, _ in streamed]), whole.deltas)
+    assert whole.word_index.tolist() == [0] * 5 + [1] * 4  # the dot is the i's
+    assert [crossed for _, _, crossed in streamed] == whole.word_index.tolist()
+
+
+@pytest.mark.parametrize(
+    "text, words", [("ab cd", [0, 1]), ("a  b", [0, 1, 1]), (" hi", [0, 0]), ("hi ", [0, 0]), ("", [0])]
+)
+def test_blanks_crossed_name_the_word_of_the_text(text, words):
+    assert blank_words(text).tolist() == words
 
 
 def test_the_end_waits_until_the_last_character_has_been_attended():

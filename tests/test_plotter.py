@@ -11,7 +11,9 @@ import pytest
 
 from trajtok.board import BoardConfig
 from trajtok.cli import main
+from trajtok.cli.sim import load_strokes
 from trajtok.data.hershey import synthesize
+from trajtok.page_lines import LINE_SPACING
 from trajtok.plotter import (
     PlotterConfig,
     page_strokes_mm,
@@ -127,6 +129,25 @@ def test_trajtok_write_and_sim_write_export_the_same_page(overfit_checkpoint, tm
     from_sim = parse_gcode((tmp_path / "s.gcode").read_text(), PlotterConfig(pen="z", z_up_mm=3.0))
     assert "G1 Z3.000" in (tmp_path / "s.gcode").read_text()
     assert_same_strokes(from_sim, written, tol_mm=1e-3)  # same strokes, same board: the same page
+
+
+def test_a_page_of_several_lines_goes_to_the_plotter_and_the_board_as_one_line_for_them_to_wrap(
+    tmp_path, capsys, one_torch_thread
+):
+    """Stacked as on the page, the second line's ink went on top of the board's second line (and off
+    the board): `write "the quick brown fox jumps" --gcode` was refused. Now the lines go end to end, with
+    the words the model declared, and `sim write --strokes` reads the page back the same way."""
+    out = tmp_path / "page.png"
+    argv = ["write", "the quick brown fox jumps", "--temperature", "0", "--out", str(out)]
+    assert main([*argv, "--gcode", str(tmp_path / "w.gcode")]) == 0
+    assert "2 lines of at most" in capsys.readouterr().out
+    written = parse_gcode((tmp_path / "w.gcode").read_text(), PlotterConfig())
+    points, words, text = load_strokes(str(out.with_suffix(".npz")))
+    assert text == "the quick brown fox jumps" and set(words.tolist()) == set(range(5))
+    assert np.ptp(points[:, 1]) < LINE_SPACING  # one line
+    assert_same_strokes(written, page_strokes_mm(points, PlotterConfig().board, words), tol_mm=1e-3)
+    with np.load(out.with_suffix(".npz")) as page:  # the page itself is unchanged: two stacked lines
+        assert page["points"][:, 1].min() < -LINE_SPACING + 1
 
 
 def test_a_bad_plotter_file_is_one_clean_error(points, tmp_path, capsys):

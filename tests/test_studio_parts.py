@@ -156,3 +156,23 @@ def test_a_port_another_program_holds_is_one_line_and_the_studio_does_not_start(
         run.user_error(f"cannot listen on 127.0.0.1:{port}", "give --port N")
         assert "http://" not in run.out  # no address printed for a page that is not served
     cli("studio", "--host", "no-such-host.invalid").user_error("cannot listen on no-such-host.invalid:8765")
+
+
+def test_a_phrase_of_two_lines_goes_to_the_robot_as_one_line_for_the_board_to_wrap():
+    from trajtok.board import BoardConfig
+    from trajtok.page_lines import LINE_SPACING, stack_lines
+    from trajtok.sample import Sample
+    from trajtok.strokes import differentiate
+    from trajtok.studio.results import WrittenPhrase
+    from trajtok.waypoints import plan_waypoints
+
+    lines = ["robots can write", "on boards"]
+    own = [synthesize(line, style_id=0, seed=0) for line in lines]
+    deltas, lifts = differentiate(stack_lines([integrate(s.deltas, s.events[:, 0]) for s in own]))
+    page = Sample(deltas, lifts[:, None], text=" ".join(lines))
+    phrase = WrittenPhrase(page, None, lines=lines, line_steps=[len(s) for s in own])
+    with pytest.raises(ValueError, match="outside the writable board area"):  # the page, stacked
+        plan_waypoints(phrase.points, BoardConfig())
+    points = phrase.board_points()
+    assert len(points) == len(page) and np.ptp(points[:, 1]) < LINE_SPACING and points[-1, 2] == 1.0
+    assert len(plan_waypoints(points, BoardConfig())) > 0

@@ -151,17 +151,17 @@ def test_auto_lays_out_word_by_word_only_for_a_model_trained_on_stitched_words()
     assert line_words("  two  words ") == ["two", "words"] and line_words("") == [""]
 
 
-def test_a_board_is_told_the_word_of_each_step_where_a_piece_is_one_word(writer):
-    """Streamed for a board, each step carries the word `write_one_line`'s sample declares for it."""
+def test_a_board_is_told_the_word_of_each_step(writer):
+    """Streamed for a board, each step carries the word `write_one_line`'s sample declares for it: its
+    piece's, where the piece is one word, else the word the model's spacer gave it."""
 
-    def stream(text):
-        return writer.stream(text, GREEDY)
+    def stream_words(text):
+        return writer.stream_words(text, GREEDY)
 
     for pieces in (["seven", "brave", "foxes"], ["seven brave", "foxes"], ["seven brave"]):
         line = write_one_line(lambda texts: writer.write(texts, GREEDY), pieces, seed=4)
-        steps = list(board_steps(stream, pieces, np.random.default_rng(4)))
+        steps = list(board_steps(stream_words, pieces, np.random.default_rng(4)))
         words = point_words(line)
-        expected = np.full(len(line), -1) if words is None else words
-        assert [w for w, _ in steps] == expected.tolist()
+        assert [w for w, _ in steps] == words.tolist()
+        assert set(words.tolist()) == set(range(len(line.text.split()))) and (np.diff(words) >= 0).all()
         np.testing.assert_allclose(np.stack([d for _, (d, _) in steps]), line.deltas, atol=1e-4)
-    assert set(expected.tolist()) == {-1}  # a piece of several words: left to the board's gaps

@@ -29,6 +29,7 @@ from trajtok.phrase_layout import (
     FOLLOWS_WORDS,
     AttentionTrack,
     WordSpacer,
+    blank_words,
     last_character,
     space_words,
     text_following,
@@ -166,24 +167,41 @@ class Writer:
         style: Sample | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
+        for _, step in self.stream_words(text, sampling, prime, state, style):
+            yield step
+
+    def stream_words(
+        self,
+        text: str,
+        sampling: Sampling = DEFAULT_SAMPLING,
+        prime: Sample | None = None,
+        state: np.ndarray | None = None,
+        style: Sample | None = None,
+    ) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+        """`stream`'s steps, each with the word of `text` it is of, as `write` declares it (`word_index`:
+        the word spacer's, by the attended character) or -1 where the model does not follow the text."""
         prime, reference = self._conditioning(prime, style)
         end_id = int(self.end_ids[0])
         if self.chunked:  # a chunk decodes once it is whole: yield the steps of each chunk as it closes
-            yield from self._stream_chunks(text, sampling, prime, state, reference)
+            for step in self._stream_chunks(text, sampling, prime, state, reference):
+                yield -1, step
             return
         track = self._track([text], prime)
         spacer = WordSpacer(self._blanks(text, prime), self.min_word_gap) if self.min_word_gap else None
+        words = blank_words(text)
         for step in self._generate([text], sampling, prime, state, track, reference):
             ids = step[0].tolist()
             if ids[0] == end_id:
                 break
             deltas, events = self.tokenizer.decode_step(ids)
             if spacer is None:
-                yield deltas, events
+                yield -1, (deltas, events)
             else:
-                yield from spacer.add(deltas, events, int(track.focus[-1][0]))
+                for d, e, crossed in spacer.add(deltas, events, int(track.focus[-1][0])):
+                    yield int(words[crossed]), (d, e)
         if spacer is not None:
-            yield from spacer.flush()
+            for d, e, crossed in spacer.flush():
+                yield int(words[crossed]), (d, e)
 
     def _stream_chunks(
         self, text, sampling, prime, state, reference

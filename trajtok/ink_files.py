@@ -1,7 +1,8 @@
 """Files of handwriting to read back, record by record: what `trajtok recognize FILE...` takes.
 
     .npz written by `trajtok write`   `points_<i>` (one phrase each, absolute [x, y, pen_lift] in x-heights)
-                                       and `texts`; else the whole page `points`; optionally the hand that
+                                       and `texts` (and `words_<i>`, not read here); else the whole page
+                                       `points`; optionally the hand that
                                        wrote them: `writer` (one name for the file) or `writers` (one each)
     .npz stroke-3 (sketch-rnn)        arrays train / valid / test of (N, 3) [dx, dy, pen_lift] (read
                                        with pickle: trusted files only)
@@ -46,10 +47,20 @@ class InkRecord:
     writer: str | None = None  # the hand the file says wrote it, if it says
 
 
-def save_written(file, page: np.ndarray, phrases: list[np.ndarray], texts: list[str]) -> None:
+def save_written(
+    file,
+    page: np.ndarray,
+    phrases: list[np.ndarray],
+    texts: list[str],
+    words: list[np.ndarray | None] | None = None,
+) -> None:
     """The .npz `trajtok write` saves (and `_read_written` reads): `points` the page (T, 3), `points_<i>`
-    each phrase at its own origin, `texts` the phrases. `file`: a path or a binary file object."""
-    np.savez(file, points=page, texts=np.array(texts), **{f"points_{i}": p for i, p in enumerate(phrases)})
+    each phrase at its own origin, `texts` the phrases, and `words_<i>` the word of the phrase each of its
+    points is of, where the writer declared it (`Sample.word_index`; for the board, `trajtok sim write
+    --strokes`). `file`: a path or a binary file object."""
+    arrays = {f"points_{i}": p for i, p in enumerate(phrases)}
+    arrays |= {f"words_{i}": w for i, w in enumerate(words or []) if w is not None}
+    np.savez(file, points=page, texts=np.array(texts), **arrays)
 
 
 def read_ink_file(path: str | Path) -> list[InkRecord]:

@@ -29,12 +29,12 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
 
     Text: the words joined by blanks. char_index follows when every word has one (blanks own no points);
     the pen-up travel into each word becomes the step that leaves the word before. word_index: which word
-    of the text each point is of (-1 for the points of a sample whose own text has several words). A word
-    without points (a model may end a word at once) adds its text only."""
+    of the text each point is of (`piece_point_words`: -1 for the points of a sample of several words that
+    does not know its own). A word without points (a model may end a word at once) adds its text only."""
     parts, right, texts, chars, offset = [], 0.0, [], [], 0
     owners = [
-        np.full(len(word), owner, dtype=np.int32)
-        for word, owner in zip(words, piece_words([w.text for w in words]), strict=True)
+        piece_point_words(word.text, first, word.word_index, len(word))
+        for word, first in zip(words, first_words([w.text for w in words]), strict=True)
     ]
     for k, word in enumerate(words):
         points = integrate(word.deltas, word.events[:, 0]).astype(np.float64)
@@ -59,15 +59,20 @@ def join_words(words: list[Sample], gaps: list[float], drifts: list[float]) -> S
     )
 
 
-def piece_words(texts: list[str]) -> list[int]:
-    """Which word of the texts joined by blanks each text is, where it is one word (-1 where it is several,
-    or none)."""
-    owners, n_words = [], 0
-    for text in texts:
-        own_words = len(text.split())
-        owners.append(n_words if own_words == 1 else -1)
-        n_words += own_words
-    return owners
+def first_words(texts: list[str]) -> list[int]:
+    """The index, in the texts joined by blanks, of each text's first word (the words before it)."""
+    return np.cumsum([0] + [len(text.split()) for text in texts[:-1]]).tolist()
+
+
+def piece_point_words(text: str, first: int, own: np.ndarray | None, n: int) -> np.ndarray:
+    """(n,) int32: the word of a line each of the n points of one of its pieces (`text`, whose first word is
+    the line's word `first`) is of: all `first` for a one-word piece, else the piece's own `word_index`
+    (`own`) moved by `first`; -1 where unknown."""
+    if len(text.split()) == 1:
+        return np.full(n, first, dtype=np.int32)
+    if own is None:
+        return np.full(n, -1, dtype=np.int32)
+    return np.where(np.asarray(own) >= 0, np.asarray(own) + first, -1).astype(np.int32)
 
 
 def draw_word_gaps(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -108,7 +108,9 @@ def last_character(text: str, follows: str = FOLLOWS_CHARACTERS) -> int:
 
 class WordSpacer:
     """Streams decoded steps `(delta (2,), events (E,))` of one phrase, each with the character it attended,
-    and yields them with every word after a blank kept `min_gap` right of the ink of the word before.
+    and yields them with every word after a blank kept `min_gap` right of the ink of the word before, as
+    `(delta, events, crossed)`: crossed, the blanks before the word the step is of (`blank_words` turns it
+    into the word of the text).
 
     `blanks`: the indices of the blanks in the text the model reads. A word begins with the first stroke whose
     attended character lies past a blank the current word has not crossed (the blank itself counts as past:
@@ -131,7 +133,7 @@ class WordSpacer:
 
     def add(
         self, delta: np.ndarray, events: np.ndarray, focus: int
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
         delta = np.array(delta, dtype=np.float32)
         starts, self.stroke_starts = self.stroke_starts, bool(events[0])
         word = int(np.searchsorted(self.blanks, focus, side="right"))  # blanks up to the attended character
@@ -141,7 +143,7 @@ class WordSpacer:
         if self.word == 0:  # the first word goes straight out
             self._advance(delta)
             self.edge = max(self.edge, self.x)
-            yield delta, events
+            yield delta, events, 0
             return
         x0, y0 = self.held_xy[-1] if self.held_xy else (self.x, self.y)
         self.held.append((delta, events))
@@ -152,7 +154,7 @@ class WordSpacer:
                 self.word = self.previous_word  # the next stroke may begin the word again
                 yield from self._release(shift=False)
 
-    def flush(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def flush(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
         """The end of the phrase: release the word still held."""
         yield from self._release()
 
@@ -164,7 +166,8 @@ class WordSpacer:
         self.x += float(delta[0])
         self.y += float(delta[1])
 
-    def _release(self, shift: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _release(self, shift: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """The held word's steps, of word `self.word` (a dot is let through as the word before's)."""
         if not self.held:
             return
         xs = [x for x, _ in self.held_xy]
@@ -174,11 +177,13 @@ class WordSpacer:
         for delta, _ in held:
             self._advance(delta)
         self.edge = max(self.edge, max(xs) + move)
-        yield from held
+        for delta, events in held:
+            yield delta, events, self.word
 
 
 def space_words(sample: Sample, focus: np.ndarray, blanks: list[int], min_gap: float) -> Sample:
-    """`WordSpacer` over a whole written sample (what streaming yields, step for step)."""
+    """`WordSpacer` over a whole written sample (what streaming yields, step for step), with the word of
+    each point (`word_index`) the spacer decided."""
     spacer = WordSpacer(blanks, min_gap)
     steps = [
         s for d, e, f in zip(sample.deltas, sample.events, focus, strict=True) for s in spacer.add(d, e, f)
@@ -186,8 +191,24 @@ def space_words(sample: Sample, focus: np.ndarray, blanks: list[int], min_gap: f
     steps += list(spacer.flush())
     if not steps:
         return sample
-    deltas = np.stack([d for d, _ in steps]).astype(sample.deltas.dtype)
-    return Sample(deltas, sample.events, text=sample.text, style_id=sample.style_id, state=sample.state)
+    deltas = np.stack([d for d, _, _ in steps]).astype(sample.deltas.dtype)
+    words = blank_words(sample.text)[[crossed for _, _, crossed in steps]]
+    return Sample(
+        deltas,
+        sample.events,
+        text=sample.text,
+        style_id=sample.style_id,
+        word_index=words.astype(np.int32),
+        state=sample.state,
+    )
+
+
+def blank_words(text: str) -> np.ndarray:
+    """(blanks + 1,) int: for each count of `text`'s blanks crossed (`WordSpacer`), the word (by blanks,
+    `word_spans`) the steps past them are of."""
+    ends = [last for _, last in word_spans(text)]
+    crossed = [0] + [sum(end < i for end in ends) for i, ch in enumerate(text) if ch == " "]
+    return np.minimum(crossed, max(len(ends) - 1, 0))
 
 
 def word_gaps(sample: Sample) -> list[float]:

@@ -26,9 +26,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from trajtok.line_stitching import draw_layout, join_words, piece_words, stitch
+from trajtok.line_stitching import (
+    WORD_GAP,
+    draw_layout,
+    first_words,
+    join_words,
+    piece_point_words,
+    stitch,
+)
 from trajtok.page_lines import Step
 from trajtok.sample import Sample
+from trajtok.strokes import integrate
 
 LAYOUTS = ("auto", "words", "line")  # how `trajtok write` lays out a line: auto picks by the model
 
@@ -59,6 +67,24 @@ def write_one_line(
     out from `np.random.default_rng(seed)`; one piece is that piece as written."""
     written = write(list(pieces))
     return written[0] if len(written) == 1 else stitch(written, np.random.default_rng(seed))
+
+
+def end_to_end(lines: Sequence[Sample]) -> Sample:
+    """A page's lines (each from its own origin) laid out one after another on one baseline, `WORD_GAP`
+    apart: what a board or a plotter, which wraps at its own width, is given for a page of several lines
+    (the page's own stacking would put each line's ink on top of the next board line's)."""
+    if len(lines) == 1:
+        return lines[0]
+    between = len(lines) - 1
+    return join_words(list(lines), [WORD_GAP] * between, [0.0] * between)
+
+
+def board_ink(sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
+    """One line's points (T, 3) and the word of each where the sample knows them (None: nowhere), as
+    trajtok.waypoints takes them."""
+    from trajtok.phrase_layout import point_words  # with torch: not at the CLI's start
+
+    return integrate(sample.deltas, sample.events[:, 0]), point_words(sample)
 
 
 def write_laid_out(
@@ -124,19 +150,36 @@ class WordByWordStream:
 
 
 def board_steps(
-    stream: Callable[[str], Iterable[Step]], pieces: Sequence[str], rng: np.random.Generator
+    stream_words: Callable[[str], Iterable[tuple[int, Step]]],
+    pieces: Sequence[str],
+    rng: np.random.Generator,
 ) -> Iterator[tuple[int, Step]]:
     """`pieces` (`board_pieces`) streamed on one line (`WordByWordStream`; one piece: its own steps), each
-    step with the word of the phrase it is of, where its piece is one word (else -1: the board
-    finds those words at their gaps, trajtok.word_segmenter), as `write_one_line`'s sample declares them."""
-    owners = piece_words(list(pieces))
+    step with the word of the phrase it is of, as `write_one_line`'s sample declares it
+    (`piece_point_words`; -1 where unknown: the board finds those words at their gaps,
+    trajtok.word_segmenter). `stream_words`: a piece -> its steps, each with its word of the piece (e.g.
+    `Writer.stream_words`)."""
+    firsts = first_words(list(pieces))
+    own: list[list[int]] = []  # each piece's own words, step by step, as it streams
+
+    def piece_steps(text: str) -> Iterator[Step]:
+        own.append([])
+        for word, step in stream_words(text):
+            own[-1].append(word)
+            yield step
+
+    def phrase_word(k: int, j: int) -> int:
+        return int(piece_point_words(pieces[k], firsts[k], np.array(own[k][j : j + 1]), 1)[0])
+
     if len(pieces) == 1:
-        for step in stream(pieces[0]):
-            yield owners[0], step
+        for j, step in enumerate(piece_steps(pieces[0])):
+            yield phrase_word(0, j), step
         return
-    with contextlib.closing(WordByWordStream(stream, pieces, rng).indexed()) as steps:
+    taken = [0] * len(pieces)  # steps of each piece handed out
+    with contextlib.closing(WordByWordStream(piece_steps, pieces, rng).indexed()) as steps:
         for k, step in steps:
-            yield owners[k], step
+            yield phrase_word(k, taken[k]), step
+            taken[k] += 1
 
 
 def steps_sample(steps: Sequence[Step], text: str) -> Sample:

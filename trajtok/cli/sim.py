@@ -15,7 +15,7 @@ from trajtok.cli.numbers import non_negative_float, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample
-from trajtok.word_layout import LAYOUTS
+from trajtok.word_layout import LAYOUTS, board_ink
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
 
@@ -118,7 +118,7 @@ def run_write(args: argparse.Namespace) -> int:
         return 0
     words = None  # the word of each point, where the strokes' writer declares it
     if args.strokes:
-        points, stored_text = load_strokes(args.strokes)
+        points, words, stored_text = load_strokes(args.strokes)
         text = text or stored_text
         source = args.strokes
     elif not text:
@@ -199,8 +199,14 @@ def split_text_and_overrides(words: list[str]) -> tuple[str, list[str]]:
     return " ".join(w for w in words if not OVERRIDE.match(w)), overrides
 
 
-def load_strokes(path: str) -> tuple[np.ndarray, str]:
-    """An .npz with `points` (T, 3) [x, y, pen_lift] -> (points, its text if stored, else '')."""
+def load_strokes(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """An .npz of strokes -> (points (T, 3) [x, y, pen_lift] on one line, the word of each point where the
+    file says, its text if stored, else ''). A page `trajtok write` (or the studio) saved has each line
+    (`points_<i>`, with `words_<i>`): its lines go end to end, for the board to wrap (word_layout.end_to_end),
+    as `sim write TEXT` gives it the model's lines. Else `points` is taken as one line."""
+    from trajtok.strokes import differentiate
+    from trajtok.word_layout import end_to_end
+
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -211,13 +217,33 @@ def load_strokes(path: str) -> tuple[np.ndarray, str]:
             f"{path}: no `points` array (has: {', '.join(arrays) or 'nothing'}); "
             "`trajtok write TEXT --out FILE.png` saves strokes as FILE.npz"
         )
-    points = np.asarray(arrays["points"], dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 3 or not len(points):
-        raise DataError(f"{path}: `points` must be (T, 3) [x, y, pen_lift] with T > 0, got {points.shape}")
-    if not np.isfinite(points).all():
-        raise DataError(f"{path}: `points` holds NaN or infinite values")
     texts = [str(t) for t in arrays["texts"].reshape(-1)] if "texts" in arrays else []
-    return points, " ".join(texts)
+    lines = sorted((k for k in arrays if re.fullmatch(r"points_\d+", k)), key=lambda k: int(k[7:]))
+    if not lines:
+        return _checked_points(path, "points", arrays["points"]), None, " ".join(texts)
+    samples = []
+    for i, name in enumerate(lines):
+        deltas, lifts = differentiate(_checked_points(path, name, arrays[name], empty_ok=True))
+        words = arrays.get(f"words_{name[7:]}")
+        if words is not None:
+            if words.shape != (len(deltas),) or not np.issubdtype(words.dtype, np.integer):
+                raise DataError(f"{path}: `words_{name[7:]}` must hold an integer word for each of `{name}`")
+            words = words.astype(np.int32)
+        text = texts[i] if len(texts) == len(lines) else ""
+        samples.append(Sample(deltas, lifts[:, None], text=text, word_index=words))
+    points, words = board_ink(end_to_end(samples))
+    if not len(points):
+        raise DataError(f"{path}: its lines ({', '.join(lines)}) hold no points")
+    return points, words, " ".join(texts)
+
+
+def _checked_points(path: str, name: str, points: np.ndarray, empty_ok: bool = False) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or not (len(points) or empty_ok):
+        raise DataError(f"{path}: `{name}` must be (T, 3) [x, y, pen_lift] with T > 0, got {points.shape}")
+    if not np.isfinite(points).all():
+        raise DataError(f"{path}: `{name}` holds NaN or infinite values")
+    return points
 
 
 def synthetic_strokes(text: str, style: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -225,14 +251,6 @@ def synthetic_strokes(text: str, style: int, seed: int) -> tuple[np.ndarray, np.
     from trajtok.data.hershey import synthesize
 
     return board_ink(synthesize(text, style_id=style, seed=seed))
-
-
-def board_ink(sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
-    """A sample's points (T, 3) and the word of each, where it knows them (None: nowhere), for the board."""
-    from trajtok.phrase_layout import point_words
-    from trajtok.strokes import integrate
-
-    return integrate(sample.deltas, sample.events[:, 0]), point_words(sample)
 
 
 def model_strokes(

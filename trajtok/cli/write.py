@@ -9,7 +9,7 @@ from trajtok.cli import plotter as plotter_cli
 from trajtok.cli.devices import torch_device
 from trajtok.cli.numbers import non_negative_float, positive_int, probability, random_seed
 from trajtok.cli.output_files import picture_file
-from trajtok.word_layout import LAYOUTS, write_laid_out, writes_word_by_word
+from trajtok.word_layout import LAYOUTS, board_ink, end_to_end, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
 
@@ -167,8 +167,9 @@ def run(args: argparse.Namespace) -> int:
     for picture in pictures:
         render_ink(page, picture)
     npz = out.with_suffix(".npz")
-    save_written(npz, page, phrases, lines)
-    written = [*pictures, npz, *plotter_cli.export(args, page)]
+    save_written(npz, page, phrases, lines, [s.word_index for s in samples])
+    board_points, board_words = board_ink(end_to_end(samples))  # a plotter wraps at its own width
+    written = [*pictures, npz, *plotter_cli.export(args, board_points, words=board_words)]
     drawn = [p for line in pieces for p in line if len(p)]  # ended at once: no attention to show
     if args.attention and drawn:
         attentions = [writer.attention(s, prime, style) for s in drawn]

@@ -311,7 +311,7 @@ async def _robot_start(studio: Studio, request: Request) -> JSONResponse:
     phrase = studio.results.get(text_field(body, "id", 64))
     if len(phrase.sample) < 2:
         raise BadRequest("the phrase has no ink to write; write it again")
-    job = studio.robot.start(phrase.points.astype(np.float64), phrase.sample.text)
+    job = studio.robot.start(phrase.board_points().astype(np.float64), phrase.sample.text)
     return JSONResponse(job.as_json(), status_code=202)
 
 

@@ -18,6 +18,7 @@ from trajtok.plot import ink_figure
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
 from trajtok.studio.requests import BadRequest
+from trajtok.word_layout import end_to_end
 
 MAX_RESULTS = 64
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "npz": "application/octet-stream"}
@@ -35,10 +36,12 @@ class WrittenPhrase:
     @property
     def points(self) -> np.ndarray:
         """(T, 3) absolute [x, y, pen_lift] of the page, ending with a lift, as `trajtok write` lays out."""
-        points = integrate(self.sample.deltas, self.sample.events[:, 0])
-        if len(points):
-            points[-1, 2] = 1.0
-        return points
+        return _lifted_at_the_end(self.sample)
+
+    def board_points(self) -> np.ndarray:
+        """(T, 3) absolute [x, y, pen_lift]: the phrase's lines end to end on one line, for a board, which
+        wraps at its own width (word_layout.end_to_end)."""
+        return _lifted_at_the_end(end_to_end(self.line_samples()))
 
     def line_samples(self) -> list[Sample]:
         """Each line's steps as written, from its own origin (text = the line)."""
@@ -83,6 +86,14 @@ class WrittenPhrase:
             blocks.append(block)
             offset += len(piece.text) + 1
         return {"text": text, "matrix": np.round(np.concatenate(blocks), 3).tolist()}
+
+
+def _lifted_at_the_end(sample: Sample) -> np.ndarray:
+    """(T, 3) absolute [x, y, pen_lift] of a sample's steps, the last one lifting the pen."""
+    points = integrate(sample.deltas, sample.events[:, 0])
+    if len(points):
+        points[-1, 2] = 1.0
+    return points
 
 
 class Results:

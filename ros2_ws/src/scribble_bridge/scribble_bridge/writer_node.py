@@ -265,12 +265,12 @@ class WriterNode(Node):
         on lines stitched from single words, in the model's lines for text longer than they are, else
         whole (trajtok.word_layout.board_pieces); each with its word, where known (board_steps)."""
 
-        def stream(part: str):
-            return self._writer.stream(part, sampling, prime=prime)
+        def stream_words(part: str):
+            return self._writer.stream_words(part, sampling, prime=prime)
 
         word_by_word = writes_word_by_word("auto", self._writer.stitched_words)
         pieces = board_pieces(self._writer.lines(text, prime), word_by_word)
-        return board_steps(stream, pieces, np.random.default_rng(sampling.seed))
+        return board_steps(stream_words, pieces, np.random.default_rng(sampling.seed))
 
     def _write(self, job: Job) -> None:
         """Generate the text step by step, stream the waypoints as they are planned, then publish the plan."""
