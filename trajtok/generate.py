@@ -158,16 +158,10 @@ class Writer:
             samples.append(sample)
         return samples
 
-    def stream(
-        self,
-        text: str,
-        sampling: Sampling = DEFAULT_SAMPLING,
-        prime: Sample | None = None,
-        state: np.ndarray | None = None,
-        style: Sample | None = None,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`."""
-        for _, step in self.stream_words(text, sampling, prime, state, style):
+    def stream(self, text: str, *args, **kwargs) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield `(deltas (D,), events (E,))` per step as it is generated; same steps as `write([text])`.
+        Takes `stream_words`' arguments (sampling, prime, state, style)."""
+        for _, step in self.stream_words(text, *args, **kwargs):
             yield step
 
     def stream_words(
