@@ -144,6 +144,13 @@ def test_too_big_is_refused_with_what_to_change():
         assert hint in message
 
 
+def test_text_too_long_for_the_boards_lines_is_refused_saying_so():
+    strokes = [s + [4.0 * i, 0] for i in range(20) for s in (SQUARE, SQUARE + [1.5, 0])]  # 80 units
+    with pytest.raises(ValueError, match=r"the text runs to line 4; the board has room for 3\)") as info:
+        plan_waypoints(join_strokes(strokes), BoardConfig(letter_height_m=0.03))
+    assert "outside the writable board area" in str(info.value) and "fit=scale" in str(info.value)
+
+
 def test_no_wrap_refuses_a_line_too_long():
     strokes = [SQUARE + [2.0 * i, 0] for i in range(20)]
     with pytest.raises(ValueError, match="outside the writable board area"):

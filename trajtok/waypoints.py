@@ -315,10 +315,15 @@ class _Layout:
         )
         if outside.any():
             i = int(np.argmax(outside))
+            lines = ""
+            if self.line > 0 and uv[i, 1] < self.v_min:  # wrapped past the bottom: too much text
+                room = int((self.start_v - self.v_min) // (self.board.line_spacing * self.h)) + 1
+                lines = f" (the text runs to line {self.line + 1}; the board has room for {room})"
             raise PlacementError(
                 f"point {self.n_points + i} (x={stroke[i, 0]:.2f}, y={stroke[i, 1]:.2f} handwriting units) "
                 f"lands at u={uv[i, 0]:.3f} m, v={uv[i, 1]:.3f} m, outside the writable board area "
-                f"u in [{self.u_min:.3f}, {self.u_max:.3f}], v in [{self.v_min:.3f}, {self.v_max:.3f}]",
+                f"u in [{self.u_min:.3f}, {self.u_max:.3f}], v in [{self.v_min:.3f}, {self.v_max:.3f}]"
+                + lines,
                 f"lower letter_height_m (now {self.h:.4g}), move start_uv_m, or use fit=scale",
             )
 
