@@ -15,8 +15,10 @@ A board wraps its one line of ink at words itself (trajtok.waypoints), so `trajt
 writer write a phrase as one line of pieces (`board_pieces`): its words, word by word, else the model's
 lines (a phrase longer than the lines the model learned is cut at blanks, as `trajtok write` cuts it, and
 past them a model writes scribble), each written alone and laid out one after another as words are
-(`write_one_line`, or `board_steps` over the pieces as their steps come). Where a piece is one word, the
-board is told which word its ink is of, so a line wraps there whatever the gap looks like.
+(`write_one_line`, or `board_steps` over the pieces as their steps come), with the word of each point
+where it is known (a one-word piece; the model's word spacer), so a line wraps there whatever the gap looks
+like. A page already written in lines goes to a board or a plotter with its lines laid out end to end
+(`end_to_end`).
 """
 
 from __future__ import annotations
