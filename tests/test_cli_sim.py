@@ -74,7 +74,10 @@ def test_overrides_and_frames_after_the_options(tmp_path, cli):
     "content, message",
     [
         (b"not a zip at all", "not a readable .npz"),
-        ("no_points", "no `points` array"),
+        (
+            "no_points",
+            r"bad.npz: a .npz without `points` / `points_<i>` \(trajtok write\) or train/valid/test",
+        ),
         ("bad_shape", r"must be \(T, 3\)"),
         ("nan", "NaN"),
         ("line_nan", "`points_1` holds NaN"),
@@ -160,3 +163,42 @@ def test_a_synthetic_hand_declares_its_words_so_a_slanted_phrase_wraps_between_t
     with pytest.raises(ValueError, match="outside the writable board area"):  # no gap the board can see
         plan_waypoints(points, BoardConfig())
     assert len(plan_waypoints(points, BoardConfig(), words=words)) > 0
+
+
+def ct_json(path, words: list[str], nan_in: str | None = None):
+    """A cursive-transformer JSON file of the words (page units, y down), as people's word banks are."""
+    from trajtok.strokes import split_strokes
+
+    records = []
+    for word in words:
+        sample = synthesize(word, style_id=2, seed=1)
+        points = []
+        for stroke in split_strokes(integrate(sample.deltas, sample.events[:, 0])):
+            for j, (x, y) in enumerate(stroke):
+                x = float("nan") if word == nan_in else float(0.02 * x + 0.1)
+                points.append([x, float(0.5 - 0.02 * y), 0 if j == len(stroke) - 1 else 1])
+        records.append({"metadata": {"asciiSequence": word, "aspectRatio": 1.0}, "points": points})
+    path.write_text(json.dumps(records))
+    return path
+
+
+def test_an_ink_file_goes_to_the_board_its_records_end_to_end_each_a_declared_word(tmp_path):
+    from trajtok.board import BoardConfig
+    from trajtok.cli.sim import load_strokes
+    from trajtok.waypoints import plan_waypoints
+
+    words = ["Spider", "warm", "go"]
+    points, declared, text = load_strokes(str(ct_json(tmp_path / "words.json", words)))
+    assert text == "Spider warm go"
+    assert set(declared.tolist()) == {0, 1, 2} and (np.diff(declared) >= 0).all()
+    for k in (0, 1):  # one line: each word a gap right of the one before (handwriting units)
+        gap = points[declared == k + 1, 0].min() - points[declared == k, 0].max()
+        assert gap == pytest.approx(1.0, abs=1e-3)
+    assert len(plan_waypoints(points, BoardConfig(), words=declared)) > 0
+
+
+def test_an_ink_file_with_an_unreadable_record_is_refused_naming_it(tmp_path, cli):
+    path = ct_json(tmp_path / "words.json", ["river", "stone"], nan_in="stone")
+    code, _, err = cli("sim", "write", "--strokes", str(path), "--out", str(tmp_path / "b.png"))
+    assert code == 2 and "Traceback" not in err
+    assert "words.json: record 1" in err and "NaN" in err and len(err.strip().splitlines()) == 1

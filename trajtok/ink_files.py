@@ -84,14 +84,17 @@ def read_ink_file(path: str | Path) -> list[InkRecord]:
 
 
 def _read_npz(path: Path) -> list[InkRecord]:
+    written = None  # the arrays of a `trajtok write` file
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             if not ({"train", "valid", "test"} & keys):
-                return _read_written(path, {k: data[k] for k in keys})
+                written = {k: data[k] for k in keys}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         if "pickle" not in str(exc):  # stroke-3 object arrays: read below, with pickle
             raise DataError(f"{path}: not a readable .npz ({exc})") from None
+    if written is not None:  # outside the try: its own errors say what is wrong, not "not readable"
+        return _read_written(path, written)
     drawings = stroke3.read_drawings(path, tuple(k for k in ("train", "valid", "test")))
     raw = [
         (f"{path}: {where}", stroke3.drawing_strokes(d, f"{path}: {where}"), "", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 import zipfile
@@ -21,7 +22,8 @@ OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (bo
 
 WRITE_HELP = """A simulated Franka Panda writes on a whiteboard (PyBullet, DIRECT unless --gui).
 
-Strokes come from --strokes (the .npz `trajtok write` saves: `points` (T, 3) [x, y, pen_lift]), from
+Strokes come from --strokes (the .npz `trajtok write` saves: `points` (T, 3) [x, y, pen_lift]; or any ink
+file `trajtok recognize` reads: cursive-transformer JSON, IAM-OnDB XML, stroke-3 .npz), from
 --synthetic (the built-in Hershey corpus, no model needed), or else from the model (--checkpoint, default the
 shipped one). Settings: the defaults in code (--print-config shows them), then --config YAML, then key=value
 overrides after the text, e.g. board.letter_height_m=0.05 board.fit=scale.
@@ -48,7 +50,12 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("words", nargs="*", metavar="TEXT [key=value ...]", help="text to write, then overrides")
-    p.add_argument("--strokes", metavar="NPZ", help="strokes to write (as saved by `trajtok write`)")
+    p.add_argument(
+        "--strokes",
+        metavar="FILE",
+        help="strokes to write: the .npz `trajtok write` saves, or an ink file (.json, .json.zip, .xml, "
+        "stroke-3 .npz), its records one after another",
+    )
     p.add_argument("--synthetic", action="store_true", help="write the text in the built-in Hershey hand")
     p.add_argument("--style", type=int, default=0, help="--synthetic writer style (default: %(default)s)")
     p.add_argument("--checkpoint", help="model run directory or .pt (default: the shipped model)")
@@ -200,23 +207,18 @@ def split_text_and_overrides(words: list[str]) -> tuple[str, list[str]]:
 
 
 def load_strokes(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """An .npz of strokes -> (points (T, 3) [x, y, pen_lift] on one line, the word of each point where the
+    """A file of strokes -> (points (T, 3) [x, y, pen_lift] on one line, the word of each point where the
     file says, its text if stored, else ''). A page `trajtok write` (or the studio) saved has each line
     (`points_<i>`, with `words_<i>`): its lines go end to end, for the board to wrap (word_layout.end_to_end),
-    as `sim write TEXT` gives it the model's lines. Else `points` is taken as one line."""
+    as `sim write TEXT` gives it the model's lines; without them its `points` is taken as one line. Any
+    other ink file (`ink_strokes`): its records end to end."""
     from trajtok.strokes import differentiate
     from trajtok.word_layout import end_to_end
 
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, EOFError, ValueError, AttributeError) as exc:  # AttributeError: a bare .npy
-        raise DataError(f"{path}: not a readable .npz of strokes ({exc.__class__.__name__})") from None
-    if "points" not in arrays:
-        raise DataError(
-            f"{path}: no `points` array (has: {', '.join(arrays) or 'nothing'}); "
-            "`trajtok write TEXT --out FILE.png` saves strokes as FILE.npz"
-        )
+    if not path.lower().endswith(".npz") or "points" not in _npz_names(path):
+        return ink_strokes(path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
     texts = [str(t) for t in arrays["texts"].reshape(-1)] if "texts" in arrays else []
     lines = sorted((k for k in arrays if re.fullmatch(r"points_\d+", k)), key=lambda k: int(k[7:]))
     if not lines:
@@ -235,6 +237,33 @@ def load_strokes(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     if not len(points):
         raise DataError(f"{path}: its lines ({', '.join(lines)}) hold no points")
     return points, words, " ".join(texts)
+
+
+def _npz_names(path: str) -> list[str]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return list(npz.files)
+    except (zipfile.BadZipFile, EOFError, ValueError, AttributeError) as exc:  # AttributeError: a bare .npy
+        raise DataError(f"{path}: not a readable .npz of strokes ({exc.__class__.__name__})") from None
+
+
+def ink_strokes(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """An ink file `trajtok recognize` reads (trajtok.ink_files: brought to handwriting units as it reads
+    them) -> its records end to end on one line, as `load_strokes` returns them; a record that cannot be
+    read is refused by name, never left out."""
+    from trajtok.ink_files import read_ink_file
+    from trajtok.word_layout import end_to_end
+
+    records = read_ink_file(path)
+    for record in records:
+        if record.sample is None:
+            raise DataError(f"{record.name}: {record.problem}")
+    if not records:
+        raise DataError(f"{path}: no records of strokes in it")
+    texts = [record.truth or "" for record in records]
+    samples = [dataclasses.replace(r.sample, text=text) for r, text in zip(records, texts, strict=True)]
+    points, words = board_ink(end_to_end(samples))
+    return points, words, " ".join(t for t in texts if t)
 
 
 def _checked_points(path: str, name: str, points: np.ndarray, empty_ok: bool = False) -> np.ndarray:
