@@ -12,12 +12,12 @@ fit=error and with fit=scale.
 Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter) puts word starts: where
 the strokes' writer declares each point's word (the synthetic writers always; the model where it writes a
 phrase word by word, or where its word spacer, which reads the attended character, decides the words), by
-those, else at the gaps (one blank-column threshold, `board.word_gap`). Printed: the share of phrases where
-the gaps alone give as many words as the phrase has, and for the synthetic ones where they give more (a
-word split) or fewer (words run together); the share of the model's phrases whose declared words are the
-phrase's (`model_words_declared`); and, measured in the same run, the phrases on the board with the gaps
-alone (`model_fit_gaps_only`, `synthetic_fit_gaps_only`: as `trajtok sim write` did before it passed the
-words on).
+those, else at the gaps (one blank-column threshold, `board.word_gap`, across the hand's slant). Printed:
+the share of phrases where the gaps alone give as many words as the phrase has, and for the synthetic ones
+where they give more (a word split) or fewer (words run together); the share of the model's phrases whose
+declared words are the phrase's (`model_words_declared`); and, measured in the same run, the phrases on the
+board with the gaps alone (`model_fit_gaps_only`, `synthetic_fit_gaps_only`: as `trajtok sim write` did
+before it passed the words on).
 Last line: JSON with `phrases`, `model_fit`, `model_fit_old_room`, `model_fit_scale_old_room`,
 `model_fit_gaps_only`, `synthetic_fit`, `synthetic_fit_old_room`, `synthetic_fit_scale_old_room`,
 `synthetic_fit_gaps_only` (fractions; synthetic: over the six writers' phrases), `model_words_found`,

@@ -157,10 +157,10 @@ def test_a_synthetic_hand_declares_its_words_so_a_slanted_phrase_wraps_between_t
     from trajtok.cli.sim import synthetic_strokes
     from trajtok.waypoints import plan_waypoints
 
-    points, words = synthetic_strokes("Wednesday Spider warm", style=5, seed=0)
+    points, words = synthetic_strokes("quick lucky foot", style=5, seed=38)
     assert len(words) == len(points) and set(words.tolist()) == {0, 1, 2}
     assert np.all(np.diff(words) >= 0)
-    with pytest.raises(ValueError, match="outside the writable board area"):  # no gap the board can see
+    with pytest.raises(ValueError, match="outside the writable board area"):  # a gap the board cannot see
         plan_waypoints(points, BoardConfig())
     assert len(plan_waypoints(points, BoardConfig(), words=words)) > 0
 

@@ -267,7 +267,7 @@ def test_where_words_are_not_declared_the_gaps_decide():
 
 
 def test_streaming_with_declared_words_is_the_batch_plan():
-    sample = synthesize("Wednesday Spider warm", style_id=5, seed=0)  # slanted: no gap between its words
+    sample = synthesize("Wednesday Spider warm", style_id=5, seed=0)  # a slanted hand, wrapped once
     points = integrate(sample.deltas, sample.events[:, 0])
     words = point_words(sample)
     board = BoardConfig()

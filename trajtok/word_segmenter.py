@@ -1,24 +1,46 @@
 """Where words begin in a stream of strokes, decided as soon as the strokes allow (for line wrapping).
 
 Where the points declare their word (the writer of the strokes knows it: a synthetic hand's glyphs, a model's
-words written one by one), a stroke starts a new word when its first point declares a later word than the
-word so far, and never otherwise. Where either is not declared (UNKNOWN_WORD), the gap decides: a stroke
-starts a new word if it and the next strokes (WORD_LOOKAHEAD in all) all lie right of the word so far by more
-than `word_gap`, a blank column (checking only the stroke itself would split words before letters drawn right
-to left, like a, d, q). One point left of the column settles it (it continues the word); a new word needs all
-those strokes complete, or the end of input. One threshold cannot serve every hand: on the synthetic writers
-(bench/board_fit.py) it runs a slanted hand's words together, whose letters lean over the gap, and splits a
-wide print hand's words at its letter gaps.
+words written one by one or spaced by its word spacer), a stroke starts a new word when its first point
+declares a later word than the word so far, and never otherwise. Where either is not declared
+(UNKNOWN_WORD), the gap decides: a stroke starts a new word if it and the next strokes (WORD_LOOKAHEAD in
+all) all lie right of the word so far by more than `word_gap`, a blank column (checking only the stroke
+itself would split words before letters drawn right to left, like a, d, q). One point left of the column
+settles it (it continues the word); a new word needs all those strokes complete, or the end of input.
+Columns are measured across the hand's slant (x - shear * y, `Slant`: the running estimate from the strokes
+so far), or a slanted hand's letters, leaning over the gap between its words, would close it. One threshold
+still cannot serve every hand: a wide print hand's letter gaps pass for word gaps (bench/board_fit.py).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 WORD_LOOKAHEAD = 3  # strokes looked at past a pen-up jump to decide whether it is a gap between words
 UNKNOWN_WORD = -1  # a point whose word is not declared
+NEAR_VERTICAL = 2.0  # a pen-down move with |dy| > NEAR_VERTICAL * |dx| shows the hand's slant
+SHEAR_EDGES = np.linspace(-0.5, 0.5, 51)  # the slant estimate's bins (|dx / dy| < 1 / NEAR_VERTICAL)
+
+
+class Slant:
+    """The hand's slant as a shear (dx per unit dy, > 0 leaning right): the |dy|-weighted median of the
+    shears of its near-vertical pen-down moves, in SHEAR_EDGES bins (0 until there is one)."""
+
+    def __init__(self):
+        self.weights = np.zeros(len(SHEAR_EDGES) - 1)
+
+    def add_move(self, delta: np.ndarray) -> None:
+        dx, dy = float(delta[0]), float(delta[1])
+        if abs(dy) > NEAR_VERTICAL * abs(dx):
+            self.weights[int(np.searchsorted(SHEAR_EDGES, dx / dy, side="right")) - 1] += abs(dy)
+
+    @property
+    def shear(self) -> float:
+        total = self.weights.sum()
+        if total == 0:
+            return 0.0
+        k = int(np.searchsorted(np.cumsum(self.weights), total / 2))
+        return float(SHEAR_EDGES[k] + SHEAR_EDGES[k + 1]) / 2
 
 
 class WordSegmenter:
@@ -35,13 +57,11 @@ class WordSegmenter:
         self.word_starts = [0]
         self.n_segmented = 0
         self.done = False  # no more input
+        self.slant = Slant()
         self._x_min: list[float] = []
         self._x_max: list[float] = []
         self._first_words: list[int] = []  # the declared word of each stroke's first point, open one included
         self._declared_word = UNKNOWN_WORD  # the latest word declared by the current word's strokes
-        self._open_x_min = math.inf
-        self._word_max_x = -math.inf  # rightmost x of the current word's strokes before _n_max_counted
-        self._n_max_counted = 0
 
     @property
     def n_strokes(self) -> int:
@@ -50,8 +70,9 @@ class WordSegmenter:
     def add_point(self, xy: np.ndarray, lift: bool, word: int = UNKNOWN_WORD) -> None:
         if not self.open_stroke:
             self._first_words.append(int(word))
+        else:
+            self.slant.add_move(np.asarray(xy) - self.open_stroke[-1])
         self.open_stroke.append(xy)
-        self._open_x_min = min(self._open_x_min, float(xy[0]))
         if lift:
             self._close_stroke()
         self._segment()
@@ -83,7 +104,7 @@ class WordSegmenter:
         self.strokes.append(stroke)
         self._x_min.append(float(stroke[:, 0].min()))
         self._x_max.append(float(stroke[:, 0].max()))
-        self.open_stroke, self._open_x_min = [], math.inf
+        self.open_stroke = []
 
     def _segment(self) -> None:
         """Decide, stroke by stroke, whether each starts a new word, as soon as the input allows."""
@@ -95,7 +116,6 @@ class WordSegmenter:
             declared = self._first_words[k]
             if starts_word:
                 self.word_starts.append(k)
-                self._word_max_x, self._n_max_counted = -math.inf, k
                 self._declared_word = declared
             else:
                 self._declared_word = max(self._declared_word, declared)
@@ -108,14 +128,20 @@ class WordSegmenter:
         declared = self._first_words[k]
         if declared != UNKNOWN_WORD and self._declared_word != UNKNOWN_WORD:
             return declared > self._declared_word
-        while self._n_max_counted < k:
-            self._word_max_x = max(self._word_max_x, self._x_max[self._n_max_counted])
-            self._n_max_counted += 1
-        column = self._word_max_x + self.word_gap
+        shear = self.slant.shear
+        word = self.strokes[self.word_starts[-1] : k]
+        column = max(_across(stroke, shear).max() for stroke in word) + self.word_gap
         following = range(k, min(k + WORD_LOOKAHEAD, self.n_strokes))
-        x_mins = [self._x_min[j] if j < len(self.strokes) else self._open_x_min for j in following]
-        if min(x_mins) <= column:
+        if min(_across(self._stroke(j), shear).min() for j in following) <= column:
             return False
-        if self.done or (len(x_mins) == WORD_LOOKAHEAD and following[-1] < len(self.strokes)):
+        if self.done or (len(following) == WORD_LOOKAHEAD and following[-1] < len(self.strokes)):
             return True
         return None
+
+    def _stroke(self, j: int) -> np.ndarray:
+        return self.strokes[j] if j < len(self.strokes) else np.array(self.open_stroke)
+
+
+def _across(stroke: np.ndarray, shear: float) -> np.ndarray:
+    """The stroke's x measured across the slant: x - shear * y."""
+    return stroke[:, 0] - shear * stroke[:, 1]
