@@ -151,6 +151,15 @@ def test_text_too_long_for_the_boards_lines_is_refused_saying_so():
     assert "outside the writable board area" in str(info.value) and "fit=scale" in str(info.value)
 
 
+def test_a_word_wider_than_a_line_is_refused_saying_so():
+    word = [SQUARE + [1.5 * i, 0] for i in range(14)]  # one word, 20.5 units: a line holds 17.5
+    with pytest.raises(ValueError, match=r"a word wider than a line, which holds 17\.5 units"):
+        plan_waypoints(join_strokes(word), BoardConfig())
+    with pytest.raises(ValueError) as info:  # not the word's fault: wrapping is off
+        plan_waypoints(join_strokes(word), BoardConfig(wrap=False))
+    assert "wider than a line" not in str(info.value)
+
+
 def test_no_wrap_refuses_a_line_too_long():
     strokes = [SQUARE + [2.0 * i, 0] for i in range(20)]
     with pytest.raises(ValueError, match="outside the writable board area"):

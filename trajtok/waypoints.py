@@ -315,15 +315,17 @@ class _Layout:
         )
         if outside.any():
             i = int(np.argmax(outside))
-            lines = ""
+            why = ""
             if self.line > 0 and uv[i, 1] < self.v_min:  # wrapped past the bottom: too much text
                 room = int((self.start_v - self.v_min) // (self.board.line_spacing * self.h)) + 1
-                lines = f" (the text runs to line {self.line + 1}; the board has room for {room})"
+                why = f" (the text runs to line {self.line + 1}; the board has room for {room})"
+            elif self.board.wrap and self.words_on_line == 1 and uv[i, 0] > self.u_max:
+                room = (self.u_max - self.start_u) / self.h
+                why = f" (a word wider than a line, which holds {room:.1f} units; lines wrap between words)"
             raise PlacementError(
                 f"point {self.n_points + i} (x={stroke[i, 0]:.2f}, y={stroke[i, 1]:.2f} handwriting units) "
                 f"lands at u={uv[i, 0]:.3f} m, v={uv[i, 1]:.3f} m, outside the writable board area "
-                f"u in [{self.u_min:.3f}, {self.u_max:.3f}], v in [{self.v_min:.3f}, {self.v_max:.3f}]"
-                + lines,
+                f"u in [{self.u_min:.3f}, {self.u_max:.3f}], v in [{self.v_min:.3f}, {self.v_max:.3f}]" + why,
                 f"lower letter_height_m (now {self.h:.4g}), move start_uv_m, or use fit=scale",
             )
 
