@@ -288,7 +288,7 @@ def model_strokes(
     """The text as the model writes it on one line for the board to wrap: whole, in the model's lines when
     it is longer than they are, or word by word (`layout`, as `trajtok write --layout`;
     trajtok.word_layout.board_pieces). (points (T, 3), the word of each point where known: the words
-    written one by one)."""
+    written one by one, or where the model's word spacer put them)."""
     from trajtok.generate import Sampling, Writer
     from trajtok.word_layout import board_pieces, write_one_line, writes_word_by_word
 
