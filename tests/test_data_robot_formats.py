@@ -257,4 +257,8 @@ def test_show_draws_joints_as_per_dim_traces(tmp_path, cli):
     picture = tmp_path / "joints.png"
     run = cli("data", "show", FIXTURES / "lerobot_bimanual", "--split", "all", "--n", "2", "--out", picture)
     assert run.code == 0, run.err
-    assert imread(picture).shape[:2] == (520, 900)  # two episodes: traces + events per row
+    # one panel per dim and per event (14 joints + 2 grippers: 4 rows of 4), both episodes overlaid in each
+    assert imread(picture).shape[:2] == (620, 900)
+    run = cli("data", "show", FIXTURES / "lerobot_bimanual", "--split", "all", "--n", "1", "--out", picture)
+    assert run.code == 0, run.err
+    assert imread(picture).shape[:2] == (620, 900)  # the panels are per channel, not per episode

@@ -236,27 +236,40 @@ def plot_motion_grid(
     return _save(fig, path, title)
 
 
+TRACE_COLUMNS = 4  # panels a row in the per-dim picture of joint-space (or any non-position) trajectories
+
+
 def _plot_traces(samples: list, path: Path, names: list[str], event_names: tuple[str, ...], title: str):
-    """plot_motion_grid for dims that are not positions: per-dim traces and the events, against the step."""
-    fig = Figure(figsize=(9.0, 2.6 * max(1, len(samples))), dpi=100)
-    axes = fig.subplots(max(1, len(samples)), 2, squeeze=False)
-    for (traces, events), sample in zip(axes, samples, strict=False):
-        position = np.cumsum(sample.deltas, axis=0)
-        for j, name in enumerate(names):
-            traces.plot(position[:, j], lw=0.8, label=name if j < 8 else None)
-        traces.set_title(
-            f"{sample.text!r}: {len(names)} dims from the start ({len(position)} steps)", fontsize=8
-        )
-        traces.legend(fontsize=5, loc="best", ncol=2)
-        for e, name in enumerate(event_names):
-            events.step(np.arange(len(position)), sample.events[:, e] + 1.2 * e, where="mid", label=name)
-        events.set_title("events (on = 1)" if event_names else "no events", fontsize=8)
-        if event_names:
-            events.legend(fontsize=6, loc="best")
-        for ax in (traces, events):
-            ax.set_xlabel("step", fontsize=7)
-            ax.tick_params(labelsize=6)
-    return _save(fig, path, title)
+    """plot_motion_grid for dims that are not positions: one small panel per dim (its integrated trace) and
+    per event, each named, every sample overlaid in its own colour, so a 26-joint humanoid reads dim by dim
+    and its episodes compare at a glance."""
+    panels = [(name, j, False) for j, name in enumerate(names)] + [
+        (n, e, True) for e, n in enumerate(event_names)
+    ]
+    rows = -(-len(panels) // TRACE_COLUMNS)
+    fig = Figure(figsize=(9.0, 0.4 + 1.45 * rows), dpi=100)
+    axes = fig.subplots(rows, TRACE_COLUMNS, squeeze=False, sharex=True)
+    for ax, (name, index, is_event) in zip(axes.flat, panels, strict=False):
+        for k, sample in enumerate(samples):
+            steps = np.arange(len(sample))
+            label = f"{k + 1}: {len(sample)} steps"
+            if is_event:
+                ax.step(steps, sample.events[:, index] + 0.04 * k, where="mid", lw=0.8, label=label)
+            else:
+                ax.plot(steps, np.cumsum(sample.deltas[:, index]), lw=0.8, label=label)
+        ax.set_title(f"{name} (on = 1)" if is_event else name, fontsize=7, pad=2)
+        ax.tick_params(labelsize=5)
+    for i, ax in enumerate(axes.flat[: len(panels)]):
+        if i + TRACE_COLUMNS >= len(panels):  # nothing below it: its steps are labelled
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel("step", fontsize=6)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_axis_off()
+    texts = sorted({sample.text for sample in samples})
+    axes[0, 0].legend(fontsize=5, loc="best", title="sample", title_fontsize=5)
+    heading = f"{title}\n" if title else ""
+    task = f"{texts[0]!r}, " if len(texts) == 1 and texts[0] else ""
+    return _save(fig, path, f"{heading}{task}{len(names)} dims from the start, {len(event_names)} events")
 
 
 def plot_tracking(
