@@ -25,9 +25,10 @@ import yaml
 from trajtok.config import from_dict
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.sampling import Sampling
 from trajtok.step_decoder import generate_steps
 from trajtok.text import CharTokenizer
-from trajtok.token_sampler import ChannelSampler, Sampling
+from trajtok.token_sampler import ChannelSampler
 from trajtok.tokenizer import TrajectoryTokenizer
 
 LENGTHS = (250, 500, 1000)

@@ -35,9 +35,9 @@ import torch
 from trajtok.data.hershey import synthesize
 from trajtok.generate import Writer
 from trajtok.recognize import Recognizer
+from trajtok.sampling import Sampling
 from trajtok.strokes import integrate, split_strokes
 from trajtok.studio.drawing import Drawing
-from trajtok.token_sampler import Sampling
 
 PHRASE = "hello world"
 LONG_PHRASE = "the quick brown fox jumps over the lazy dog"

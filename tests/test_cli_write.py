@@ -12,6 +12,7 @@ from word_bank_model import as_word_bank_model
 
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -70,6 +71,21 @@ def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, cli):
 
     heatmap = matplotlib.image.imread(tmp_path / "att.png")
     assert heatmap.shape[0] > 100
+
+
+def test_the_default_temperature_is_the_one_front_ends_share(tmp_path, cli):
+    """Unless told, `trajtok write` samples at trajtok.sampling.DEFAULT_TEMPERATURE (the studio's and the
+    ROS node's too), chosen on measured legibility. The shipped model: a random one's logits are too flat
+    for the temperature to change its draws."""
+    written = {}
+    for name, flags in (("default", []), ("shared", ["--temperature", str(DEFAULT_TEMPERATURE)])):
+        out = tmp_path / f"{name}.png"
+        result = cli("write", "hi", "--seed", "3", "--out", str(out), *flags)
+        assert result.code == 0, result.err
+        with np.load(out.with_suffix(".npz")) as strokes:
+            written[name] = strokes["points"]
+    np.testing.assert_array_equal(written["default"], written["shared"])
+    assert DEFAULT_TEMPERATURE == 0.5
 
 
 def test_svg_only_and_priming(run_dir, tmp_path, cli):

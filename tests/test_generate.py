@@ -7,9 +7,10 @@ import torch
 from trajtok.generate import Writer
 from trajtok.model import ModelConfig, StrokeTransformer
 from trajtok.sample import Sample
+from trajtok.sampling import Sampling
 from trajtok.strokes import thin_sample
 from trajtok.text import CharTokenizer
-from trajtok.token_sampler import ChannelSampler, Sampling
+from trajtok.token_sampler import ChannelSampler
 from trajtok.tokenizer import TrajectoryTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -22,9 +22,9 @@ from trajtok.phrase_layout import (
     word_gaps,
 )
 from trajtok.sample import Sample
+from trajtok.sampling import Sampling
 from trajtok.strokes import smooth_stroke, turning_deg_per_mm
 from trajtok.text import CharTokenizer
-from trajtok.token_sampler import Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 from trajtok.train import load_samples
 from trajtok.train_config import TrainConfig

@@ -10,6 +10,7 @@ import pytest
 from studio_support import word_strokes
 
 from trajtok.data import load_source
+from trajtok.sampling import DEFAULT_TEMPERATURE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "studio"
@@ -61,6 +62,9 @@ def shot(page, name: str) -> None:
 
 
 def test_write_draws_ink_while_the_stream_runs_and_the_stream_ends(page):
+    # the temperature starts at the server's default, the one `trajtok write` uses
+    assert float(page.input_value("#temperature")) == DEFAULT_TEMPERATURE
+    assert page.text_content("#temperature-value") == f"{DEFAULT_TEMPERATURE:.2f}"
     page.fill("#text", "the quick brown fox jumps")
     page.fill("#seed", "3")
     page.evaluate(WATCH_WRITE)

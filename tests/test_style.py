@@ -11,10 +11,10 @@ from test_generate import overfit_model, sample_of
 from trajtok.checkpoint import save_checkpoint
 from trajtok.generate import Writer
 from trajtok.sample import Sample
+from trajtok.sampling import Sampling
 from trajtok.strokes import integrate
 from trajtok.style import STYLE_GAP, StyleError, check_style, from_samples, load_style, style_prime
 from trajtok.text import CharTokenizer
-from trajtok.token_sampler import Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

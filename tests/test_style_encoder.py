@@ -14,9 +14,9 @@ from trajtok.errors import ConfigError
 from trajtok.generate import Writer
 from trajtok.losses import style_contrast_loss
 from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.sampling import Sampling
 from trajtok.style_references import MIN_REFERENCE_STEPS, StyleReferences
 from trajtok.text import CharTokenizer
-from trajtok.token_sampler import Sampling
 from trajtok.tokenizer import TrajectoryTokenizer
 from trajtok.train import compute_losses
 from trajtok.train_config import LossConfig, TrainConfig

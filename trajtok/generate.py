@@ -35,10 +35,11 @@ from trajtok.phrase_layout import (
     text_following,
 )
 from trajtok.sample import Sample
+from trajtok.sampling import Sampling
 from trajtok.step_decoder import generate_steps
 from trajtok.strokes import thin_once
 from trajtok.text import CharTokenizer, wrap_text
-from trajtok.token_sampler import ChannelSampler, Sampling
+from trajtok.token_sampler import ChannelSampler
 from trajtok.tokenizer_choice import AnyTokenizer
 
 DEFAULT_STEPS_PER_CHAR = 40.0  # used when the checkpoint does not record `max_steps_per_char`

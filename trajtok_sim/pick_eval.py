@@ -19,8 +19,8 @@ import numpy as np
 
 from trajtok.data.gripper import GRIPPER_DIMS, GRIPPER_EVENTS, STATE_CENTER_M, policy_state
 from trajtok.errors import CheckpointError
+from trajtok.sampling import Sampling
 from trajtok.seeds import seed_after
-from trajtok.token_sampler import Sampling
 from trajtok_sim.demos import instruction
 from trajtok_sim.expert import expert_plan
 from trajtok_sim.pick_place import PickConfig, PickPlaceSim, PickResult, PickScene, sample_scene

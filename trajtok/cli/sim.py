@@ -16,6 +16,7 @@ from trajtok.cli.numbers import non_negative_float, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample
+from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.word_layout import LAYOUTS, board_ink
 
 OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, keys may be dotted (board.fit=scale)
@@ -60,7 +61,10 @@ def register(subparsers) -> None:
     p.add_argument("--style", type=int, default=0, help="--synthetic writer style (default: %(default)s)")
     p.add_argument("--checkpoint", help="model run directory or .pt (default: the shipped model)")
     p.add_argument(
-        "--temperature", type=non_negative_float, default=0.8, help="model sampling (default: %(default)s)"
+        "--temperature",
+        type=non_negative_float,
+        default=DEFAULT_TEMPERATURE,
+        help="model sampling (default: %(default)s)",
     )
     p.add_argument(
         "--seed", type=random_seed, default=0, help="model / synthetic seed (default: %(default)s)"

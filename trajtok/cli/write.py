@@ -9,6 +9,7 @@ from trajtok.cli import plotter as plotter_cli
 from trajtok.cli.devices import torch_device
 from trajtok.cli.numbers import non_negative_float, positive_int, probability, random_seed
 from trajtok.cli.output_files import picture_file
+from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.word_layout import LAYOUTS, board_ink, end_to_end, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
@@ -54,7 +55,10 @@ def register(subparsers) -> None:
         "--attention", type=picture_file, metavar="PNG", help="save the cross-attention heatmap here"
     )
     p.add_argument(
-        "--temperature", type=non_negative_float, default=0.8, help="0 = greedy (default: %(default)s)"
+        "--temperature",
+        type=non_negative_float,
+        default=DEFAULT_TEMPERATURE,
+        help="0 = greedy (default: %(default)s)",
     )
     p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
     p.add_argument("--top-p", type=probability, help="sample from the smallest set holding this probability")

@@ -40,6 +40,7 @@ from starlette.staticfiles import StaticFiles
 from trajtok.generate import Writer
 from trajtok.recognize import Recognizer
 from trajtok.sample import Sample
+from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.studio.dataset import Dataset
 from trajtok.studio.drawing import MAX_DRAWING_POINTS, Drawing, record_sample
 from trajtok.studio.requests import BadRequest, WriteRequest, read_json, text_field
@@ -134,6 +135,7 @@ async def _info(studio: Studio, request: Request) -> JSONResponse:
             "writers": await run_in_threadpool(studio.dataset.writers),
             "max_text": studio.max_text,
             "max_drawing_points": MAX_DRAWING_POINTS,
+            "temperature": DEFAULT_TEMPERATURE,
             "data_dir": str(studio.dataset.root),
         }
     )

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from trajtok.sampling import DEFAULT_TEMPERATURE, Sampling
 from trajtok.seeds import SEED_RANGE, is_seed
-from trajtok.token_sampler import Sampling
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a drawing at MAX_DRAWING_POINTS points is under 1 MB of JSON
 MAX_TEMPERATURE = 5.0
@@ -81,7 +81,7 @@ class WriteRequest:
     @classmethod
     def parse(cls, body: dict, max_chars: int) -> WriteRequest:
         text = text_field(body, "text", max_chars)
-        temperature = number_field(body, "temperature", 0.5, 0.0, MAX_TEMPERATURE)
+        temperature = number_field(body, "temperature", DEFAULT_TEMPERATURE, 0.0, MAX_TEMPERATURE)
         style = text_field(body, "style", 64, required=False)
         writer = text_field(body, "writer", 64, required=False)
         return cls(text, Sampling(temperature=temperature, seed=seed_field(body)), style, writer)

@@ -27,8 +27,8 @@ import numpy as np
 from trajtok.generate import Writer
 from trajtok.page_lines import StackedSteps, Step
 from trajtok.sample import Sample
+from trajtok.sampling import Sampling
 from trajtok.strokes import SMOOTH_STEP, smooth_stroke
-from trajtok.token_sampler import Sampling
 from trajtok.word_layout import WordByWordStream, line_words
 
 DUPLICATE = 1e-12  # smooth_stroke drops a point this close to the one before it; so do we

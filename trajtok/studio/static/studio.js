@@ -379,7 +379,8 @@ async function start() {
   $("stop").addEventListener("click", stopWrite);
   $("robot").addEventListener("click", sendToRobot);
   $("save-form").addEventListener("submit", save);
-  $("temperature").addEventListener("input", () => ($("temperature-value").textContent = Number($("temperature").value).toFixed(2)));
+  const showTemperature = () => ($("temperature-value").textContent = Number($("temperature").value).toFixed(2));
+  $("temperature").addEventListener("input", showTemperature);
   setUpPad();
   requestAnimationFrame(animate);
   try {
@@ -387,6 +388,8 @@ async function start() {
     for (const name of info.styles) $("style").append(new Option(`corpus writer: ${name}`, name));
     $("style").append(new Option("mine (the writer named under Draw)", "mine"));
     $("text").title = `at most ${info.max_text} characters`;
+    $("temperature").value = info.temperature; // the server's default (trajtok.sampling), not a copy of it
+    showTemperature();
     await refreshDataset();
     document.body.dataset.ready = "1";
   } catch (error) {
