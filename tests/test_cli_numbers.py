@@ -24,6 +24,7 @@ import torch
         (["sim", "pick", "--seed", "-2"], "argument --seed: must be a whole number"),
         (["data", "show", "hershey", "--seed", "-5"], "argument --seed: must be a whole number"),
         (["data", "make-gripper", "--seed", "-3"], "argument --seed: must be a whole number"),
+        (["data", "show", "hershey", "--columns", "0"], "argument --columns: must be at least 1, got 0"),
     ],
 )
 def test_out_of_range_is_refused_by_name(argv, message, cli):

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from trajtok.cli.numbers import random_seed
+from trajtok.cli.numbers import positive_int, random_seed
 from trajtok.cli.output_files import output_folder, picture_file
 from trajtok.cli.source import add_source_arguments, load_samples
 
@@ -14,9 +14,10 @@ from trajtok.cli.source import add_source_arguments, load_samples
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "data",
-        help="list, look at and measure handwriting data sources",
-        description="Handwriting data: the built-in synthetic corpus (hershey), bigbank, or a file/directory "
-        "(cursive-transformer JSON, IAM-OnDB, stroke-3 .npz).",
+        help="list, look at and measure data sources (handwriting, robot datasets); record gripper demos",
+        description="Handwriting: the built-in synthetic corpus (hershey), bigbank, or a file/directory "
+        "(cursive-transformer JSON, IAM-OnDB, stroke-3 .npz). Robot demonstrations: pickplace (the scripted "
+        "Panda's), a LeRobot dataset, or a robomimic / robosuite HDF5 file.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -25,12 +26,15 @@ def register(subparsers) -> None:
 
     show = actions.add_parser(
         "show",
-        help="save a grid of samples with their text as a PNG",
-        description="Draw samples with their text: ink for pen-down strokes, faint dashed lines for pen-up "
-        "travel, dots for the sampled points.",
+        help="save a picture of samples (handwriting with its text, or robot motion) as a PNG",
+        description="Draw samples. Handwriting with its text: ink for pen-down strokes, faint dashed lines "
+        "for pen-up travel, dots for the sampled points. Robot motion: positions from above and per step "
+        "(the gripper shaded), anything else (joints) one panel per dim and per event.",
     )
     add_source_arguments(show, default_n=8)
-    show.add_argument("--columns", type=int, default=2, help="panels per row (default: 2)")
+    show.add_argument(
+        "--columns", type=positive_int, default=2, help="handwriting panels per row (default: 2)"
+    )
     show.add_argument(
         "--out", required=True, type=picture_file, metavar="FILE.png", help="where to save the grid"
     )
@@ -39,7 +43,8 @@ def register(subparsers) -> None:
     stats = actions.add_parser(
         "stats",
         help="print sample statistics; save histograms of the deltas with tokenizer bin edges",
-        description="Print counts, lengths, pen lifts, dropped samples and unknown characters; fit a "
+        description="Print counts, lengths, dropped samples, and per source kind its pen lifts and unknown "
+        "characters or how the action columns became channels, with each dim's percentiles; fit a "
         "trajectory tokenizer to the deltas and save their histograms with its bin edges.",
     )
     add_source_arguments(stats, default_n=2000)
@@ -87,7 +92,7 @@ def run_show(args: argparse.Namespace) -> int:
     samples = load_samples(args)
     shown = samples.samples[: args.n]
     if samples.dim_names == HANDWRITING_DIMS:
-        path = plot_sample_grid(shown, args.out, columns=max(1, args.columns), title=f"{samples.source}")
+        path = plot_sample_grid(shown, args.out, columns=args.columns, title=f"{samples.source}")
     else:
         path = plot_motion_grid(shown, args.out, samples.dim_names, samples.event_names, title=samples.source)
     print(f"{len(shown)} samples from {samples.source} -> {path}")

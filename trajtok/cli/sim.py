@@ -40,7 +40,9 @@ Files written (OUT = --out):
 
 
 def register(subparsers) -> None:
-    group = subparsers.add_parser("sim", help="PyBullet scenes: a Panda writing on a whiteboard, ...")
+    group = subparsers.add_parser(
+        "sim", help="PyBullet scenes: a Panda writes on a whiteboard, or picks and places"
+    )
     scenes = group.add_subparsers(dest="scene", metavar="SCENE")
     group.set_defaults(func=lambda args: _print_help(group))
 

@@ -15,7 +15,8 @@ from trajtok.tasks import task_names
 
 RECOGNIZER = "recognizer"  # trajtok.recognizer_train: its own settings (RecognizerTrainConfig)
 
-HELP = """Train the text-conditioned stroke transformer.
+HELP = """Train a model: the text-conditioned stroke transformer (handwriting, gripper, multitask), or the
+handwriting recognizer.
 
 Settings: the defaults in code (trajtok/train_config.py, the model's in trajtok/model.py), then the task's
 file (trajtok/tasks/TASK.yaml: only what differs), then --config FILE, then key=value overrides (nested keys
@@ -40,7 +41,7 @@ directory gets config.yaml, metrics.jsonl, checkpoints/latest.pt + best.pt (lowe
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train the handwriting model (run dir with checkpoints, metrics, samples)",
+        help="train a model: handwriting, gripper, multitask or recognizer (run dir, checkpoints, metrics)",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
