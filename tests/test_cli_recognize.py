@@ -94,9 +94,10 @@ def test_reads_cursive_json_iam_xml_and_stroke3(tmp_path, capsys):
     (tmp_path / "line.xml").write_text(iam_xml(synthetic_strokes("stone")))
     save_stroke3(tmp_path / "sketch.npz", [stroke3(synthetic_strokes("bright"))])
 
-    code, out, _ = recognize(capsys, tmp_path / "words.json", tmp_path / "words.json.zip", "--json")
+    code, out, err = recognize(capsys, tmp_path / "words.json", tmp_path / "words.json.zip", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["written"] for r in rows] == WORDS * 2
+    assert "reading:" in err and f"/{len(rows)} " in err  # the progress bar, on stderr
     assert [r["text"] for r in rows] == WORDS * 2
 
     code, out, _ = recognize(capsys, tmp_path / "line.xml", tmp_path / "sketch.npz")

@@ -13,7 +13,7 @@ An unreadable sample (check_ink) raises UnreadableSample naming its index and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,8 +86,15 @@ class Recognizer:
         out, frames = self.model(padded.to(self.device), lengths.to(self.device))
         return out.float().cpu(), frames.cpu()
 
-    def recognize(self, samples: Sequence[Sample], beam: int = 1, batch_size: int = 64) -> list[Reading]:
-        """One Reading per sample, in order; `beam` 1 = greedy, > 1 = CTC beam search of that width."""
+    def recognize(
+        self,
+        samples: Sequence[Sample],
+        beam: int = 1,
+        batch_size: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Reading]:
+        """One Reading per sample, in order; `beam` 1 = greedy, > 1 = CTC beam search of that width.
+        `progress(done, total)` after each batch."""
         if beam < 1:
             raise ValueError(f"beam must be >= 1, got {beam}")
         features = [self.features(s, i) for i, s in enumerate(samples)]
@@ -97,6 +104,8 @@ class Recognizer:
             rows = order[start : start + batch_size].tolist()
             for i, reading in zip(rows, self._read_batch([features[i] for i in rows], beam), strict=True):
                 readings[i] = reading
+            if progress is not None:
+                progress(start + len(rows), len(order))
         return readings
 
     def text_log_probabilities(self, samples: Sequence[Sample], batch_size: int = 64) -> np.ndarray:

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from trajtok.cli.progress import progress_bar
+
 HELP = """Read handwriting (pen strokes) back to text.
 
 Files: .npz written by `trajtok write` (one sample per phrase) or stroke-3 .npz, cursive-transformer
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                 skipped += 1
             else:
                 raise DataError(f"{record.name}: {record.problem}; or pass --skip-bad to read the others")
-    readings = recognizer.recognize([r.sample for r in records], beam=args.beam)
+    with progress_bar("reading", "sample") as progress:
+        readings = recognizer.recognize([r.sample for r in records], beam=args.beam, progress=progress)
     for record, reading in zip(records, readings, strict=True):
         if args.json:
             row = {"sample": record.name, "text": reading.text, "confidence": round(reading.confidence, 4)}
