@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from trajtok.augment import affine
 from trajtok.batching import BatchOrder
-from trajtok.config import from_dict, save_config, to_dict
+from trajtok.config import save_config, to_dict
 from trajtok.ctc import BLANK, decode_batch
 from trajtok.data import load_source
 from trajtok.errors import CheckpointError, ConfigError
@@ -239,15 +239,6 @@ def evaluate(
 
 # ---------------------------------------------------------------------------------------------------------
 # The loop
-
-
-def read_config(run_dir: str | Path) -> RecognizerTrainConfig:
-    import yaml
-
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: not found; --resume needs a run directory made by `trajtok train`")
-    return from_dict(RecognizerTrainConfig, yaml.safe_load(path.read_text()) or {}, where=str(path))
 
 
 def train_recognizer(
