@@ -80,6 +80,18 @@ def test_the_spacer_lets_the_last_words_dot_through_and_streams_what_it_writes_w
     assert [crossed for _, _, crossed in streamed] == whole.word_index.tolist()
 
 
+def test_a_word_begins_where_its_first_strokes_pen_down_attends_it_though_the_travel_lags():
+    text = "ab cd"  # the travel into c still attends b, its first pen-down step c (the shipped model's 'fox')
+    strokes = [bar(0.0), bar(0.5), bar(0.7, 1.5), bar(1.2)]
+    focus = [0, 0, 1, 1, 1, 3, 4, 4]
+    deltas, lifts = steps_of(strokes)
+    spaced = space_words(Sample(deltas, lifts, text=text), np.array(focus), [2], min_gap=0.8)
+    assert spaced.word_index.tolist() == [0] * 4 + [1] * 4  # the c is of "cd", not of "ab"
+    x = np.cumsum(spaced.deltas[:, 0])
+    assert x[4] == pytest.approx(0.5 + 0.8)  # the gap goes before the c, not between c and d
+    assert x[6] - x[4] == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize(
     "text, words", [("ab cd", [0, 1]), ("a  b", [0, 1, 1]), (" hi", [0, 0]), ("hi ", [0, 0]), ("", [0])]
 )

@@ -113,8 +113,11 @@ class WordSpacer:
     into the word of the text).
 
     `blanks`: the indices of the blanks in the text the model reads. A word begins with the first stroke whose
-    attended character lies past a blank the current word has not crossed (the blank itself counts as past:
-    the pen travels to the next word while attending it). Each word after the first is held back until the
+    first or second step attends a character past a blank the current word has not crossed (the blank itself
+    counts as past: the pen travels to the next word while attending it). The first step is the pen-up travel
+    to the stroke, and its attention may still lie on the character before (the shipped model's 'f' of 'the
+    quick brown fox', seed 0, stayed with 'brown'), so it waits for the second (`pending`). Each word after
+    the first is held back until the
     next one begins (or the phrase ends), so its whole extent is known, then released moved right by what the
     gap lacks. Generation runs far ahead of any pen, so holding a word costs the writer nothing it would see.
     A first stroke that is a dot of the word before (smaller than DOT_SIZE, left of its right edge) is let
@@ -127,6 +130,7 @@ class WordSpacer:
         self.word = self.previous_word = 0  # blanks up to the current word, and up to the one before
         self.edge = -np.inf  # right edge of the ink of the words released so far
         self.stroke_starts = True  # the next step starts a stroke
+        self.pending: tuple[np.ndarray, np.ndarray, int] | None = None  # a stroke's first step, waiting
         self.held: list[tuple[np.ndarray, np.ndarray]] = []  # the current word's steps, held
         self.held_xy: list[tuple[float, float]] = []  # the pen after each held step, unshifted
         self.held_strokes = 0  # strokes of the held word completed
@@ -134,7 +138,27 @@ class WordSpacer:
     def add(
         self, delta: np.ndarray, events: np.ndarray, focus: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-        delta = np.array(delta, dtype=np.float32)
+        step = (np.array(delta, dtype=np.float32), events, int(focus))
+        if self.pending is not None:
+            first, self.pending = self.pending, None
+            if not first[1][0]:  # the stroke goes on: its first step attends the later of the two
+                first = (first[0], first[1], max(first[2], step[2]))
+            yield from self._take(*first)
+        if self.stroke_starts:
+            self.pending = step
+        else:
+            yield from self._take(*step)
+
+    def flush(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """The end of the phrase: release the word still held."""
+        if self.pending is not None:
+            first, self.pending = self.pending, None
+            yield from self._take(*first)
+        yield from self._release()
+
+    def _take(
+        self, delta: np.ndarray, events: np.ndarray, focus: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
         starts, self.stroke_starts = self.stroke_starts, bool(events[0])
         word = int(np.searchsorted(self.blanks, focus, side="right"))  # blanks up to the attended character
         if starts and word > self.word:  # a new word: the one held so far is complete
@@ -153,10 +177,6 @@ class WordSpacer:
             if self.held_strokes == 1 and self._held_is_a_dot():
                 self.word = self.previous_word  # the next stroke may begin the word again
                 yield from self._release(shift=False)
-
-    def flush(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-        """The end of the phrase: release the word still held."""
-        yield from self._release()
 
     def _held_is_a_dot(self) -> bool:
         xs, ys = zip(*self.held_xy, strict=True)
