@@ -1,7 +1,7 @@
 """The studio's ASGI app (Starlette): one page, its static assets, and the JSON / event-stream API it calls.
 
     GET  /                          the page (trajtok/studio/static/)
-    GET  /api/info                  corpus styles, dataset writers, limits
+    GET  /api/info                  corpus styles, dataset writers, limits, the default temperature
     POST /api/write                 {text, temperature, seed, style, writer} -> text/event-stream of ink
     GET  /api/results/{id}.{fmt}    a written phrase as png / svg / npz
     GET  /api/results/{id}/attention  its cross-attention (steps x characters)
