@@ -10,7 +10,7 @@ from trajtok.seeds import SEED_RANGE, is_seed
 
 # The temperature of `trajtok write`, `sim write`, the studio and the ROS node unless told. Tesseract CER of
 # the shipped model (bench/legibility.py --random-seed 1, 30 fresh phrases): 0.060 at 0.5, 0.192 at 0.8,
-# 0.0345 greedy; 0.5 still varies from seed to seed (the drafts' DRAFT_TEMPERATURE, for the same reason).
+# 0.043 greedy; 0.5 still varies from seed to seed (the drafts' DRAFT_TEMPERATURE, for the same reason).
 DEFAULT_TEMPERATURE = 0.5
 DEFAULT_STYLE_GUIDANCE = 1.0
 
