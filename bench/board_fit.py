@@ -3,12 +3,12 @@
 Usage: .venv/bin/python bench/board_fit.py [--checkpoint RUN] [--phrases N] [--random-seed S]
 
 N (80) phrases of held-out words (trajtok.data.texts.held_out_phrases: text no training sample holds, drawn
-afresh each run, the seed printed) are written as `trajtok sim write` writes them: by the model (temperature
-0.8, the phrase's index as seed, layout auto, in the model's lines) and by each of the six synthetic writers
-(`--synthetic --style k`). Each is planned onto the default board (trajtok.waypoints, fit=error: refused if
-any point leaves the writable area or the arm's reach). The baseline, measured in the same run on the same
-strokes, is the room the board kept above and left of the first line before (ascender 2.2 units, lead 0), with
-fit=error and with fit=scale.
+afresh each run, the seed printed) are written as `trajtok sim write` writes them: by the model (the default
+temperature, the phrase's index as seed, layout auto, in the model's lines) and by each of the six synthetic
+writers (`--synthetic --style k`). Each is planned onto the default board (trajtok.waypoints, fit=error:
+refused if any point leaves the writable area or the arm's reach). The baseline, measured in the same run on
+the same strokes, is the room the board kept above and left of the first line before (ascender 2.2 units, lead
+0), with fit=error and with fit=scale.
 Where lines may wrap is where the board's word segmenter (trajtok.word_segmenter) puts word starts: where
 the strokes' writer declares each point's word (the synthetic writers always; the model where it writes a
 phrase word by word, or where its word spacer, which reads the attended character, decides the words), by
@@ -40,11 +40,11 @@ from trajtok.board import BoardConfig
 from trajtok.data.hershey import STYLES, synthesize
 from trajtok.data.texts import held_out_phrases
 from trajtok.generate import Sampling, Writer
+from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.waypoints import plan_waypoints
 from trajtok.word_layout import board_ink, board_pieces, write_one_line, writes_word_by_word
 from trajtok.word_segmenter import WordSegmenter
 
-TEMPERATURE = 0.8  # `trajtok sim write`'s default
 OLD_ROOM = {"ascender": 2.2, "lead": 0.0}
 
 
@@ -73,7 +73,7 @@ def words_found(points: np.ndarray, board: BoardConfig) -> int:
 
 def model_ink(writer: Writer, text: str, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     def write(texts: list[str]):
-        return writer.write(texts, Sampling(temperature=TEMPERATURE, seed=seed))
+        return writer.write(texts, Sampling(temperature=DEFAULT_TEMPERATURE, seed=seed))
 
     pieces = board_pieces(writer.lines(text), writes_word_by_word("auto", writer.stitched_words))
     return board_ink(write_one_line(write, pieces, seed))

@@ -2,12 +2,12 @@
 
 Usage: .venv/bin/python bench/generate.py [--config configs/handwriting-long.yaml] [--threads 1] [--repeats 3]
 
-The model is the default handwriting model (the `model` section of the config when it exists, else
-ModelConfig defaults) with random weights: speed does not depend on the weights. Both paths run the same
-sampler (`Writer`'s, temperature 0.8) for a fixed number of steps; `stream_steps_per_s` adds the per-step
+The model is the default handwriting model (the `model` section of the config when it exists, else ModelConfig
+defaults) with random weights: speed does not depend on the weights. Both paths run the same sampler
+(`Writer`'s, at the default temperature) for a fixed number of steps; `stream_steps_per_s` adds the per-step
 token decoding of `Writer.stream` (the path the simulator and the ROS node use). Rates are best-of-repeats
-wall-clock steps/s; `kv_steps_per_cpu_s` divides by this process's CPU time instead, which is what one
-idle core would give when other work shares the machine (the load average is printed). Last line: JSON.
+wall-clock steps/s; `kv_steps_per_cpu_s` divides by this process's CPU time instead, which is what one idle
+core would give when other work shares the machine (the load average is printed). Last line: JSON.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def steps_per_s(writer: Writer, n_steps: int, use_cache: bool, repeats: int) -> 
     ids, pad = writer._text_batch([TEXT])
     best_wall = best_cpu = float("inf")
     for _ in range(repeats):
-        pick = ChannelSampler(model.vocab_sizes, 1, Sampling(0.8), generator=torch.Generator().manual_seed(0))
+        pick = ChannelSampler(model.vocab_sizes, 1, Sampling(), generator=torch.Generator().manual_seed(0))
         wall, cpu = time.perf_counter(), time.process_time()
         n = sum(1 for _ in generate_steps(model, model.encode(ids, pad), pick, n_steps, use_cache=use_cache))
         best_wall = min(best_wall, time.perf_counter() - wall)
