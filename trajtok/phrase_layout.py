@@ -117,11 +117,10 @@ class WordSpacer:
     counts as past: the pen travels to the next word while attending it). The first step is the pen-up travel
     to the stroke, and its attention may still lie on the character before (the shipped model's 'f' of 'the
     quick brown fox', seed 0, stayed with 'brown'), so it waits for the second (`pending`). Each word after
-    the first is held back until the
-    next one begins (or the phrase ends), so its whole extent is known, then released moved right by what the
-    gap lacks. Generation runs far ahead of any pen, so holding a word costs the writer nothing it would see.
-    A first stroke that is a dot of the word before (smaller than DOT_SIZE, left of its right edge) is let
-    through as part of that word."""
+    the first is held back until the next one begins (or the phrase ends), so its whole extent is known, then
+    released moved right by what the gap lacks. Generation runs far ahead of any pen, so holding a word costs
+    the writer nothing it would see. A first stroke that is a dot of the word before (smaller than DOT_SIZE,
+    left of its right edge) is let through as part of that word."""
 
     def __init__(self, blanks: list[int], min_gap: float):
         self.blanks = np.asarray(sorted(blanks), dtype=np.int64)
