@@ -24,7 +24,8 @@ import yaml
 
 from trajtok.config import from_dict
 from trajtok.generate import Writer
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.sampling import Sampling
 from trajtok.step_decoder import generate_steps
 from trajtok.text import CharTokenizer

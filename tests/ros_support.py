@@ -441,7 +441,8 @@ def make_overfit_checkpoint(
 
     from trajtok.checkpoint import save_checkpoint
     from trajtok.data.hershey import synthesize
-    from trajtok.model import ModelConfig, StrokeTransformer
+    from trajtok.model import StrokeTransformer
+    from trajtok.model_config import ModelConfig
     from trajtok.text import CharTokenizer
     from trajtok.tokenizer import TrajectoryTokenizer
 

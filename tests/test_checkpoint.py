@@ -16,7 +16,8 @@ from trajtok.checkpoint import (
     save_checkpoint,
 )
 from trajtok.errors import CheckpointError
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer
 

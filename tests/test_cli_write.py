@@ -11,7 +11,8 @@ import torch
 from word_bank_model import as_word_bank_model
 
 from trajtok.checkpoint import load_checkpoint, save_checkpoint
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.sampling import DEFAULT_TEMPERATURE
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer import TrajectoryTokenizer

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from trajtok.generate import Writer
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.sample import Sample
 from trajtok.sampling import Sampling
 from trajtok.strokes import thin_sample

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.step_decoder import StepDecoder, generate_steps
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -15,7 +15,8 @@ from trajtok.cli import main
 from trajtok.config import load_config
 from trajtok.data.hershey import synthesize
 from trajtok.errors import ConfigError
-from trajtok.model import READ_FRAMES, ModelConfig, StrokeTransformer
+from trajtok.model import READ_FRAMES, StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.recognize import Recognizer, UnreadableSample
 from trajtok.sample import Sample
 from trajtok.train import load_unthinned, train

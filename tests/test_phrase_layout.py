@@ -10,7 +10,8 @@ import torch
 
 from trajtok.data.hershey import VALIDATION_PHRASES
 from trajtok.generate import Writer
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.phrase_layout import (
     FINISH_STEPS,
     FOLLOWS_CHARACTERS,

@@ -13,7 +13,8 @@ from trajtok.checkpoint import save_checkpoint
 from trajtok.errors import ConfigError
 from trajtok.generate import Writer
 from trajtok.losses import style_contrast_loss
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.sampling import Sampling
 from trajtok.style_references import MIN_REFERENCE_STEPS, StyleReferences
 from trajtok.text import CharTokenizer

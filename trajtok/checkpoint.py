@@ -21,7 +21,8 @@ from torch import nn
 
 from trajtok.config import from_dict
 from trajtok.errors import CheckpointError, ConfigError
-from trajtok.model import ModelConfig, StrokeTransformer
+from trajtok.model import StrokeTransformer
+from trajtok.model_config import ModelConfig
 from trajtok.text import CharTokenizer
 from trajtok.tokenizer_choice import AnyTokenizer, tokenizer_from_dict
 

@@ -34,8 +34,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.fft
-from scipy.interpolate import BSpline
 
 from trajtok.errors import DataError
 from trajtok.tokenizer import checked_shape
@@ -176,6 +174,8 @@ class ChunkTokenizer(SavedTokenizer):
     def _coefficients(self, chunks: np.ndarray) -> np.ndarray:
         """(K, H, D) deltas -> (K, P) coefficients before rounding (dct: P = H * D; bspline: n_control*D)."""
         if self.scheme == "dct":
+            import scipy.fft  # here, not at the top: the command line names CHUNK_SCHEMES without scipy
+
             coef = (
                 scipy.fft.dct(chunks / self._fitted["dim_scale"], type=2, norm="ortho", axis=1) * self.scale
             )
@@ -197,6 +197,8 @@ class ChunkTokenizer(SavedTokenizer):
         """(K, P) quantized coefficients -> (K, H, D) deltas."""
         f = self._fitted
         if self.scheme == "dct":
+            import scipy.fft
+
             coef = q.reshape(len(q), self.chunk, self.n_dims) / self.scale
             return scipy.fft.idct(coef, type=2, norm="ortho", axis=1) * f["dim_scale"]
         lo, step = np.tile(f["ctrl_lo"], self.n_control), np.tile(f["ctrl_step"], self.n_control)
@@ -679,6 +681,8 @@ def _changes(events: np.ndarray) -> np.ndarray:
 def _spline_matrices(chunk: int, n_control: int) -> dict:
     """The clamped cubic B-spline with `n_control` control points sampled at the chunk's steps: `basis`
     (H, K) maps control points to deltas, `fit_matrix` (K, H) its least-squares inverse."""
+    from scipy.interpolate import BSpline
+
     k = SPLINE_DEGREE
     inner = np.linspace(0.0, 1.0, n_control - k + 1)
     knots = np.concatenate([[0.0] * k, inner, [1.0] * k])

@@ -34,26 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from trajtok.model_config import ModelConfig
+
 # CTC frames per step when reading: a thinned step covers ~0.4 x-heights of ink, so a narrow letter ("i",
 # "l") spans 2-3 steps; two frames per step leave room for the blank CTC needs between doubled letters.
 READ_FRAMES = 2
 STYLE_LAYERS = 2  # self-attention layers of the style encoder over a reference sample's steps
-
-
-@dataclass
-class ModelConfig:
-    d_model: int = 128
-    n_heads: int = 4
-    n_enc_layers: int = 2
-    n_dec_layers: int = 3
-    d_ff: int = 512
-    dropout: float = 0.0  # the default run overfits nothing at 6,000 steps; longer runs set 0.1
-    max_steps: int = 512  # decoder positions (trajectory steps incl. the end step)
-    max_text: int = 64  # characters
-    state_dim: int = 0  # > 0: condition on a state vector (B, S) as an extra memory token
-    within_step_ar: bool = True  # False: independent per-channel heads (for comparison)
-    reads: bool = False  # True: also read strokes back to text through a CTC head (one model, both ways)
-    style_steps: int = 0  # > 0: condition on the hand of a reference sample, its first this many steps
 
 
 @dataclass

@@ -30,7 +30,7 @@ from trajtok.checkpoint import (
 )
 from trajtok.config import from_dict
 from trajtok.errors import CheckpointError, ConfigError
-from trajtok.model import ModelConfig
+from trajtok.model_config import ModelConfig
 from trajtok.recognizer import InkReader, RecognizerConfig
 from trajtok.step_reader import StepTokenReader
 from trajtok.text import CharTokenizer

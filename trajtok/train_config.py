@@ -14,7 +14,7 @@ from trajtok.chunk_tokenizer import CHUNK_SCHEMES
 from trajtok.config import load_config
 from trajtok.data.texts import VALIDATION_PHRASES
 from trajtok.errors import ConfigError
-from trajtok.model import ModelConfig
+from trajtok.model_config import ModelConfig
 from trajtok.seeds import SEED_RANGE, is_seed
 from trajtok.tasks import task_file
 from trajtok.text import CharTokenizer
