@@ -174,7 +174,8 @@ def test_cli_prints_the_mapping_in_robot_words_and_refuses_bad_input(cli):
         "data", "stats", FIXTURES / "lerobot_so101", "--split", "all", "--option", "gripper_threshold=20"
     )
     assert run.code == 0, run.err
-    assert "episodes      3" in run.out and "strokes" not in run.out
+    assert "episodes      3 in every split (dropped: none)" in run.out
+    assert "strokes" not in run.out
     assert "gripper closed where action[5] > 20 (gripper_threshold)" in run.out
     assert "absolute targets, differenced into per-step deltas" in run.out
     cli("data", "stats", FIXTURES / "lerobot_so101", "--split", "all").user_error(

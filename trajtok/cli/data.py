@@ -107,9 +107,9 @@ def run_stats(args: argparse.Namespace) -> int:
     deltas = np.concatenate(samples.deltas())
     print(f"source        {samples.source}")
     if samples.dim_names == HANDWRITING_DIMS:
-        _print_handwriting_counts(samples, lengths)
+        _print_handwriting_counts(samples, lengths, _counted(samples, args))
     else:
-        _print_robot_counts(samples, lengths)
+        _print_robot_counts(samples, lengths, _counted(samples, args))
     for j, name in enumerate(samples.dim_names):
         p1, p50, p99 = np.percentile(deltas[:, j], [1, 50, 99])
         largest = np.abs(deltas[:, j]).max()
@@ -127,10 +127,17 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_handwriting_counts(samples, lengths: np.ndarray) -> None:
+def _counted(samples, args: argparse.Namespace) -> str:
+    """How many samples were read, of which split, whether --n cut them, and what was dropped."""
+    split = "every split" if args.split == "all" else f"the {args.split} split"
+    cut = f", --n {args.n} reached" if args.n is not None and len(samples) >= args.n else ""
+    return f"{len(samples)} in {split}{cut} (dropped: {samples.dropped or 'none'})"
+
+
+def _print_handwriting_counts(samples, lengths: np.ndarray, counted: str) -> None:
     chars = sum(len(s.text.replace(" ", "")) for s in samples.samples)
     lifts = sum(int(s.events[:, 0].sum()) for s in samples.samples)
-    print(f"samples       {len(samples)} (dropped: {samples.dropped or 'none'})")
+    print(f"samples       {counted}")
     median, longest = np.median(lengths), lengths.max()
     print(f"points        {lengths.sum()} total; per sample median {median:.0f}, max {longest}")
     if chars:
@@ -141,12 +148,12 @@ def _print_handwriting_counts(samples, lengths: np.ndarray) -> None:
         print(f"{key:<13} {value}")
 
 
-def _print_robot_counts(samples, lengths: np.ndarray) -> None:
+def _print_robot_counts(samples, lengths: np.ndarray, counted: str) -> None:
     """Episodes, steps, the channel mapping the loader used, and what each gripper event does."""
     mapping = dict(samples.mapping)
     kind, fps = mapping.pop("format", "?"), mapping.pop("fps", None)
     print(f"format        {kind}" + (f", {fps:g} fps" if fps else ""))
-    print(f"episodes      {len(samples)} (dropped: {samples.dropped or 'none'})")
+    print(f"episodes      {counted}")
     median, longest = np.median(lengths), lengths.max()
     print(f"steps         {lengths.sum()} total; per episode median {median:.0f}, max {longest}")
     print(f"dims          {len(samples.dim_names)}: {mapping.pop('dims', ', '.join(samples.dim_names))}")
