@@ -29,14 +29,16 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "tokenizer",
         help="fit a trajectory tokenizer to data, or inspect one",
-        description="Fit per-dimension bins for continuous deltas (plus events); inspect how well they fit.",
+        description="Fit a tokenizer to continuous deltas plus events (per-dimension bins, or dct / bspline "
+        "chunks); inspect how well it fits.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     fit = actions.add_parser(
         "fit",
         help="fit bins to a data source and save the tokenizer as JSON",
-        description="Fit a TrajectoryTokenizer to the deltas of a data source and save it as JSON.",
+        description="Fit a tokenizer (per-step bins, or dct / bspline chunks) to the deltas and events of a "
+        "data source and save it as JSON.",
     )
     add_source_arguments(fit, default_split="train")
     defaults = TokenizerConfig()
