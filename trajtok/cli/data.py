@@ -36,7 +36,7 @@ def register(subparsers) -> None:
         "--columns", type=positive_int, default=2, help="handwriting panels per row (default: 2)"
     )
     show.add_argument(
-        "--out", required=True, type=picture_file, metavar="FILE.png", help="where to save the grid"
+        "--out", required=True, type=picture_file, metavar="FILE.png", help="where to save the picture"
     )
     show.set_defaults(func=run_show)
 
