@@ -126,6 +126,7 @@ def test_a_drawn_word_is_read_and_saved_into_the_dataset(page, server):
     samples = load_source(str(server.data_dir / "tester.json"), split="all")
     assert [s.text for s in samples] == ["river"]
     assert "river" in page.text_content("#samples")
+    assert page.locator("#samples svg.thumbnail polyline").count() == len(word_strokes("river", style=1))
 
 
 def test_a_bad_request_shows_a_readable_error(page):

@@ -273,6 +273,11 @@ def test_dataset_save_list_delete_and_the_loaders_read_it(server, cli, tmp_path)
         saved.append(got["id"])
     listing = {w["name"]: w for w in server.get("/api/dataset")[1]["writers"]}
     assert [s["label"] for s in listing["alice"]["samples"]] == ["river", "quiet", "stones"]
+    picture = listing["alice"]["samples"][0]["thumbnail"]  # the ink as the loader reads it, one unit high
+    ink = np.concatenate([np.asarray(stroke) for stroke in picture["strokes"]])
+    assert len(picture["strokes"]) == len(word_strokes("river"))
+    assert ink.min(axis=0).tolist() == [0, 0] and ink[:, 1].max() == 1
+    assert ink[:, 0].max() == picture["width"] > 1  # a word is wider than it is high
     assert server.request("DELETE", f"/api/dataset/alice/{saved[1]}")[0] == 200
     assert server.request("DELETE", f"/api/dataset/alice/{saved[1]}")[0] == 404
 

@@ -6,7 +6,7 @@
     GET  /api/results/{id}.{fmt}    a written phrase as png / svg / npz
     GET  /api/results/{id}/attention  its cross-attention (steps x characters)
     POST /api/recognize             a drawing -> what the recognizer reads
-    GET  /api/dataset               the saved samples, per writer
+    GET  /api/dataset               the saved samples, per writer, each with a thumbnail of its ink
     POST /api/dataset/{writer}      {label, drawing} -> saved into DIR/<writer>.json
     DELETE /api/dataset/{writer}/{id}
     POST /api/robot                 {id: a written phrase} -> a whiteboard job
@@ -48,6 +48,7 @@ from trajtok.studio.results import MEDIA_TYPES, Results, WrittenPhrase
 from trajtok.studio.robot import RobotJobs
 from trajtok.studio.session import FirstStepsFirst, InkSmoother, WriteSession
 from trajtok.studio.style import MINE, corpus_styles, style_prime
+from trajtok.studio.thumbnail import thumbnail
 from trajtok.word_layout import writes_word_by_word
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -268,6 +269,7 @@ async def _dataset(studio: Studio, request: Request) -> JSONResponse:
                         "label": r.get("metadata", {}).get("asciiSequence", ""),
                         "points": len(r.get("points", [])),
                         "saved_at": r.get("saved_at", ""),
+                        "thumbnail": thumbnail(r),
                     }
                     for r in studio.dataset.records(name)
                 ],

@@ -342,6 +342,24 @@ async function save(event) {
 }
 
 // -- Dataset -------------------------------------------------------------------------------------------------
+const SVG_NS = "http://www.w3.org/2000/svg";
+const THUMBNAIL_PX = 36; // the height of a saved sample's picture; its ink is one unit high
+
+function thumbnailSvg({ width, strokes }) {
+  const pad = 0.08;
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("class", "thumbnail");
+  svg.setAttribute("viewBox", `${-pad} ${-pad} ${width + 2 * pad} ${1 + 2 * pad}`);
+  svg.setAttribute("height", THUMBNAIL_PX);
+  svg.setAttribute("width", Math.round(THUMBNAIL_PX * (width + 2 * pad) / (1 + 2 * pad)));
+  for (const stroke of strokes) {
+    const line = document.createElementNS(SVG_NS, "polyline");
+    line.setAttribute("points", stroke.map(([x, y]) => `${x},${y}`).join(" "));
+    svg.append(line);
+  }
+  return svg;
+}
+
 async function refreshDataset() {
   const { dir, writers } = await api("/api/dataset");
   $("data-dir").textContent = dir;
@@ -350,11 +368,13 @@ async function refreshDataset() {
   if (!writers.length) box.textContent = "No samples yet: draw a word above and save it.";
   for (const writer of writers) {
     const heading = document.createElement("h3");
-    heading.textContent = `${writer.name} (${writer.samples.length} samples)`;
+    const count = writer.samples.length;
+    heading.textContent = `${writer.name} (${count} sample${count === 1 ? "" : "s"})`;
     const list = document.createElement("ul");
     for (const sample of writer.samples) {
       const item = document.createElement("li");
-      item.textContent = `"${sample.label}", ${sample.points} points, ${sample.saved_at}`;
+      if (sample.thumbnail) item.append(thumbnailSvg(sample.thumbnail));
+      item.append(`"${sample.label}", ${sample.points} points, ${sample.saved_at}`);
       item.dataset.id = sample.id;
       const remove = document.createElement("button");
       remove.textContent = "delete";
