@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trajtok.data import bigbank_path, load_source
+from trajtok.data import bigbank_path, detect_format, load_source
 from trajtok.errors import DataError
 from trajtok.strokes import integrate
 
@@ -117,6 +117,20 @@ def test_unknown_paths_formats_and_options_fail_clearly(tmp_path):
         load_source(tmp_path / "notes.txt")
     with pytest.raises(ValueError, match="unknown option"):
         load_source(FIXTURES / "iam", max_chars=3)
+
+
+def test_a_folder_that_is_no_dataset_is_not_searched_to_its_bottom(tmp_path):
+    # a home or /tmp: parquet or XML files deep inside (a venv's package data) are not a dataset
+    deep = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "pkg"
+    deep.mkdir(parents=True)
+    (deep / "data.parquet").write_bytes(b"PAR1")
+    (deep / "model.xml").write_text("<mujoco/>")
+    with pytest.raises(DataError, match="no IAM-OnDB lineStrokes/ .* nor stroke-3"):
+        load_source(tmp_path)
+    # IAM-OnDB's own layout is found from its root or from any folder inside lineStrokes/
+    lines = FIXTURES / "iam" / "lineStrokes"
+    for where in (FIXTURES / "iam", lines, lines / "a01", lines / "a01" / "a01-000"):
+        assert detect_format(where) == "iam_ondb", where
 
 
 @pytest.mark.skipif(not bigbank_path().is_file(), reason="bigbank_3500.json.zip is not in ../shared/data")

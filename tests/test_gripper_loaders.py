@@ -142,6 +142,20 @@ def test_gripper_formats_are_recognized(name, expected):
     assert gripper_format(FIXTURES / name) == expected
 
 
+def test_a_folder_of_parquet_files_deeper_than_lerobot_keeps_them_is_no_dataset(tmp_path):
+    chunk = tmp_path / "data" / "chunk-000"
+    chunk.mkdir(parents=True)
+    (chunk / "file-000.parquet").write_bytes(b"PAR1")
+    for where in (tmp_path, tmp_path / "data", chunk):
+        assert gripper_format(where) == "lerobot", where
+    assert gripper_format(tmp_path.parent) is None  # three levels up from the file: not searched there
+    deep = tmp_path / "elsewhere" / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "file-000.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DataError, match="elsewhere: not a LeRobot dataset: no meta/info.json"):
+        load_lerobot(tmp_path / "elsewhere")
+
+
 def test_a_cut_off_demo_file_is_named_not_a_traceback(tmp_path):
     cut = tmp_path / "cut.npz"
     cut.write_bytes((FIXTURES / "demos" / "gripper_demos.npz").read_bytes()[:300])

@@ -107,12 +107,13 @@ def list_sources() -> list[SourceInfo]:
 def detect_format(path: Path) -> str:
     """The loader for a file or directory, from its name and content."""
     from trajtok.data.gripper import gripper_format  # robot demos first: their .npz / folders hold no strokes
+    from trajtok.data.iam_ondb import holds_line_strokes
 
     gripper = gripper_format(path)
     if gripper:
         return gripper
     if path.is_dir():
-        if (path / "lineStrokes").is_dir() or any(path.rglob("*.xml")):
+        if holds_line_strokes(path):
             return "iam_ondb"
         if any(path.glob("*.npz")):
             return "stroke3"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trajtok.data.lerobot import data_files, data_folder
 from trajtok.data.splits import select
 from trajtok.errors import DataError, TrajtokError
 from trajtok.sample import Sample, SampleSet
@@ -222,7 +223,7 @@ def gripper_format(path: Path) -> str | None:
     if path.is_dir():
         if (path / DEMO_FILE).is_file():
             return "gripper_demos"
-        is_lerobot = (path / "meta" / "info.json").is_file() or any(path.rglob("*.parquet"))
+        is_lerobot = (path / "meta" / "info.json").is_file() or bool(data_files(data_folder(path)))
         return "lerobot" if is_lerobot else None
     if name.endswith((".hdf5", ".h5")):
         return "robomimic"

@@ -68,6 +68,15 @@ def read_line_strokes(path: Path) -> list[np.ndarray]:
         raise DataError(f"{path}: not well-formed XML ({exc})") from exc
 
 
+def holds_line_strokes(folder: Path) -> bool:
+    """Whether `folder` looks like IAM-OnDB: a lineStrokes/ folder, or line files (*.xml) at most three
+    folders down (lineStrokes/a01/a01-000/); no deeper, so a folder that is no dataset (a home, /tmp) is not
+    searched to its bottom."""
+    if (folder / "lineStrokes").is_dir():
+        return True
+    return any(next(folder.glob("*/" * depth + "*.xml"), None) for depth in range(4))
+
+
 def _files(folder: Path, suffix: str) -> list[Path]:
     """Every `*suffix` file under `folder`, following symlinked folders (Path.rglob does not)."""
     found = []

@@ -135,12 +135,28 @@ def find_layout(path: Path) -> Layout:
     info = _read_info(root / "meta" / "info.json") if root else {}
     if path.is_file():
         return Layout(root, [path], complete=False, info=info)
-    data_dir = path / "data" if (path / "data").is_dir() else path
-    files = sorted(p for p in data_dir.rglob("*.parquet") if "meta" not in p.relative_to(path).parts)
+    data_dir = data_folder(path)
+    files = data_files(data_dir)
     if not files:
-        raise DataError(f"{path}: no data .parquet files (expected {data_dir}/chunk-000/*.parquet)")
+        raise DataError(
+            f"{path}: not a LeRobot dataset: no meta/info.json and no data .parquet files (expected "
+            f"{data_dir}/chunk-000/*.parquet)"
+            if root is None
+            else f"{path}: no data .parquet files (expected {data_dir}/chunk-000/*.parquet)"
+        )
     complete = root is not None and data_dir.resolve() in ((root / "data").resolve(), root.resolve())
     return Layout(root, files, complete=complete, info=info)
+
+
+def data_folder(path: Path) -> Path:
+    """Where a dataset root, its data/ folder or one chunk folder keeps its frames."""
+    return path / "data" if (path / "data").is_dir() else path
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The parquet files where LeRobot keeps them: in `folder` or one level down (data/chunk-000/); not
+    deeper, so a folder that is no dataset (a home, /tmp) is not searched to its bottom."""
+    return sorted({*folder.glob("*.parquet"), *folder.glob("*/*.parquet")})
 
 
 def _read_info(path: Path) -> dict:
