@@ -13,9 +13,13 @@ from trajtok.errors import DataError
 def read_json(path: Path) -> dict:
     """A saved tokenizer's JSON; DataError naming the file when it is not JSON."""
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: not a tokenizer's JSON (binary, not text); give the file `trajtok tokenizer fit` wrote"
+        ) from None
 
 
 class SavedTokenizer:
