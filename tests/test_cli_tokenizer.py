@@ -63,7 +63,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, fitted_file, cli):
     binary = tmp_path / "strokes.npz"  # a file trajtok writes, given where the tokenizer goes
     np.savez(binary, points=np.zeros((3, 3)))
     cli("tokenizer", "stats", binary, "hershey").user_error("strokes.npz", "not a tokenizer's JSON")
-    cli("tokenizer", "stats", tmp_path, "hershey").user_error(tmp_path.name)
+    cli("tokenizer", "stats", tmp_path, "hershey").user_error(tmp_path.name, "a folder")
     gripper = TrajectoryTokenizer(("dx", "dy", "dz"), ("gripper",), n_bins=4)
     gripper.fit([np.random.default_rng(0).normal(size=(50, 3))]).save(tmp_path / "gripper.json")
     cli("tokenizer", "stats", tmp_path / "gripper.json", "hershey", "--n", "5").user_error(

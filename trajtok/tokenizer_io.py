@@ -16,6 +16,8 @@ def read_json(path: Path) -> dict:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON (line {exc.lineno}); refit the tokenizer") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: a folder; give the tokenizer's .json file inside it") from None
     except UnicodeDecodeError:
         raise DataError(
             f"{path}: not a tokenizer's JSON (binary, not text); give the file `trajtok tokenizer fit` wrote"
