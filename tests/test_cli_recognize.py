@@ -147,6 +147,7 @@ def test_huge_sample_unknown_format_and_missing_file_are_one_line_errors(tmp_pat
     (tmp_path / "notes.txt").write_text("hello")
     assert "unknown format" in fails(capsys, tmp_path / "notes.txt")
     assert "no such file" in fails(capsys, tmp_path / "absent.json")
+    assert f"{tmp_path}: a folder; give the files in it" in fails(capsys, tmp_path)
     (tmp_path / "broken.json").write_text("{not json")
     assert "not valid cursive-transformer JSON" in fails(capsys, tmp_path / "broken.json")
     (tmp_path / "text.npz").write_text("not an archive")

@@ -49,3 +49,12 @@ def test_bad_overrides_name_the_key(override, message):
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(Outer, tmp_path / "missing.yaml")
+
+
+def test_a_folder_or_a_binary_file_is_named_as_what_it_is(tmp_path):
+    with pytest.raises(ConfigError, match="a folder; give the config's .yaml file"):
+        load_config(Outer, tmp_path)
+    binary = tmp_path / "model.pt"
+    binary.write_bytes(b"PK\x03\x04\xf5\xff")
+    with pytest.raises(ConfigError, match=r"model.pt: not a YAML config \(binary, not text\)"):
+        load_config(Outer, binary)

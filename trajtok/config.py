@@ -49,12 +49,16 @@ def load_config(
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder; give the config's .yaml file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a YAML config (binary, not text); give the .yaml file") from None
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
     return loaded

@@ -67,7 +67,8 @@ def read_ink_file(path: str | Path) -> list[InkRecord]:
     """Every record of one file, in file order; DataError when the file itself cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such file" + ("; give the files in it" if path.is_dir() else ""))
+        problem = "a folder; give the files in it" if path.is_dir() else "no such file"
+        raise DataError(f"{path}: {problem}")
     name = path.name.lower()
     if name.endswith(".npz"):
         return _read_npz(path)
