@@ -157,7 +157,8 @@ def read_payload(file: Path) -> Any:
         return torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated / foreign / unsafe files
         raise CheckpointError(
-            f"{file}: not a readable checkpoint ({exc.__class__.__name__}); re-save it"
+            f"{file}: not a readable checkpoint ({exc.__class__.__name__}: not a torch file, or one cut "
+            "short); give a run folder or the .pt file trajtok train wrote"
         ) from None
 
 
