@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from trajtok import plot
 from trajtok.plot import _save
+from trajtok.tokenizer import TrajectoryTokenizer
 
 
 @pytest.mark.parametrize("height_in, title", [(3.0, "short"), (83.0, "one line"), (40.0, "two\nlines")])
@@ -24,3 +27,27 @@ def test_the_title_sits_above_every_plot_however_tall_the_figure(tmp_path, heigh
     plots_top = max(ax.get_tightbbox(renderer).y1 for ax in fig.axes)
     assert title_bottom > plots_top
     assert fig.texts[0].get_window_extent(renderer).y1 <= fig.bbox.y1  # and on the page
+
+
+def test_bin_histogram_tick_labels_do_not_print_over_each_other(tmp_path, monkeypatch):
+    """Mouse-traced steps are whole pixels (0, +-0.04, +-0.08 here): the asinh axis's linear part is as wide
+    as the median step, and its decade ticks at +-0.01 printed over 0 and each other (bigbank's `trajtok
+    data stats --out`)."""
+    rng = np.random.default_rng(0)
+    steps = np.where(rng.random((5000, 2)) < 0.3, 0.0, rng.choice([-0.04, 0.04, -0.08, 0.08], (5000, 2)))
+    steps[:200] = rng.normal(scale=1.0, size=(200, 2))  # pen-up travel: the rare large moves
+    tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_up",), n_bins=24).fit([steps])
+    figures = []
+    monkeypatch.setattr(
+        plot, "_save", lambda fig, path, title="": figures.append(fig) or _save(fig, path, title)
+    )
+    plot.plot_bin_histograms(tokenizer, steps, tmp_path / "bins.png")
+    (fig,) = figures
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in fig.axes[::2]:  # the histograms (the bin counts beside them are linear)
+        labels = sorted(
+            (t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()), key=lambda b: b.x0
+        )
+        assert len(labels) >= 3
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        assert all(left.x1 < right.x0 for left, right in zip(labels, labels[1:], strict=False)), names

@@ -82,6 +82,9 @@ def plot_attention(
     return _save(fig, path)
 
 
+TICK_CLEARANCE = 2.0  # in linear widths: the nearest a tick other than 0 may be to 0 on an asinh axis
+
+
 def plot_bin_histograms(
     tokenizer, deltas: np.ndarray | list[np.ndarray], path: str | Path, title: str = ""
 ) -> Path:
@@ -105,6 +108,8 @@ def plot_bin_histograms(
         ax = axes[j, 0]
         ax.hist(x, bins=grid * linear_width, color="tab:blue", alpha=0.7)
         ax.set_xscale("asinh", linear_width=linear_width)
+        # asinh stretches the linear part: a decade tick there would print over 0 and its mirror
+        ax.set_xticks([t for t in ax.get_xticks() if t == 0 or abs(t) >= TICK_CLEARANCE * linear_width])
         ax.set_yscale("log")
         for edge in bins.edges:
             ax.axvline(edge, color="0.35", lw=0.7)
