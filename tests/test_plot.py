@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from trajtok import plot
 from trajtok.plot import _save
+from trajtok.sample import Sample
 from trajtok.tokenizer import TrajectoryTokenizer
 
 
@@ -51,3 +52,30 @@ def test_bin_histogram_tick_labels_do_not_print_over_each_other(tmp_path, monkey
         assert len(labels) >= 3
         names = [t.get_text() for t in ax.get_xticklabels()]
         assert all(left.x1 < right.x0 for left, right in zip(labels, labels[1:], strict=False)), names
+
+
+@pytest.mark.parametrize(
+    "dims, events, view",
+    [(("dx", "dy"), ("pen_up",), "above"), (("dx", "dy", "dz"), ("gripper",), "steps")],
+)
+def test_round_trip_pictures_show_pen_data_from_above_and_an_arm_per_dim(
+    tmp_path, monkeypatch, dims, events, view
+):
+    """An arm's dx, dy, dz were drawn from above like pen strokes: its z and its gripper were not shown."""
+    rng = np.random.default_rng(0)
+    deltas = rng.normal(scale=0.01, size=(40, len(dims))).astype(np.float32)
+    closed = np.zeros((40, 1), bool)
+    closed[10:25] = True
+    sample = Sample(deltas, closed, text="pick the cube")
+    figures = []
+    monkeypatch.setattr(
+        plot, "_save", lambda fig, path, title="": figures.append(fig) or _save(fig, path, title)
+    )
+    plot.plot_reconstruction([sample], [deltas * 1.01], dims, tmp_path / "round.png", event_names=events)
+    (ax,) = figures[0].axes
+    if view == "above":
+        assert ax.get_aspect() == 1.0 and ax.get_xlabel() == "grey: true, blue: decoded"
+    else:
+        assert ax.get_xlabel().startswith("step")
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert names == [*dims, "gripper on"]  # every dim, and where the gripper is closed

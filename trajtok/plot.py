@@ -127,16 +127,22 @@ def plot_bin_histograms(
 
 
 def plot_reconstruction(
-    originals: list, decoded: list[np.ndarray], dim_names: tuple[str, ...], path: str | Path, title: str = ""
+    originals: list,
+    decoded: list[np.ndarray],
+    dim_names: tuple[str, ...],
+    path: str | Path,
+    title: str = "",
+    event_names: tuple[str, ...] = (),
 ) -> Path:
     """What a tokenizer's round trip does to a few trajectories, one panel each: the true path (grey) and the
-    decoded one (blue), integrated from the start. Dims dx, dy: seen from above, one line per pen-down stroke
-    when the first event is a pen lift; any other dims: the first six against the step (true solid, decoded
-    dashed).
+    decoded one (blue), integrated from the start. Pen data (dims dx, dy alone): seen from above, one line
+    per pen-down stroke when the first event is a pen lift; any other dims (an arm's dx, dy, dz, joints):
+    the first six against the step (true solid, decoded dashed), the steps where the first event is on
+    shaded (a gripper closed).
 
     originals: Sample objects (deltas (T, D), events (T, E)); decoded: their decoded (T, D) deltas.
     """
-    planar = tuple(dim_names[:2]) == ("dx", "dy")
+    planar = tuple(dim_names) == ("dx", "dy")
     fig = Figure(figsize=(9.0, 2.4 * max(1, len(originals))), dpi=100)
     axes = fig.subplots(max(1, len(originals)), 1, squeeze=False)[:, 0]
     for ax, sample, back in zip(axes, originals, decoded, strict=True):
@@ -155,6 +161,10 @@ def plot_reconstruction(
             for j, name in enumerate(dim_names[:6]):
                 (line,) = ax.plot(true[:, j], lw=1.2, label=name)
                 ax.plot(back[:, j], "--", lw=0.9, color=line.get_color())
+            if event_names and sample.events.shape[1]:
+                on = sample.events[:, 0].astype(bool)
+                ax.fill_between(np.arange(len(on)), 0, 1, where=on, step="mid", color="0.85", zorder=0,
+                                transform=ax.get_xaxis_transform(), label=f"{event_names[0]} on")  # fmt: skip
             ax.set_xlabel("step (solid: true, dashed: decoded)", fontsize=7)
             ax.legend(fontsize=6, loc="best", ncol=2)
         end_error = float(np.linalg.norm(true[-1] - back[-1]))

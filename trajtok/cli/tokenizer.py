@@ -237,7 +237,14 @@ def _chunk_stats(args: argparse.Namespace, tokenizer: ChunkTokenizer, samples) -
 
         title = f"{args.tokenizer} on {samples.source or args.source}: true vs decoded (error feedback)"
         shown = samples.samples[:4]
-        written = plot_reconstruction(shown, report.decoded[:4], tokenizer.dim_names, args.png, title=title)
+        written = plot_reconstruction(
+            shown,
+            report.decoded[:4],
+            tokenizer.dim_names,
+            args.png,
+            title=title,
+            event_names=tokenizer.event_names,
+        )
         print(f"\nwrote {written}")
     return 0
 
