@@ -45,7 +45,12 @@ def register(subparsers) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("texts", nargs="+", metavar="TEXT", help="phrase(s) to write; '' writes without text")
+    p.add_argument(
+        "texts",
+        nargs="+",
+        metavar="TEXT",
+        help="phrase(s) to write, one line each (or more when longer than the model's lines)",
+    )
     p.add_argument("--checkpoint", help="run directory or .pt file (default: the shipped model)")
     p.add_argument(
         "--out", default="out/write.png", type=picture_file, help="picture to write (default: %(default)s)"
