@@ -52,6 +52,7 @@ def test_overrides_after_options_and_an_existing_run_dir(cli, tmp_path):
     run = tmp_path / "run"
     result = cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4", "sample_every=0")
     assert result.code == 0 and "trained 4 steps" in result.out
+    assert "(training curves: curves.png)" in result.out and (run / "curves.png").stat().st_size > 10_000
     cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4").user_error(
         "already holds a run"
     )

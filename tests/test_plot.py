@@ -8,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from trajtok import plot
-from trajtok.plot import _save
+from trajtok.plot import save_figure
 from trajtok.sample import Sample
 from trajtok.tokenizer import TrajectoryTokenizer
 
@@ -21,7 +21,7 @@ def test_the_title_sits_above_every_plot_however_tall_the_figure(tmp_path, heigh
     for ax in fig.subplots(rows, 2).flat:
         ax.plot([0, 1], [0, 1])
         ax.set_title("a panel")
-    path = _save(fig, tmp_path / "tall.png", title)
+    path = save_figure(fig, tmp_path / "tall.png", title)
     assert path.exists()
     renderer = FigureCanvasAgg(fig).get_renderer()
     title_bottom = fig.texts[0].get_window_extent(renderer).y0
@@ -40,7 +40,7 @@ def test_bin_histogram_tick_labels_do_not_print_over_each_other(tmp_path, monkey
     tokenizer = TrajectoryTokenizer(("dx", "dy"), ("pen_up",), n_bins=24).fit([steps])
     figures = []
     monkeypatch.setattr(
-        plot, "_save", lambda fig, path, title="": figures.append(fig) or _save(fig, path, title)
+        plot, "save_figure", lambda fig, path, title="": figures.append(fig) or save_figure(fig, path, title)
     )
     plot.plot_bin_histograms(tokenizer, steps, tmp_path / "bins.png")
     (fig,) = figures
@@ -69,7 +69,7 @@ def test_round_trip_pictures_show_pen_data_from_above_and_an_arm_per_dim(
     sample = Sample(deltas, closed, text="pick the cube")
     figures = []
     monkeypatch.setattr(
-        plot, "_save", lambda fig, path, title="": figures.append(fig) or _save(fig, path, title)
+        plot, "save_figure", lambda fig, path, title="": figures.append(fig) or save_figure(fig, path, title)
     )
     plot.plot_reconstruction([sample], [deltas * 1.01], dims, tmp_path / "round.png", event_names=events)
     (ax,) = figures[0].axes

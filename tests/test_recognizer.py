@@ -102,6 +102,7 @@ def test_resume_is_exact(tmp_path):
         json.loads(line)["kind"] for line in (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()
     ]
     assert kinds.count("resume") == 1
+    assert (tmp_path / "stopped" / "curves.png").is_file()  # redrawn at each validation, the resume's too
 
 
 def test_checkpoints_load_with_weights_only_and_refuse_the_wrong_kind(overfit_run, overfit_checkpoint):

@@ -79,7 +79,7 @@ def plot_attention(
         ax.set_title(titles[i] if titles else repr(text), fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
     axes[-1].set_xlabel("character")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 TICK_CLEARANCE = 2.0  # in linear widths: the nearest a tick other than 0 may be to 0 on an asinh axis
@@ -123,7 +123,7 @@ def plot_bin_histograms(
         ax.axhline(len(x) / bins.n_bins, color="tab:red", lw=0.8, ls="--")
         ax.set_xlabel(f"{name} bin (dashed: equal share)")
         ax.set_ylabel("values")
-    return _save(fig, path, title)
+    return save_figure(fig, path, title)
 
 
 def plot_reconstruction(
@@ -170,7 +170,7 @@ def plot_reconstruction(
         end_error = float(np.linalg.norm(true[-1] - back[-1]))
         ax.set_title(f"{sample.text!r}: {len(true)} steps, end point off by {end_error:.3g}", fontsize=8)
         ax.tick_params(labelsize=6)
-    return _save(fig, Path(path), title)
+    return save_figure(fig, Path(path), title)
 
 
 def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: str = "") -> Path:
@@ -205,7 +205,7 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
         ax.set_axis_off()
     for ax in axes[len(samples) :]:
         ax.set_axis_off()
-    return _save(fig, path, title)
+    return save_figure(fig, path, title)
 
 
 def plot_motion_grid(
@@ -248,7 +248,7 @@ def plot_motion_grid(
         over_time.legend(fontsize=6, loc="best")
         for ax in (top, over_time):
             ax.tick_params(labelsize=6)
-    return _save(fig, path, title)
+    return save_figure(fig, path, title)
 
 
 TRACE_COLUMNS = 4  # panels a row in the per-dim picture of joint-space (or any non-position) trajectories
@@ -284,7 +284,9 @@ def _plot_traces(samples: list, path: Path, names: list[str], event_names: tuple
     axes[0, 0].legend(fontsize=5, loc="best", title="sample", title_fontsize=5)
     heading = f"{title}\n" if title else ""
     task = f"{texts[0]!r}, " if len(texts) == 1 and texts[0] else ""
-    return _save(fig, path, f"{heading}{task}{len(names)} dims from the start, {len(event_names)} events")
+    return save_figure(
+        fig, path, f"{heading}{task}{len(names)} dims from the start, {len(event_names)} events"
+    )
 
 
 def plot_tracking(
@@ -332,7 +334,7 @@ def plot_tracking(
     bottom.set_xlabel("time (s)")
     bottom.set_ylabel("tracking error (mm)")
     bottom.legend(loc="upper right", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pick_episodes(
@@ -373,7 +375,7 @@ def plot_pick_episodes(
         ax.tick_params(labelsize=6)
     for ax in axes[n:]:
         ax.set_axis_off()
-    return _save(
+    return save_figure(
         fig,
         path,
         title or "from above: model fingertip (blue), expert (dashed), cube start (red) and end (x)",
@@ -389,7 +391,7 @@ def _square(x: float, y: float, half: float, **style):
 TITLE_LINE_INCHES = 0.2  # a line of the 10-point figure title, with its spacing
 
 
-def _save(fig: Figure, path: Path, title: str = "") -> Path:
+def save_figure(fig: Figure, path: Path, title: str = "") -> Path:
     """Title (if any) a fixed distance from the top, tight layout below it, write the file (creating its
     folder); returns the path. Placed in inches: matplotlib's default, a fraction of the height, puts the
     title of a tall figure (a 26-dim tokenizer's bins, 83 inches) inside its first row of plots."""

@@ -4,6 +4,7 @@
 
     config.yaml        the resolved RecognizerTrainConfig
     metrics.jsonl      {"kind": "train" | "val" | "resume", "step": ..., ...} per line
+    curves.png         the CTC loss, learning rate and validation CER so far, redrawn at every validation
     checkpoints/       latest.pt (every `checkpoint_every` steps, resumable), best.pt (lowest validation CER)
 
 Resuming is exact: the batch order, the augmentation of each batch and the dropout masks are functions of
@@ -34,6 +35,7 @@ from trajtok.errors import CheckpointError, ConfigError
 from trajtok.ink_features import check_ink, features_from_points
 from trajtok.recognizer import InkReader, RecognizerConfig, frames_after_convs
 from trajtok.recognizer_checkpoint import load_recognizer, save_recognizer
+from trajtok.run_curves import CURVES_FILE, plot_run_curves
 from trajtok.run_log import RunLog
 from trajtok.runtime import setup_runtime
 from trajtok.sample import Sample
@@ -343,6 +345,9 @@ def train_recognizer(
             is_best = val_cer < best_cer
             best_cer = min(best_cer, val_cer)
             log.write("val", step, val_cer=val_cer, val_loss=val_loss, seconds=seconds())
+            plot_run_curves(
+                run_dir / "metrics.jsonl", run_dir / CURVES_FILE, title=f"{run_dir.name}: training curves"
+            )
             checkpoint("latest.pt", resumable=True)
             if is_best:
                 checkpoint("best.pt", resumable=False)

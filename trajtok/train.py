@@ -8,6 +8,8 @@ checkpoint restores (model, optimizer, schedule, RNG) in training_state.py, metr
     config.yaml        the resolved TrainConfig
     tokenizer.json     the trajectory tokenizer fitted on the training data
     metrics.jsonl      one JSON object per line: {"kind": "train" | "val", "step": ..., ...}
+    curves.png         the losses, learning rate and validation figures so far (run_curves.py), redrawn at
+                       every validation
     checkpoints/       latest.pt (every `checkpoint_every` steps) and best.pt (lowest validation loss)
     samples/           PNGs of the fixed validation phrases written greedily, every `sample_every` steps
                        (and, with the shipped recognizer, what it reads in them: "read_back" metrics)
@@ -51,6 +53,7 @@ from trajtok.model import StrokeTransformer
 from trajtok.phrase_layout import text_following, word_gaps, word_spans
 from trajtok.plot import plot_attention, render_ink
 from trajtok.recognize import read_back, shipped_recognizer
+from trajtok.run_curves import CURVES_FILE, plot_run_curves
 from trajtok.run_log import RunLog
 from trajtok.runtime import Distributed, Runtime, setup_runtime
 from trajtok.sample import Sample, SampleSet
@@ -348,9 +351,14 @@ def train(
                     state.save(run_dir / "checkpoints" / "best.pt", resumable=False)
         if is_main and config.snapshot_every and step % config.snapshot_every == 0:
             state.save(run_dir / "checkpoints" / f"step{step:06d}.pt", resumable=False)
-        if is_main and ((config.sample_every and step % config.sample_every == 0) or step == config.steps):
+        sampled = (config.sample_every and step % config.sample_every == 0) or step == config.steps
+        if is_main and sampled:
             write_samples(state.model, data, config, runtime.device, run_dir, step, state.facts)
             state.model.train()
+        if is_main and (sampled or step % config.checkpoint_every == 0):
+            plot_run_curves(
+                run_dir / "metrics.jsonl", run_dir / CURVES_FILE, title=f"{run_dir.name}: training curves"
+            )
         if progress and is_main:
             progress(step, config.steps, {"loss": loss, "val_loss": val_loss})
 

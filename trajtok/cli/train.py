@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.task == RECOGNIZER:
         return run_recognizer(config, run_dir, bool(args.resume))
+    from trajtok.run_curves import CURVES_FILE
     from trajtok.train import train
 
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             )
         if summary.dropped:
             print(f"dropped training samples: {summary.dropped}")
-        print(f"run directory: {summary.run_dir}")
+        print(f"run directory: {summary.run_dir} (training curves: {CURVES_FILE})")
     return 0
 
 
@@ -143,6 +144,7 @@ def prepare_data(config) -> None:
 
 def run_recognizer(config, run_dir: Path, resume: bool) -> int:
     from trajtok.recognizer_train import train_recognizer
+    from trajtok.run_curves import CURVES_FILE
 
     bar = ProgressBar()
     try:
@@ -156,7 +158,7 @@ def run_recognizer(config, run_dir: Path, resume: bool) -> int:
     )
     if summary.dropped:
         print(f"dropped training samples: {summary.dropped}")
-    print(f"run directory: {summary.run_dir}")
+    print(f"run directory: {summary.run_dir} (training curves: {CURVES_FILE})")
     return 0
 
 
