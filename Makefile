@@ -68,6 +68,7 @@ lines = [
     f"- pen-tip tracking RMSE {board['tracking_rmse_mm']:.3f} mm, inked {100 * board['inked_fraction']:.1f} %, "
     f"spurious ink {100 * board['spurious_ink_fraction']:.2f} %, {board['realtime_factor']:.1f}x real time", "",
     "Pictures: " + ", ".join(sorted(p.name for p in out.glob("*.png"))),
+    *([f"Training curves: {model}/curves.png"] if (pathlib.Path(model) / "curves.png").is_file() else []),
 ]
 (out / "SUMMARY.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
