@@ -3,6 +3,7 @@ real server. A screenshot of each step is kept under out/test-artifacts/studio/ 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -164,5 +165,7 @@ def test_send_to_the_robot_shows_progress_then_the_board_and_its_metrics(page):
     assert page.get_attribute("#robot-panel", "data-state") == "done", page.text_content("#error")
     assert page.locator("#board").is_visible()
     assert page.evaluate("document.getElementById('board').naturalWidth") > 100  # the picture loaded
-    metrics = page.text_content("#robot-metrics")
-    assert "tracking_rmse_mm" in metrics and "inked_fraction" in metrics
+    rows = page.locator("#robot-metrics tr")
+    shown = {rows.nth(i).get_attribute("title"): rows.nth(i).inner_text() for i in range(rows.count())}
+    assert re.fullmatch(r"pen-tip tracking error \(RMSE\)\s+\d+\.\d{3} mm", shown["tracking_rmse_mm"])
+    assert re.fullmatch(r"pen-down path inked\s+\d+\.\d %", shown["inked_fraction"])

@@ -204,6 +204,15 @@ async function showAttention(id) {
 }
 
 // -- Robot ---------------------------------------------------------------------------------------------------
+const ROBOT_METRICS = [ // what the simulator measured: [key, what it is, how to show it]
+  ["tracking_rmse_mm", "pen-tip tracking error (RMSE)", (v) => `${v.toFixed(3)} mm`],
+  ["inked_fraction", "pen-down path inked", (v) => `${(100 * v).toFixed(1)} %`],
+  ["spurious_ink_fraction", "ink off the path", (v) => `${(100 * v).toFixed(2)} %`],
+  ["realtime_factor", "simulated", (v) => `${v.toFixed(1)}x faster than real time`],
+  ["ocr_text", "Tesseract reads the board as", (v) => JSON.stringify(v)],
+  ["ocr_cer", "its character error rate", (v) => v.toFixed(3)],
+];
+
 async function sendToRobot() {
   clearError();
   $("robot-panel").hidden = false;
@@ -224,12 +233,11 @@ async function sendToRobot() {
     $("robot-status").textContent = "done";
     $("board").src = job.board;
     $("board").hidden = false;
-    const shown = ["tracking_rmse_mm", "inked_fraction", "spurious_ink_fraction", "realtime_factor", "ocr_text", "ocr_cer"];
-    for (const key of shown.filter((k) => k in job.metrics)) {
+    for (const [key, label, format] of ROBOT_METRICS.filter(([k]) => k in job.metrics)) {
       const row = $("robot-metrics").insertRow();
-      row.insertCell().textContent = key;
-      const v = job.metrics[key];
-      row.insertCell().textContent = typeof v === "number" ? v.toFixed(4) : JSON.stringify(v);
+      row.insertCell().textContent = label;
+      row.insertCell().textContent = format(job.metrics[key]);
+      row.title = key; // the name in board.json and bench/sim.py
     }
     $("robot-panel").dataset.state = "done";
   } catch (error) {
