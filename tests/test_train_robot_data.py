@@ -55,6 +55,17 @@ def test_unused_or_misplaced_data_options_are_refused(tmp_path, cli):
     run.user_error("data.options", "hershey")
 
 
+def test_too_little_data_says_so_and_too_long_samples_say_what_to_raise(tmp_path, cli):
+    source = [f"data.source={SO101}", "data.options.gripper_threshold=20"]
+    small = [item for item in TINY if not item.startswith("batch_size")]
+    run = cli(
+        "train", "gripper", "--run-dir", tmp_path / "a", *source, *small, "batch_size=64", "data.n_train=99"
+    )
+    run.user_error("all of which fit the model: too few for a batch (batch_size=64)", "set batch_size lower")
+    run = cli("train", "gripper", "--run-dir", tmp_path / "b", *source, *TINY, "model.max_steps=4")
+    run.user_error("'longer than model.max_steps'", "raise model.max_steps")
+
+
 def test_trajtok_never_imports_trajtok_sim_outside_the_cli():
     """Data flows one way: trajtok_sim may import trajtok; trajtok reaches the sim only from trajtok/cli."""
     offenders = []

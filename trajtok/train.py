@@ -177,9 +177,15 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
             f"({', '.join(tokenizer.channel_names)}) or none"
         )
     if len(train) < min(config.batch_size, n_train) or len(val) == 0:
+        if train.dropped or val.dropped:
+            raise ConfigError(
+                f"data: only {len(train)} training / {len(val)} validation samples fit the model (dropped: "
+                f"training {train.dropped}, validation {val.dropped}); raise model.max_steps or data.spacing"
+            )
         raise ConfigError(
-            f"data: only {len(train)} training / {len(val)} validation samples fit the model "
-            f"(dropped {train.dropped}); raise model.max_steps or data.spacing"
+            f"data: {data_config.source} gives {len(train)} training / {len(val)} validation samples, all of "
+            f"which fit the model: too few for a batch (batch_size={config.batch_size}) or to validate on; "
+            "give more data, or set batch_size lower"
         )
     per_char = [
         len(tokens) / len(text) for tokens, text in zip(train.tokens, train.texts, strict=True) if text
