@@ -79,3 +79,24 @@ def test_round_trip_pictures_show_pen_data_from_above_and_an_arm_per_dim(
         assert ax.get_xlabel().startswith("step")
         names = [t.get_text() for t in ax.get_legend().get_texts()]
         assert names == [*dims, "gripper on"]  # every dim, and where the gripper is closed
+
+
+def test_pick_episodes_share_one_extent_and_as_many_columns_as_scenes(tmp_path, monkeypatch):
+    """Three scenes took three of five columns, each panel at the scale of its own path."""
+    rng = np.random.default_rng(0)
+    paths = [
+        np.cumsum(rng.normal(scale=0.01 * (k + 1), size=(30, 3)), axis=0) + (0.5, 0, 0.2) for k in range(3)
+    ]
+    figures = []
+    monkeypatch.setattr(
+        plot, "save_figure", lambda fig, path, title="": figures.append(fig) or save_figure(fig, path, title)
+    )
+    cube, tray = np.full((3, 2), (0.6, -0.1)), np.full((3, 2), (0.45, 0.2))
+    plot.plot_pick_episodes(
+        paths, paths, cube, cube, tray, 0.08, np.array([True, False, True]), tmp_path / "p.png"
+    )
+    axes = figures[0].axes
+    assert len(axes) == 3
+    assert len({(ax.get_xlim(), ax.get_ylim()) for ax in axes}) == 1
+    (x0, x1), y1 = axes[0].get_xlim(), axes[0].get_ylim()[1]
+    assert x0 < 0.37 and x1 > 0.6 and y1 > 0.28  # every path, the cube and the whole tray inside

@@ -358,8 +358,15 @@ def plot_pick_episodes(
     """
     path = Path(path)
     n = len(fingertip_xyz_m)
+    columns = max(1, min(columns, n))
     rows = max(1, -(-n // columns))
-    fig = Figure(figsize=(2.6 * columns, 2.8 * rows), dpi=100)
+    # one extent for every panel: the scenes side by side at one scale, none squeezed to its own path
+    xy = [p[:, :2] for p in (*fingertip_xyz_m, *expert_xyz_m)] + [cube_start_xy_m, tray_xy_m - tray_half_m,
+                                                                   tray_xy_m + tray_half_m]  # fmt: skip
+    low, high = np.min([a.min(axis=0) for a in xy], axis=0), np.max([a.max(axis=0) for a in xy], axis=0)
+    low, high = low - 0.03, high + 0.03
+    panel_width = 0.6 + 2.2 * (high[0] - low[0]) / (high[1] - low[1])  # inches, for a 2.2-inch-high map
+    fig = Figure(figsize=(max(6.5, panel_width * columns), 2.8 * rows), dpi=100)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for i, ax in enumerate(axes[:n]):
         tx, ty = tray_xy_m[i]
@@ -371,6 +378,8 @@ def plot_pick_episodes(
         ax.set_title(
             "in the tray" if success[i] else "MISSED", fontsize=9, color="black" if success[i] else "red"
         )
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
         ax.set_aspect("equal")
         ax.tick_params(labelsize=6)
     for ax in axes[n:]:
