@@ -21,6 +21,9 @@ def test_list_names_the_sources(cli):
     run = cli("data", "list")
     assert run.code == 0
     assert "hershey" in run.out and "bigbank" in run.out and "IAM-OnDB" in run.out
+    rows = [line for line in run.out.splitlines() if line[:4] in ("ok  ", "--  ")]
+    assert len({len(line) - len(line[4:].split("  ", 1)[1].lstrip()) for line in rows}) == 1  # one column
+    assert "trajtok data make-gripper" in run.out  # the command as it is spelled
 
 
 def test_show_writes_a_grid(tmp_path, cli):

@@ -79,9 +79,11 @@ def register(subparsers) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from trajtok.data import list_sources
 
-    for source in list_sources():
+    sources = list_sources()
+    width = max(len(source.name) for source in sources)
+    for source in sources:
         status = "ok" if source.available else "--"
-        print(f"{status}  {source.name:<18} {source.description}\n    {source.location}")
+        print(f"{status}  {source.name:<{width}}  {source.description}\n    {source.location}")
     return 0
 
 

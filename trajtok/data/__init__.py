@@ -97,7 +97,7 @@ def list_sources() -> list[SourceInfo]:
         *(SourceInfo(s.name, s.description, True, "built in") for s in NAMED_SOURCES.values()),
         SourceInfo(
             "PATH/ | .hdf5 | .parquet",
-            "robot demos: trajtok make-gripper, robomimic / robosuite, LeRobot v2.x / v3.0",
+            "robot demos: trajtok data make-gripper, robomimic / robosuite, LeRobot v2.x / v3.0",
             True,
             "any path",
         ),
