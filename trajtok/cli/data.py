@@ -97,7 +97,7 @@ def run_show(args: argparse.Namespace) -> int:
         path = plot_sample_grid(shown, args.out, columns=args.columns, title=f"{samples.source}")
     else:
         path = plot_motion_grid(shown, args.out, samples.dim_names, samples.event_names, title=samples.source)
-    print(f"{len(shown)} samples from {samples.source} -> {path}")
+    print(f"{len(shown)} sample{'' if len(shown) == 1 else 's'} from {samples.source} -> {path}")
     return 0
 
 
