@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from matplotlib.image import imread
@@ -249,6 +250,9 @@ def test_task_text_from_the_episodes_metadata_when_frames_have_no_task_index(tmp
 def test_empty_and_unsupported_datasets_are_refused(tmp_path):
     root = copy_dataset(tmp_path, "lerobot_so101")
     (root / "data" / "chunk-000" / "file-000.parquet").unlink()
+    assert "no data .parquet files" in refusal(load_lerobot, root)
+    shutil.rmtree(root / "data")  # the metadata's own parquet files (v3.0's meta/tasks.parquet) are no frames
+    pq.write_table(pa.table({"task_index": [0]}), root / "meta" / "tasks.parquet")
     assert "no data .parquet files" in refusal(load_lerobot, root)
     (root / "meta" / "info.json").write_text(json.dumps({"codebase_version": "v1.6"}))
     assert "LeRobot v1.6 is not read" in refusal(load_lerobot, root)

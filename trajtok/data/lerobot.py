@@ -156,7 +156,8 @@ def data_folder(path: Path) -> Path:
 def data_files(folder: Path) -> list[Path]:
     """The parquet files where LeRobot keeps them: in `folder` or one level down (data/chunk-000/); not
     deeper, so a folder that is no dataset (a home, /tmp) is not searched to its bottom."""
-    return sorted({*folder.glob("*.parquet"), *folder.glob("*/*.parquet")})
+    found = {*folder.glob("*.parquet"), *folder.glob("*/*.parquet")}
+    return sorted(p for p in found if "meta" not in p.relative_to(folder).parts)  # meta/tasks.parquet
 
 
 def _read_info(path: Path) -> dict:
