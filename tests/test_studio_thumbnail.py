@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajtok.studio.thumbnail import MAX_POINTS_PER_STROKE, thumbnail
+from trajtok.studio.thumbnail import MAX_ASPECT, MAX_POINTS_PER_STROKE, thumbnail
 
 
 def record(points, aspect=2.0):
@@ -32,3 +32,9 @@ def test_a_record_the_loader_cannot_read_has_no_picture():
     assert thumbnail({"metadata": {}, "points": []}) is None
     assert thumbnail(record([])) is None
     assert thumbnail(record([[0, 0], [1, 1]])) is None
+
+
+def test_a_flat_stroke_is_a_box_of_bounded_width_with_its_ink_in_the_middle():
+    picture = thumbnail(record([[0.1, 0.5, 1], [0.9, 0.5, 0]], aspect=1.0))  # a dash, zero height
+    assert picture["width"] == MAX_ASPECT
+    assert picture["strokes"] == [[[0, 0.5], [MAX_ASPECT, 0.5]]]

@@ -9,6 +9,7 @@ from trajtok.data.cursive_json import record_strokes
 from trajtok.errors import DataError
 
 MAX_POINTS_PER_STROKE = 64
+MAX_ASPECT = 12.0  # widest box, in heights
 DECIMALS = 3
 
 
@@ -23,11 +24,12 @@ def thumbnail(record: object) -> dict | None:
     if not strokes:
         return None
     ink = np.concatenate(strokes)
-    low, high = ink.min(axis=0), ink.max(axis=0)
-    scale = max(high[1] - low[1], 1e-9)
+    low, (width, height) = ink.min(axis=0), np.ptp(ink, axis=0)
+    scale = max(height, width / MAX_ASPECT, 1e-9)  # a dash is a flat box, not a line a billion units long
+    top = (1.0 + height / scale) / 2  # ink less than a unit high sits in the middle
     return {
-        "width": round(float(high[0] - low[0]) / scale, DECIMALS),
-        "strokes": [_thinned((s - low) / scale * (1.0, -1.0) + (0.0, 1.0)) for s in strokes],
+        "width": round(float(width / scale), DECIMALS),
+        "strokes": [_thinned((s - low) / scale * (1.0, -1.0) + (0.0, top)) for s in strokes],
     }
 
 
