@@ -100,3 +100,12 @@ def test_pick_episodes_share_one_extent_and_as_many_columns_as_scenes(tmp_path, 
     assert len({(ax.get_xlim(), ax.get_ylim()) for ax in axes}) == 1
     (x0, x1), y1 = axes[0].get_xlim(), axes[0].get_ylim()[1]
     assert x0 < 0.37 and x1 > 0.6 and y1 > 0.28  # every path, the cube and the whole tray inside
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf", ".png"])
+def test_the_same_ink_gives_the_same_bytes(tmp_path, suffix):
+    """SVG and PDF carried the time they were written, and SVG's ids were salted at random each save."""
+    t = np.linspace(0, 6, 60)
+    points = np.stack([t, np.sin(t), (np.arange(60) % 20 == 19).astype(float)], axis=1)
+    first, second = (plot.render_ink(points, tmp_path / f"{name}{suffix}") for name in ("a", "b"))
+    assert first.read_bytes() == second.read_bytes()

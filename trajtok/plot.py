@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from trajtok.strokes import smooth_stroke, split_strokes
@@ -15,8 +16,17 @@ def render_ink(points: np.ndarray, path: str | Path, **style) -> Path:
     takes the `style` keywords); the format follows the suffix (.png, .svg, ...)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ink_figure(points, **style).savefig(path, facecolor="white")
+    write_figure(ink_figure(points, **style), path, facecolor="white")
     return path
+
+
+def write_figure(fig: Figure, out, fmt: str | None = None, **savefig) -> None:
+    """`fig.savefig` to a path or file object, the same bytes for the same figure: SVG and PDF would carry
+    the time they were written, and SVG ids salted at random each run (matplotlib's defaults)."""
+    fmt = (fmt or Path(out).suffix.lstrip(".") or "png").lower()
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
+    with rc_context({"svg.hashsalt": "trajtok"}):
+        fig.savefig(out, format=fmt, metadata=metadata, **savefig)
 
 
 def ink_figure(
@@ -412,5 +422,5 @@ def save_figure(fig: Figure, path: Path, title: str = "") -> Path:
     else:
         fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    write_figure(fig, path)
     return path

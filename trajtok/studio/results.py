@@ -14,7 +14,7 @@ import numpy as np
 from trajtok.generate import Writer
 from trajtok.ink_files import save_written
 from trajtok.page_lines import LINE_SPACING
-from trajtok.plot import ink_figure
+from trajtok.plot import ink_figure, write_figure
 from trajtok.sample import Sample
 from trajtok.strokes import integrate
 from trajtok.studio.requests import BadRequest
@@ -65,7 +65,7 @@ class WrittenPhrase:
             own = [integrate(s.deltas, s.events[:, 0]) for s in lines]
             save_written(out, self.points, own, [s.text for s in lines])
         else:
-            ink_figure(self.points).savefig(out, format=fmt, facecolor="white")
+            write_figure(ink_figure(self.points), out, fmt, facecolor="white")
         return out.getvalue()
 
     def attention(self, writer: Writer) -> dict:
