@@ -6,6 +6,7 @@ expected_points.npz: loaded, they must come back as those points and strokes, at
 x-height is estimated from the text).
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,37 @@ def test_cursive_json_fixture(cursive_bank):
     assert_sample_conventions(words)
     # record 0 is stored with y down and x divided by aspectRatio 6
     assert_same_drawing(words[0], "cursive_hello")
+
+
+def ct_record(text, author, shift):
+    points = [[0.1 + shift, 0.5, 1], [0.2 + shift, 0.2, 1], [0.3 + shift, 0.6, 0], [0.4 + shift, 0.4, 0]]
+    return {"metadata": {"asciiSequence": text, "aspectRatio": 2.0, "author": author}, "points": points}
+
+
+def test_a_folder_of_ct_files_is_one_source_of_several_writers(tmp_path):
+    """The studio's dataset folder: one file a writer, each training with its own style id."""
+    folder = tmp_path / "studio-data"
+    folder.mkdir()
+    (folder / "zoe.json").write_text(
+        json.dumps([ct_record(w, "zoe", 0.1 * i) for i, w in enumerate(["ab", "cd"])])
+    )
+    (folder / "amy.json").write_text(json.dumps([ct_record("ef", "amy", 0.0)]))
+    (folder / ".zoe.x1.tmp").write_text("torn")  # a save in progress: not a file of the source
+    assert detect_format(folder) == "cursive_json"
+    loaded = load_source(folder, split="all", use_cache=False)
+    assert sorted((s.text, s.style_id) for s in loaded) == [("ab", 1), ("cd", 1), ("ef", 0)]
+    train = {s.text for s in load_source(folder, split="train", use_cache=False)}
+    assert train
+    (folder / "bob.json").write_text(json.dumps([ct_record(w, "bob", 0.0) for w in ("gh", "ij", "kl")]))
+    again = {s.text for s in load_source(folder, split="train", use_cache=False)}
+    assert again - {"gh", "ij", "kl"} == train  # a writer added leaves the others' split as it was
+    (folder / "amy.json").write_text("[{}]")
+    with pytest.raises(DataError, match=r"amy.json: record 0: malformed record"):
+        load_source(folder, split="all", use_cache=False)
+    (folder / "amy.json").unlink()
+    np.savez(folder / "page.npz", points=np.zeros((3, 3)))
+    with pytest.raises(DataError, match="both stroke-3 .* and cursive-transformer .* files; give one file"):
+        load_source(folder, split="all", use_cache=False)
 
 
 def test_cursive_json_malformed_files_name_the_file_and_record(cursive_bank):
@@ -125,7 +157,7 @@ def test_a_folder_that_is_no_dataset_is_not_searched_to_its_bottom(tmp_path):
     deep.mkdir(parents=True)
     (deep / "data.parquet").write_bytes(b"PAR1")
     (deep / "model.xml").write_text("<mujoco/>")
-    with pytest.raises(DataError, match="no IAM-OnDB lineStrokes/ .* nor stroke-3"):
+    with pytest.raises(DataError, match="no IAM-OnDB lineStrokes/ .* stroke-3 .* nor cursive-transformer"):
         load_source(tmp_path)
     # IAM-OnDB's own layout is found from its root or from any folder inside lineStrokes/
     lines = FIXTURES / "iam" / "lineStrokes"

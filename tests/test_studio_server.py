@@ -285,6 +285,8 @@ def test_dataset_save_list_delete_and_the_loaders_read_it(server, cli, tmp_path)
     assert sorted(p.name for p in server.data_dir.iterdir()) == ["alice.json"]  # no temporary file left
     samples = load_source(str(path), split="all")
     assert [s.text for s in samples] == ["river", "stones"]
+    whole_folder = load_source(str(server.data_dir), split="all", use_cache=False)  # every writer's file
+    assert sorted(s.text for s in whole_folder) == ["river", "stones"]
     run = cli("data", "show", path, "--split", "all", "--out", tmp_path / "grid.png")
     assert run.code == 0, run.err
     assert (tmp_path / "grid.png").stat().st_size > 1000

@@ -89,7 +89,12 @@ def list_sources() -> list[SourceInfo]:
             bigbank.is_file(),
             str(bigbank) if bigbank.is_file() else f"absent: expected {bigbank} (or set TRAJTOK_BIGBANK)",
         ),
-        SourceInfo("PATH.json[.zip]", "cursive-transformer JSON file", True, "any path"),
+        SourceInfo(
+            "PATH.json[.zip] | PATH/",
+            "cursive-transformer JSON: a file, or a folder of them (the studio's)",
+            True,
+            "any path",
+        ),
         SourceInfo("PATH/ (IAM-OnDB)", "IAM-OnDB: lineStrokes/**.xml + ascii/**.txt", True, "any path"),
         SourceInfo(
             "PATH.npz | PATH/", "stroke-3 .npz (sketch-rnn, Quick, Draw!), unconditional", True, "any path"
@@ -106,6 +111,7 @@ def list_sources() -> list[SourceInfo]:
 
 def detect_format(path: Path) -> str:
     """The loader for a file or directory, from its name and content."""
+    from trajtok.data.cursive_json import json_files
     from trajtok.data.gripper import gripper_format  # robot demos first: their .npz / folders hold no strokes
     from trajtok.data.iam_ondb import holds_line_strokes
 
@@ -115,10 +121,17 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if holds_line_strokes(path):
             return "iam_ondb"
-        if any(path.glob("*.npz")):
-            return "stroke3"
+        stroke3, ct_json = any(path.glob("*.npz")), bool(json_files(path))
+        if stroke3 and ct_json:
+            raise DataError(
+                f"{path}: holds both stroke-3 *.npz and cursive-transformer *.json files; give one file, "
+                "or a folder of one kind"
+            )
+        if stroke3 or ct_json:
+            return "stroke3" if stroke3 else "cursive_json"
         raise DataError(
-            f"{path}: no IAM-OnDB lineStrokes/ (*.xml) nor stroke-3 *.npz files found in this directory"
+            f"{path}: no IAM-OnDB lineStrokes/ (*.xml), stroke-3 *.npz nor cursive-transformer *.json files "
+            "found in this directory"
         )
     name = path.name.lower()
     if name.endswith((".json", ".json.zip", ".zip")):

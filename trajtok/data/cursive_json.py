@@ -6,7 +6,8 @@
 x, y in [0, 1] page units with y growing downwards; x times aspectRatio gives equal scale; is_pen_down = 0 on
 the last point of each stroke (the pen travels up from there to the next point). Each author is one writer:
 its samples share one scale and a style_id, the author's index among the file's authors in sorted order (a
-record without an author has none).
+record without an author has none). A folder of such files (the studio's dataset: one file a writer) is read
+as one source, its authors numbered across all its files.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from trajtok.sample import SampleSet
 from trajtok.strokes import split_strokes
 
 OPTIONS = LIMIT_OPTIONS
+SUFFIXES = (".json", ".json.zip")
+
+
+def json_files(folder: Path) -> list[Path]:
+    """The CT files directly in `folder` (.json, .json.zip; not hidden ones, such as the studio's temporary
+    files): a folder of them, e.g. the studio's dataset with one file a writer, is one source."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES) and p.name[0] != "."
+    )
 
 
 def read_records(path: str | Path) -> list:
@@ -93,12 +103,21 @@ def load(
     progress: Callable[[int, int], None] | None = None,
     source: str | None = None,
 ) -> SampleSet:
-    records = read_records(path)
-    chosen = select([str(i) for i in range(len(records))], split, n, seed)
+    path = Path(path)
+    files = json_files(path) if path.is_dir() else [path]
+    records, keys, wheres = [], [], []
+    for file in files:
+        for i, record in enumerate(read_records(file)):
+            records.append(record)
+            keys.append(
+                f"{file.name}:{i}" if path.is_dir() else str(i)
+            )  # a file added leaves the rest's split
+            wheres.append(f"{file}: record {i}")
+    chosen = select(keys, split, n, seed)
     builder = SampleSetBuilder(source or str(path), limits)
     writers = {author: k for k, author in enumerate(sorted({_author(r) for r in records} - {None}))}
     for done, i in enumerate(chosen, 1):
-        strokes, text, author = record_strokes(records[i], f"{path}: record {i}")
+        strokes, text, author = record_strokes(records[i], wheres[i])
         builder.add_strokes(strokes, text, writers.get(author), group=author)  # one writer, one scale
         if progress and (done % 256 == 0 or done == len(chosen)):
             progress(done, len(chosen))
