@@ -1,5 +1,6 @@
 """`trajtok write`: real files out (PNG, SVG, NPZ, heatmap) from a tiny saved model; clean errors."""
 
+import io
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -72,6 +73,31 @@ def test_write_makes_page_svg_strokes_and_heatmap(run_dir, tmp_path, cli):
 
     heatmap = matplotlib.image.imread(tmp_path / "att.png")
     assert heatmap.shape[0] > 100
+
+
+def test_phrases_from_a_file_or_standard_input_follow_the_ones_given(run_dir, tmp_path, cli, monkeypatch):
+    phrases = tmp_path / "letter.txt"
+    phrases.write_text("dear sam\n\n   \n  see you soon  \n")
+    out = tmp_path / "page.png"
+    result = cli("write", "hi", "--from", phrases, "--checkpoint", run_dir, "--out", out, "--seed", "0")
+    assert result.code == 0, result.err
+    with np.load(out.with_suffix(".npz")) as strokes:
+        assert list(strokes["texts"]) == ["hi", "dear sam", "see you soon"]  # blank lines skipped, trimmed
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from a pipe\n"))
+    result = cli("write", "--from", "-", "--checkpoint", run_dir, "--out", out, "--seed", "0")
+    assert result.code == 0, result.err
+    with np.load(out.with_suffix(".npz")) as strokes:
+        assert list(strokes["texts"]) == ["from a pipe"]
+
+
+def test_nothing_to_write_and_bad_phrase_files_are_one_line(run_dir, tmp_path, cli):
+    cli("write", "--checkpoint", run_dir).user_error("nothing to write: give a phrase (TEXT) or a file")
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    cli("write", "--from", tmp_path / "blank.txt").user_error("blank.txt: no phrase in it")
+    (tmp_path / "strokes.npz").write_bytes(b"PK\x03\x04\xf5\xff")
+    cli("write", "--from", tmp_path / "strokes.npz").user_error("strokes.npz: not UTF-8 text")
+    cli("write", "--from", tmp_path / "absent.txt").user_error("absent.txt: no such file")
+    cli("write", "--from", tmp_path).user_error("a folder; give a text file")
 
 
 def test_the_default_temperature_is_the_one_front_ends_share(tmp_path, cli):

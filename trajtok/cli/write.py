@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from trajtok.cli import plotter as plotter_cli
@@ -14,8 +15,9 @@ from trajtok.word_layout import LAYOUTS, board_ink, end_to_end, write_laid_out, 
 
 HELP = """Write phrases with a trained handwriting model.
 
-Several phrases go onto one page, one line each, top to bottom; a phrase longer than the lines the model
-was trained on is cut at blanks onto several lines. Files written (OUT = --out):
+Several phrases (TEXT, and --from FILE's lines) go onto one page, one line each, top to bottom; a phrase
+longer than the lines the model was trained on is cut at blanks onto several lines. Files written (OUT =
+--out):
   OUT            the page as ink only (PNG, or SVG if OUT ends in .svg); with --svg also OUT as .svg
   OUT as .npz    `points` (T, 3) absolute [x, y, pen_lift] of the whole page as drawn, `points_<i>` each
                  line at its own origin, `texts` the lines
@@ -47,9 +49,16 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "texts",
-        nargs="+",
+        nargs="*",
         metavar="TEXT",
         help="phrase(s) to write, one line each (or more when longer than the model's lines)",
+    )
+    p.add_argument(
+        "--from",
+        dest="phrases_file",
+        metavar="FILE",
+        help="also write the phrases of this text file, one a line, after any TEXT (blank lines are skipped; "
+        "- reads standard input)",
     )
     p.add_argument("--checkpoint", help="run directory or .pt file (default: the shipped model)")
     p.add_argument(
@@ -144,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     check_conditioning_options(args)
     check_draft_options(args)
+    args.texts = [*args.texts, *(read_phrases(args.phrases_file) if args.phrases_file else [])]
+    if not args.texts:
+        raise ValueError("nothing to write: give a phrase (TEXT) or a file of them (--from FILE)")
     writer = Writer.from_checkpoint(args.checkpoint, device=args.device)
     for text in args.texts:  # before any style is read (the writer would refuse it too, later)
         if not text.strip():  # the model would write the scribble it learned for a blank text
@@ -286,6 +298,28 @@ def style_of(args: argparse.Namespace, writer):
     else:
         print(f"style: {len(samples)} sample(s) of one hand, primed as {hand.text!r}")
     return hand
+
+
+def read_phrases(name: str) -> list[str]:
+    """The non-blank lines of a text file (UTF-8), or of standard input for '-'."""
+    if name == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(
+                f"--from {name}: " + ("a folder; give a text file" if path.is_dir() else "no such file")
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"--from {name}: not UTF-8 text; give a text file of phrases, one a line"
+            ) from None
+    phrases = [line.strip() for line in text.splitlines() if line.strip()]
+    if not phrases:
+        raise ValueError(f"--from {name}: no phrase in it (every line is blank)")
+    return phrases
 
 
 def wrapped(texts: list[str], writer, prime) -> list[str]:
