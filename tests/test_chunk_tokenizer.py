@@ -12,6 +12,7 @@ from test_tokenizer import DIMS, EVENTS, handwriting_like
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
 from trajtok.data.gripper import load_gripper_demos
 from trajtok.errors import DataError
+from trajtok.round_trip import measure_round_trip
 from trajtok.tokenizer import TrajectoryTokenizer
 from trajtok.tokenizer_choice import load_tokenizer, make_tokenizer
 
@@ -169,3 +170,12 @@ def test_bad_input_gets_clear_errors(tmp_path, data):
     assert len(tokenizer.decode(tokens[:-1], repair=True)[0]) == whole_chunks_before
     with pytest.raises(ValueError, match="not fitted"):
         ChunkTokenizer(DIMS, EVENTS).encode(deltas[0], events[0])
+
+
+def test_measuring_the_round_trip_reports_its_four_passes_and_leaves_the_counters(fitted, data):
+    deltas, events = data
+    calls, clipped = [], fitted.clipped.copy()
+    report = measure_round_trip(fitted, deltas, events, lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]  # a bar from the start, a tick a pass
+    assert report.n_trajectories == len(deltas) and len(report.decoded) == len(deltas)
+    np.testing.assert_array_equal(fitted.clipped, clipped)

@@ -7,7 +7,7 @@ tables for the per-step ones), bench/action_tokenizers.py for every scheme.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,19 +44,29 @@ class RoundTripReport:
 
 
 def measure_round_trip(
-    tokenizer: AnyTokenizer, deltas: Sequence[np.ndarray], events: Sequence[np.ndarray]
+    tokenizer: AnyTokenizer,
+    deltas: Sequence[np.ndarray],
+    events: Sequence[np.ndarray],
+    progress: Callable[[int, int], None] | None = None,
 ) -> RoundTripReport:
     """Encode and decode every trajectory plainly and with error feedback; the tokenizer's `clipped`
-    counters are left as they were."""
+    counters are left as they were. progress(done, 4) after each of the four passes (encode plainly, with
+    error feedback, decode each)."""
     if not deltas:
         raise ValueError("cannot measure a tokenizer on no trajectories")
+    tick = progress or (lambda done, total: None)  # four passes, each seconds on thousands of trajectories
+    tick(0, 4)
     clipped_before = tokenizer.clipped.copy()
     plain_tokens = tokenizer.encode_batch(deltas, events, add_eos=True, error_feedback=False)
     clipped = tokenizer.clipped - clipped_before
+    tick(1, 4)
     fed_tokens = tokenizer.encode_batch(deltas, events, add_eos=True, error_feedback=True)
     tokenizer.clipped = clipped_before
+    tick(2, 4)
     plain = [d for d, _ in tokenizer.decode_batch(plain_tokens)]
+    tick(3, 4)
     fed = [d for d, _ in tokenizer.decode_batch(fed_tokens)]
+    tick(4, 4)
     errors = np.concatenate([p - np.asarray(t, np.float64) for p, t in zip(plain, deltas, strict=True)])
     drift_plain = [np.linalg.norm(p.sum(0) - t.sum(0)) for p, t in zip(plain, deltas, strict=True)]
     drift_fed = [np.linalg.norm(f.sum(0) - t.sum(0)) for f, t in zip(fed, deltas, strict=True)]

@@ -9,6 +9,7 @@ import numpy as np
 from trajtok.chunk_tokenizer import CHUNK_SCHEMES, ChunkTokenizer
 from trajtok.cli.numbers import positive_int
 from trajtok.cli.output_files import output_file, picture_file
+from trajtok.cli.progress import progress_bar
 from trajtok.cli.source import add_source_arguments, load_samples
 from trajtok.round_trip import RoundTripReport, measure_round_trip
 from trajtok.tokenizer import LAYOUTS, TokenizerReport, TrajectoryTokenizer, measure
@@ -162,7 +163,8 @@ def _fit_chunks(args: argparse.Namespace, samples) -> int:
     deltas, events = samples.deltas(), samples.events()
     tokenizer.fit(deltas, events)
     path = tokenizer.save(args.out)
-    report = measure_round_trip(tokenizer, deltas, events)
+    with progress_bar("measuring the round trip", "pass") as progress:
+        report = measure_round_trip(tokenizer, deltas, events, progress)
     print(
         f"fitted on {samples.source or '?'}: {report.n_trajectories:,} trajectories, {report.n_steps:,} steps"
     )
@@ -207,7 +209,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def _chunk_stats(args: argparse.Namespace, tokenizer: ChunkTokenizer, samples) -> int:
     deltas, events = samples.deltas(), samples.events()
-    report = measure_round_trip(tokenizer, deltas, events)
+    with progress_bar("measuring the round trip", "pass") as progress:
+        report = measure_round_trip(tokenizer, deltas, events, progress)
     print(f"tokenizer {args.tokenizer}: {_describe_chunks(tokenizer)}")
     print(f"data: {_describe_source(samples, report)}")
     print()
