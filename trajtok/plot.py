@@ -210,7 +210,9 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
             ax.plot(curve[:, 0], curve[:, 1], "-", color="black", lw=1.4, solid_capstyle="round")
             ax.plot(stroke[:, 0], stroke[:, 1], ".", color="tab:blue", ms=1.6)
         label = repr(sample.text) + ("" if sample.style_id is None else f"  style {sample.style_id}")
-        ax.set_title(f"{label}  ({len(p)} points, {len(ends) + 1 if len(p) else 0} strokes)", fontsize=8)
+        n_strokes = len(ends) + 1 if len(p) else 0
+        strokes = f"{n_strokes} stroke{'' if n_strokes == 1 else 's'}"
+        ax.set_title(f"{label}  ({len(p)} points, {strokes})", fontsize=8)
         ax.set_aspect("equal")
         ax.set_axis_off()
     for ax in axes[len(samples) :]:
