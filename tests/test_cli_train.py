@@ -53,6 +53,9 @@ def test_overrides_after_options_and_an_existing_run_dir(cli, tmp_path):
     result = cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4", "sample_every=0")
     assert result.code == 0 and "trained 4 steps" in result.out
     assert "(training curves: curves.png)" in result.out and (run / "curves.png").stat().st_size > 10_000
+    again = cli("train", "handwriting", "--resume", run)  # finished: no step left, no 'train loss nan'
+    assert again.code == 0, again.err
+    assert "trained 4 steps" in again.out and "no step left to take" in again.out
     cli("train", "handwriting", "--config", TINY, "--run-dir", run, "steps=4").user_error(
         "already holds a run"
     )

@@ -112,9 +112,10 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     if is_main:
         minutes = summary.train_seconds / 60
+        train_loss = last_loss(summary.train_loss, "train loss")
         print(
             f"trained {summary.step} steps in {minutes:.1f} min ({summary.n_parameters:,} parameters, "
-            f"{summary.n_train:,} training samples): train loss {summary.train_loss:.3f}, "
+            f"{summary.n_train:,} training samples): {train_loss}, "
             f"validation loss {summary.val_loss:.3f} (best {summary.best_val_loss:.3f})"
         )
         if not math.isnan(summary.train_eval_loss):
@@ -127,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"dropped training samples: {summary.dropped}")
         print(f"run directory: {summary.run_dir} (training curves: {CURVES_FILE})")
     return 0
+
+
+def last_loss(value: float, name: str) -> str:
+    """`name value`, or what a finished run resumed has instead: no step taken now (the summary's NaN)."""
+    return "no step left to take" if math.isnan(value) else f"{name} {value:.3f}"
 
 
 def prepare_data(config) -> None:
@@ -151,9 +157,10 @@ def run_recognizer(config, run_dir: Path, resume: bool) -> int:
         summary = train_recognizer(config, run_dir, resume=resume, progress=bar)
     finally:
         bar.close()
+    train_loss = last_loss(summary.train_loss, "train CTC loss")
     print(
         f"trained {summary.step} steps in {summary.train_seconds / 60:.1f} min ({summary.n_parameters:,} "
-        f"parameters, {summary.n_train:,} training samples): train CTC loss {summary.train_loss:.3f}, "
+        f"parameters, {summary.n_train:,} training samples): {train_loss}, "
         f"validation CER {summary.val_cer:.4f} (best {summary.best_val_cer:.4f})"
     )
     if summary.dropped:
