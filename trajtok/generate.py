@@ -134,7 +134,7 @@ class Writer:
         `state`: (S,) or (B, S) conditioning vector for models trained with `state_dim > 0`.
         `style`: write in the hand of this sample (trajtok.style lays several out as one), for a model with
         a style encoder (`encodes_style`): it reads the sample's first `model.style_steps` steps; the text
-        of the sample is not needed. A model without one is primed with the style instead.
+        of the sample is not needed. A model without one refuses it (ValueError): give it as `prime`.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
