@@ -29,11 +29,11 @@ def checkpoint_step(path: Path) -> int:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--run-dir", "RUN", "nope=1"], "unknown key(s) nope"),
+        (["--run-dir", "RUN", "nope=1"], "override 'nope=1': unknown key(s) nope"),
         (["--run-dir", "RUN", "steps=many"], "expected int"),
         (["--run-dir", "RUN", "model.n_heads=5"], "multiple of model.n_heads"),
         (["--run-dir", "RUN", "device=tpu"], "not one of"),
-        (["--run-dir", "RUN", "seed=-1"], "config: seed must be a whole number from 0 to 2^63-1"),
+        (["--run-dir", "RUN", "seed=-1"], "override 'seed=-1': seed must be a whole number from 0 to 2^63-1"),
         (["--run-dir", "RUN", "steps"], "expected key=value"),
         (["--run-dir", "RUN", "--config", "missing.yaml"], "config file not found"),
         (["--resume", "RUN"], "config.yaml: config file not found"),

@@ -58,3 +58,38 @@ def test_a_folder_or_a_binary_file_is_named_as_what_it_is(tmp_path):
     binary.write_bytes(b"PK\x03\x04\xf5\xff")
     with pytest.raises(ConfigError, match=r"model.pt: not a YAML config \(binary, not text\)"):
         load_config(Outer, binary)
+
+
+@dataclass
+class Checked:
+    width: int = 8
+    heads: int = 2
+
+    def __post_init__(self):
+        if self.width % self.heads:
+            raise ConfigError("config: width must be a multiple of heads")
+
+
+@dataclass
+class Run:
+    steps: int = 10
+    model: Checked = field(default_factory=Checked)
+
+
+def test_a_refused_setting_is_named_where_it_came_from(tmp_path):
+    """Each file and each override is a layer; the message names the one whose arrival brings the problem,
+    not the last file read (a bad override was blamed on the task's own file)."""
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("steps: 5\n")
+    bad.write_text("model:\n  width: 9\n")
+    with pytest.raises(
+        ConfigError, match=r"^override 'model\.wide=3': model: unknown key\(s\) wide for Checked"
+    ):
+        load_config(Run, [good, None], ["steps=3", "model.wide=3"])
+    with pytest.raises(ConfigError, match=r"^override 'steps=x': steps: expected int"):
+        load_config(Run, good, ["steps=x"])
+    with pytest.raises(ConfigError, match=r"^.*bad\.yaml: model: width must be a multiple of heads$"):
+        load_config(Run, [bad, good], ["steps=4"])
+    with pytest.raises(ConfigError, match=r"^override 'model\.heads=4': model: width must be a multiple"):
+        load_config(Run, good, ["model.width=6", "model.heads=4"])  # each fine alone
+    assert load_config(Run, bad, ["model.heads=3"]).model == Checked(9, 3)  # a later layer mends it

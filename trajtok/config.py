@@ -27,25 +27,45 @@ def load_config(
     overrides: list[str] | None = None,
 ) -> T:
     """Build a `cls` dataclass from its defaults, then each YAML file of `paths` in turn (a later file's keys
-    win, section by section; None entries are skipped), then `key=value` overrides."""
+    win, section by section; None entries are skipped), then `key=value` overrides. A refused setting is
+    named where it came from: the file, or the override, that brought it in."""
     if paths is None or isinstance(paths, (str, Path)):
         paths = [paths]
+    layers = [(str(path), _read_yaml(Path(path))) for path in paths if path is not None]
+    layers += [(f"override {item!r}", _override_values(item)) for item in overrides or []]
+    try:
+        return from_dict(cls, _merged(layers), where=_SOMEWHERE)
+    except ConfigError as exc:
+        problem = str(exc)
+    for n, (name, _) in enumerate(layers, start=1):  # the first layer whose arrival brings this problem
+        try:
+            from_dict(cls, _merged(layers[:n]), where=_SOMEWHERE)
+        except ConfigError as exc:
+            if str(exc) == problem:
+                raise ConfigError(problem.replace(_SOMEWHERE, name, 1)) from None
+    raise ConfigError(problem.replace(_SOMEWHERE, "config", 1)) from None  # only the layers together
+
+
+_SOMEWHERE = "\0config"  # stands for the layer's name in a message until the layer is known
+
+
+def _override_values(item: str) -> dict[str, Any]:
+    """`a.b=value` -> {"a": {"b": value}}, the value parsed as a YAML scalar ("" stays "")."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key or "" in key.split("."):
+        raise ConfigError(f"override {item!r}: expected key=value")
+    *parents, leaf = key.split(".")
+    values: dict[str, Any] = {leaf: yaml.safe_load(raw) if raw != "" else ""}
+    for part in reversed(parents):
+        values = {part: values}
+    return values
+
+
+def _merged(layers: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    files = [Path(path) for path in paths if path is not None]
-    for path in files:
-        _merge(values, _read_yaml(path))
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected key=value")
-        node = values
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {item!r}: {part} is not a section")
-        node[leaf] = yaml.safe_load(raw) if raw != "" else ""
-    return from_dict(cls, values, where=str(files[-1]) if files else "config")
+    for _, layer in layers:
+        _merge(values, layer)
+    return values
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -87,10 +107,8 @@ def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
         kwargs[name] = _coerce(hints[name], value, f"{where}: {name}")
     try:
         return cls(**kwargs)
-    except ConfigError:
-        raise
-    except ValueError as exc:  # a dataclass's own check (__post_init__)
-        raise ConfigError(f"{where}: {exc}") from None
+    except ValueError as exc:  # a dataclass's own check (__post_init__); a ConfigError's says "config: "
+        raise ConfigError(f"{where}: {str(exc).removeprefix('config: ')}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:
