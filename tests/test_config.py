@@ -86,6 +86,10 @@ def test_a_refused_setting_is_named_where_it_came_from(tmp_path):
         ConfigError, match=r"^override 'model\.wide=3': model: unknown key\(s\) wide for Checked"
     ):
         load_config(Run, [good, None], ["steps=3", "model.wide=3"])
+    with pytest.raises(ConfigError, match=r"wide \(did you mean width\?\) for Checked"):
+        load_config(Run, None, ["model.wide=3"])
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) zzz for Run; known"):
+        load_config(Run, None, ["zzz=3"])  # nothing close: no guess
     with pytest.raises(ConfigError, match=r"^override 'steps=x': steps: expected int"):
         load_config(Run, good, ["steps=x"])
     with pytest.raises(ConfigError, match=r"^.*bad\.yaml: model: width must be a multiple of heads$"):

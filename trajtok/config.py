@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import types
 import typing
 from collections.abc import Sequence
@@ -98,8 +99,11 @@ def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
+        close = [m for key in unknown for m in difflib.get_close_matches(key, fields, n=1, cutoff=0.75)]
+        guess = f" (did you mean {', '.join(close)}?)" if close else ""
+        known = ", ".join(fields)
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)} for {cls.__name__}; known: {', '.join(fields)}"
+            f"{where}: unknown key(s) {', '.join(unknown)}{guess} for {cls.__name__}; known: {known}"
         )
     hints = typing.get_type_hints(cls)
     kwargs = {}
