@@ -99,7 +99,7 @@ def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        close = [m for key in unknown for m in difflib.get_close_matches(key, fields, n=1, cutoff=0.75)]
+        close = [m for key in unknown for m in difflib.get_close_matches(key, fields, n=1)]
         guess = f" (did you mean {', '.join(close)}?)" if close else ""
         known = ", ".join(fields)
         raise ConfigError(
