@@ -31,11 +31,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pybullet
 
 from trajtok.data.hershey import synthesize
 from trajtok.strokes import integrate, turning_deg_per_mm
 from trajtok.waypoints import plan_waypoints
+from trajtok_sim.bullet import pybullet
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.ocr import character_error_rate, read_board
 from trajtok_sim.whiteboard import WhiteboardConfig, WhiteboardSim, save_result

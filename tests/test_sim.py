@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +195,10 @@ def test_character_error_rate():
 def test_ocr_reads_a_clean_board_as_nothing():
     board = BoardConfig()
     assert read_board(BoardCanvas(board, 1000, 0.004).image) == ""
+
+
+def test_importing_the_simulator_writes_nothing():
+    """PyBullet's C module writes its build date to stderr on import; every sim command showed it."""
+    code = "import trajtok_sim.whiteboard, trajtok_sim.pick_place, trajtok_sim.bullet"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pybullet
 
+from trajtok_sim.bullet import pybullet
 from trajtok_sim.scene import ARM_JOINTS, TIP_LINK, Robot
 
 HOME = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])  # the Panda's usual ready pose

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
-import pybullet as p
 import pybullet_data
+
+from trajtok_sim.bullet import pybullet as p
 
 CUBE_COLORS: dict[str, tuple[float, float, float]] = {
     "red": (0.85, 0.1, 0.1),

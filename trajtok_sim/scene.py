@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pybullet
 import pybullet_data
 
 from trajtok.board import BoardConfig
+from trajtok_sim.bullet import pybullet
 
 ASSETS = Path(__file__).parent / "assets"
 PANDA_DIR = Path(pybullet_data.getDataPath()) / "franka_panda"

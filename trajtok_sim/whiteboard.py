@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pybullet
 from matplotlib.image import imsave
 
 from trajtok.board import BoardConfig
 from trajtok.errors import TrajtokError
 from trajtok.motion_profile import Waypoints
 from trajtok.plot import plot_tracking
+from trajtok_sim.bullet import pybullet
 from trajtok_sim.ik import PenIK
 from trajtok_sim.ink import BoardCanvas
 from trajtok_sim.metrics import writing_metrics
