@@ -36,7 +36,8 @@ def checkpoint_step(path: Path) -> int:
         (["--run-dir", "RUN", "seed=-1"], "override 'seed=-1': seed must be a whole number from 0 to 2^63-1"),
         (["--run-dir", "RUN", "steps"], "expected key=value"),
         (["--run-dir", "RUN", "--config", "missing.yaml"], "config file not found"),
-        (["--resume", "RUN"], "config.yaml: config file not found"),
+        (["--resume", "RUN"], "run: no such folder; --resume takes the folder a `trajtok train` run made"),
+        (["--resume", "."], ": not a run directory (no config.yaml); --resume takes the folder"),
         (["--resume", "RUN", "--config", TINY], "drop --config"),
     ],
 )

@@ -81,7 +81,7 @@ def read_ink_file(path: str | Path) -> list[InkRecord]:
         return _normalized(path, raw)
     if name.endswith(".xml"):
         return _normalized(path, [(str(path), iam_ondb.read_line_strokes(path), "", None)])
-    raise DataError(f"{path}: unknown format; trajtok recognize reads {FORMATS}")
+    raise DataError(f"{path}: unknown format; ink files are {FORMATS}")
 
 
 def _read_npz(path: Path) -> list[InkRecord]:

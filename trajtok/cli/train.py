@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
                 "--resume RUN_DIR takes the run's own config.yaml and directory; drop --config/--run-dir"
             )
         run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file():
+            problem = "no such folder" if not run_dir.exists() else "not a run directory (no config.yaml)"
+            raise ConfigError(f"{run_dir}: {problem}; --resume takes the folder a `trajtok train` run made")
         config = load_config(config_class, run_dir / "config.yaml", overrides)
     else:
         if args.task == RECOGNIZER:
