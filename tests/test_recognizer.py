@@ -165,5 +165,7 @@ def test_a_data_override_keeps_the_recognizers_own_data_defaults():
 
 @pytest.mark.parametrize("seed", ["-1", str(2**63)])
 def test_a_seed_out_of_range_is_refused_by_name(seed):
-    with pytest.raises(ConfigError, match=r"config: seed must be a whole number from 0 to 2\^63-1"):
+    with pytest.raises(
+        ConfigError, match=r"^override 'seed=.*': seed must be a whole number from 0 to 2\^63-1"
+    ):
         load_config(RecognizerTrainConfig, None, [f"seed={seed}"])
