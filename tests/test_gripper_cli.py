@@ -26,7 +26,7 @@ def test_make_gripper_writes_demos_and_reports_the_expert(tmp_path, cli):
 
     # `data show` draws them as motion (from above + position per step), not as handwriting
     picture = tmp_path / "show.png"
-    run = cli("data", "show", figures["path"], "--n", "2", "--out", picture)
+    run = cli("data", "show", figures["path"], "--split", "all", "--n", "2", "--out", picture)
     assert run.code == 0 and run.out.strip().endswith(f"2 samples from {figures['path']} -> {picture}")
     height, width, _ = imread(picture).shape
     assert (height, width) == (520, 900)  # one row of two panels per episode

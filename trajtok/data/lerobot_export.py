@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from trajtok.data.gripper import GRIPPER_DIMS, GripperDemos, policy_state, require
-from trajtok.data.splits import split_of
+from trajtok.data.splits import split_names
 
 CODEBASE_VERSION = "v3.0"
 DATA_FILE = "data/chunk-000/file-000.parquet"
@@ -41,7 +41,8 @@ def write_lerobot(demos: GripperDemos, root: str | Path, robot_type: str = "pand
 
     root = Path(root)
     kept = [i for i in range(len(demos)) if demos.success[i]]
-    by_split = {name: [i for i in kept if split_of(f"episode {i}") == name] for name in SPLIT_ORDER}
+    names = split_names([f"episode {i}" for i in kept])
+    by_split = {name: [i for i, n in zip(kept, names, strict=True) if n == name] for name in SPLIT_ORDER}
     order = [i for name in SPLIT_ORDER for i in by_split[name]]
     if not order:
         raise ValueError("no successful episodes to export")

@@ -25,10 +25,24 @@ def split_of(key: str) -> str:
     return next(name for name, upto in _SHARES if bucket < upto)
 
 
+def split_names(keys: Sequence[str]) -> list[str]:
+    """The split of each record of one pool, in order: `split_of`, except that a pool whose hash gives
+    validation nothing (under about 20 records: a user's own few words, a handful of episodes) moves its
+    first train record there, so training still has a validation sample (with 2 train records or more).
+    The first, so that records appended after it (the studio's, a new writer's file) leave it in place."""
+    names = [split_of(key) for key in keys]
+    train = [i for i, name in enumerate(names) if name == "train"]
+    if "val" not in names and len(train) >= 2:
+        names[train[0]] = "val"
+    return names
+
+
 def select(keys: Sequence[str], split: str, n: int | None, seed: int) -> list[int]:
-    """Indices of the records in `split` (in file order), or a seeded random `n` of them (sorted)."""
+    """Indices of the records in `split` (in file order; `split_names`), or a seeded random `n` of them
+    (sorted)."""
     split = canonical_split(split)
-    chosen = [i for i, key in enumerate(keys) if split == "all" or split_of(key) == split]
+    names = split_names(keys) if split != "all" else []
+    chosen = [i for i in range(len(keys)) if split == "all" or names[i] == split]
     if n is not None and n < len(chosen):
         rng = np.random.default_rng(seed)
         chosen = sorted(rng.choice(chosen, size=n, replace=False).tolist())
