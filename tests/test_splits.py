@@ -44,3 +44,10 @@ def test_a_users_few_words_train_with_validation(tmp_path, cli):
     assert (len(train), len(val)) == (11, 1) and val[0].text not in {s.text for s in train.samples}
     result = cli("data", "stats", source, "--split", "val")
     assert "samples       1 in the val split" in result.out
+
+
+def test_one_word_is_refused_saying_what_training_needs(tmp_path, cli):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([cursive_record("apple", 0, 0)]))
+    result = cli("train", "handwriting", f"data.source={path}", "--run-dir", tmp_path / "run")
+    result.user_error("gave no val samples; training needs 2 samples or more, one held out to validate on")

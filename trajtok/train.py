@@ -126,7 +126,8 @@ def load_unthinned(data: DataConfig, split: str, n: int, seed: int, progress=Non
     else:
         loaded = load_source(data.source, split=split, n=n, seed=seed, progress=progress, **data.options)
     if not loaded.samples:
-        raise ConfigError(f"data: source {data.source!r} gave no {split} samples")
+        hint = "; training needs 2 samples or more, one held out to validate on" if split == "val" else ""
+        raise ConfigError(f"data: source {data.source!r} gave no {split} samples{hint}")
     return loaded
 
 
