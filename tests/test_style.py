@@ -158,7 +158,7 @@ def test_write_style_file_and_style_source(two_writers, tmp_path, cli):
         out = tmp_path / f"{who}.png"
         result = cli(*base, out, "--style", style)
         assert result.code == 0, result.err
-        assert "style: 1 sample(s) of one hand, primed as 'ab'" in result.out
+        assert "style: 1 sample of one hand, primed as 'ab'" in result.out
         assert bars_written(out.with_suffix(".npz")) == [want_bars] * 3, who
 
     # beside the prime 'ab ' a line has 7 characters left: a longer phrase goes onto two lines
@@ -172,7 +172,7 @@ def test_write_style_file_and_style_source(two_writers, tmp_path, cli):
     argv = ["write", "c", "--checkpoint", checkpoint, "--out", tmp_path / "src.png"]
     result = cli(*argv, "--style-source", source, "--style-index", "0,1")
     assert result.code == 0, result.err
-    assert "style: 2 sample(s) of one hand, primed as 'mum nun'" in result.out
+    assert "style: 2 samples of one hand, primed as 'mum nun'" in result.out
 
 
 def test_bad_style_input_is_one_line_and_exit_2(two_writers, tmp_path, cli):
@@ -199,6 +199,13 @@ def test_bad_style_input_is_one_line_and_exit_2(two_writers, tmp_path, cli):
     write("--style", accented).user_error("accent.npz: points_0", "outside this model's alphabet ('é')")
     write("--style", good, text="café").user_error("phrase: text 'café'", "model's alphabet ('é')")
     write("--style", good, text="cccccccc").user_error("line of 11 characters", "lines of at most 10")
+    wrapping = write("--style", good, text="c cccccccc")  # refused before any line is cut
+    wrapping.user_error("'ab' and the word 'cccccccc' make a line of 11 characters", "lines of at most 10")
+    assert "written as" not in wrapping.out
+    many = style_file(tmp_path / "many.npz", [reference("A")] * 6, writer="A")
+    write("--style", many).user_error(
+        "many.npz: holds 6 samples; a style takes 1-5: choose them with --style-source", "--style-index 0,1,2"
+    )
     write("--style", good, "--prime-source", "hershey").user_error("--prime-source and --style together")
     write("--style", good, "--style-source", "hershey").user_error("--style and --style-source together")
     source = ct_json(tmp_path / "two.json", [("mum", "ann"), ("nun", "ann")])

@@ -159,7 +159,7 @@ def test_write_style_file_is_read_by_the_encoder(style_model, tmp_path, cli):
         argv = ["write", "ccc", "--checkpoint", checkpoint, "--temperature", "0", "--style", style]
         result = cli(*argv, "--out", out, "--attention", tmp_path / "attention.png")
         assert result.code == 0, result.err
-        assert "style: 1 sample(s) of one hand ('ab'), read by the style encoder" in result.out
+        assert "style: 1 sample of one hand ('ab'), read by the style encoder" in result.out
         assert bars_written(out.with_suffix(".npz")) == [want_bars] * 3, who
     guided = tmp_path / "guided.png"
     argv = ["write", "ccc", "--checkpoint", checkpoint, "--temperature", "0", "--style-guidance", "2"]

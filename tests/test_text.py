@@ -5,7 +5,7 @@ import string
 import numpy as np
 import pytest
 
-from trajtok.text import DEFAULT_CHARS, UNK_DISPLAY, CharTokenizer, normalize_text, wrap_text
+from trajtok.text import DEFAULT_CHARS, UNK_DISPLAY, CharTokenizer, counted, normalize_text, wrap_text
 
 
 def test_vocabulary_layout():
@@ -88,3 +88,12 @@ def test_wrap_text_cuts_at_blanks_and_keeps_long_words_whole():
     assert wrap_text("hello world", None) == ["hello world"]
     assert wrap_text("extraordinary day", 5) == ["extraordinary", "day"]
     assert wrap_text("", 5) == [""]
+
+
+def test_counted_writes_a_count_as_a_person_does():
+    assert [counted(n, "sample") for n in (0, 1, 2, 3500)] == [
+        "0 samples",
+        "1 sample",
+        "2 samples",
+        "3,500 samples",
+    ]

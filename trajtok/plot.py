@@ -9,6 +9,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from trajtok.strokes import smooth_stroke, split_strokes
+from trajtok.text import counted
 
 
 def render_ink(points: np.ndarray, path: str | Path, **style) -> Path:
@@ -211,7 +212,7 @@ def plot_sample_grid(samples: list, path: str | Path, columns: int = 2, title: s
             ax.plot(stroke[:, 0], stroke[:, 1], ".", color="tab:blue", ms=1.6)
         label = repr(sample.text) + ("" if sample.style_id is None else f"  style {sample.style_id}")
         n_strokes = len(ends) + 1 if len(p) else 0
-        strokes = f"{n_strokes} stroke{'' if n_strokes == 1 else 's'}"
+        strokes = counted(n_strokes, "stroke")
         ax.set_title(f"{label}  ({len(p)} points, {strokes})", fontsize=8)
         ax.set_aspect("equal")
         ax.set_axis_off()

@@ -107,14 +107,16 @@ def check_style(samples: Sequence[StyleSample], text_tokenizer: CharTokenizer) -
 
 
 def check_fits(prime: Sample, phrases: Sequence[str], line_chars: int | None) -> None:
-    """StyleError when the prime's text, a blank and a phrase are longer than the lines the model was
-    trained on (`Writer.line_chars`; None: unknown, not checked): past them it writes scribble."""
-    for phrase in phrases if line_chars else ():
-        n = len(f"{prime.text} {phrase}")
+    """StyleError when the prime's text, a blank and a word of a phrase are longer than the lines the model
+    was trained on (`Writer.line_chars`; None: unknown, not checked): past them it writes scribble, and a
+    phrase is cut into lines at its blanks only."""
+    words = [word for phrase in phrases for word in phrase.split()] if line_chars else []
+    for word in words:
+        n = len(f"{prime.text} {word}")
         if n > line_chars:
             raise StyleError(
-                f"style texts {prime.text!r} and phrase {phrase!r} make a line of {n} characters; this model "
-                f"was trained on lines of at most {line_chars}: use fewer or shorter style samples or phrases"
+                f"style texts {prime.text!r} and the word {word!r} make a line of {n} characters; this model "
+                f"was trained on lines of at most {line_chars}: use fewer or shorter style samples"
             )
 
 

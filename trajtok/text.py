@@ -38,6 +38,11 @@ def wrap_text(text: str, width: int | None) -> list[str]:
     return textwrap.wrap(text, max(width, 1), break_long_words=False, break_on_hyphens=False) or [text]
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 sample', '2 samples': a count and its noun, as a person writes them."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def normalize_text(text: str) -> str:
     """Fold typographic quotes, dashes, odd spaces and the ellipsis into plain ASCII."""
     return text.translate(_NORMALIZE)

@@ -90,6 +90,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from trajtok.plot import plot_motion_grid, plot_sample_grid
     from trajtok.sample import HANDWRITING_DIMS
+    from trajtok.text import counted
 
     samples = load_samples(args)
     shown = samples.samples[: args.n]
@@ -97,7 +98,7 @@ def run_show(args: argparse.Namespace) -> int:
         path = plot_sample_grid(shown, args.out, columns=args.columns, title=f"{samples.source}")
     else:
         path = plot_motion_grid(shown, args.out, samples.dim_names, samples.event_names, title=samples.source)
-    print(f"{len(shown)} sample{'' if len(shown) == 1 else 's'} from {samples.source} -> {path}")
+    print(f"{counted(len(shown), 'sample')} from {samples.source} -> {path}")
     return 0
 
 

@@ -167,9 +167,9 @@ def run(args: argparse.Namespace) -> int:
     if args.style or args.style_source:
         hand = style_of(args, writer)
         style, prime = (hand, None) if writer.encodes_style else (None, hand)
-    lines = wrapped(args.texts, writer, prime)
     if prime is not None and (args.style or args.style_source):
-        check_fits(prime, lines, writer.line_chars)  # a word too long for what is left beside the prime
+        check_fits(prime, args.texts, writer.line_chars)  # a word too long for what is left beside the prime
+    lines = wrapped(args.texts, writer, prime)
     if args.style_guidance is not None and style is None:
         raise ValueError(
             "--style-guidance steers a style read by a style encoder: give --style with such a model"
@@ -284,19 +284,27 @@ def style_of(args: argparse.Namespace, writer):
     """The samples of --style FILE or --style-source SPEC --style-index i,j laid out as one line, checked
     against the model's alphabet and, for a model that is primed with them (no style encoder), against the
     length of the lines it learned."""
-    from trajtok.style import from_samples, load_style, style_prime
+    from trajtok.style import MAX_STYLE_SAMPLES, StyleError, from_samples, load_style, style_prime
+    from trajtok.text import counted
 
     if args.style:
         samples = load_style(args.style)
+        if len(samples) > MAX_STYLE_SAMPLES:
+            raise StyleError(
+                f"{args.style}: holds {len(samples)} samples; a style takes 1-{MAX_STYLE_SAMPLES}: "
+                f"choose them with --style-source {args.style} --style-index 0,1,2"
+            )
     else:
         indices = parse_indices(args.style_index)
         chosen = load_indexed(args.style_source, indices, "--style-index")
         samples = from_samples(chosen, [f"{args.style_source}: sample {i}" for i in indices])
     hand = style_prime(samples, writer.text_tokenizer)
     if writer.encodes_style:
-        print(f"style: {len(samples)} sample(s) of one hand ({hand.text!r}), read by the style encoder")
+        print(
+            f"style: {counted(len(samples), 'sample')} of one hand ({hand.text!r}), read by the style encoder"
+        )
     else:
-        print(f"style: {len(samples)} sample(s) of one hand, primed as {hand.text!r}")
+        print(f"style: {counted(len(samples), 'sample')} of one hand, primed as {hand.text!r}")
     return hand
 
 
