@@ -7,6 +7,7 @@ x-height is estimated from the text).
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -157,12 +158,32 @@ def test_a_folder_that_is_no_dataset_is_not_searched_to_its_bottom(tmp_path):
     deep.mkdir(parents=True)
     (deep / "data.parquet").write_bytes(b"PAR1")
     (deep / "model.xml").write_text("<mujoco/>")
-    with pytest.raises(DataError, match="no IAM-OnDB lineStrokes/ .* stroke-3 .* nor cursive-transformer"):
+    (tmp_path / "package.json").write_text('{"name": "pkg"}')  # a .json that holds no records
+    (tmp_path / "layout.xml").write_text("<svg/>")  # XML that is no IAM-OnDB line
+    with pytest.raises(
+        DataError, match=r"no dataset here: no IAM-OnDB lineStrokes/, stroke-3 .* nor trajtok demos; give"
+    ):
         load_source(tmp_path)
     # IAM-OnDB's own layout is found from its root or from any folder inside lineStrokes/
     lines = FIXTURES / "iam" / "lineStrokes"
     for where in (FIXTURES / "iam", lines, lines / "a01", lines / "a01" / "a01-000"):
         assert detect_format(where) == "iam_ondb", where
+
+
+def test_a_folder_of_datasets_names_them(tmp_path):
+    """robot_formats/ of ../shared holds datasets a level or two down: the refusal says which to give."""
+    shutil.copytree(FIXTURES / "iam", tmp_path / "handwriting" / "iam")
+    (tmp_path / "robot").mkdir()
+    (tmp_path / "robot" / "lift.hdf5").write_bytes(b"")
+    (tmp_path / "robot" / "notes.json").write_text("{}")
+    run = tmp_path / "runs" / "r1"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text("steps: 1\n")
+    (run / "tokenizer.json").write_text("{}")  # a run's files are no data
+    with pytest.raises(DataError, match=r"it holds datasets: handwriting/iam/, robot/lift.hdf5: give one$"):
+        load_source(tmp_path)
+    with pytest.raises(DataError, match=r"r1: a training run's folder, not data"):
+        load_source(run)
 
 
 @pytest.mark.skipif(not bigbank_path().is_file(), reason="bigbank_3500.json.zip is not in ../shared/data")

@@ -37,6 +37,19 @@ def json_files(folder: Path) -> list[Path]:
     )
 
 
+def looks_like_records(path: Path) -> bool:
+    """Whether a .json / .json.zip file opens as a list of CT records does (a look at its start only)."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return any(m.endswith(".json") for m in archive.namelist())
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return head.lstrip().startswith(b"[") and (b'"points"' in head or b'"asciiSequence"' in head)
+
+
 def read_records(path: str | Path) -> list:
     """The JSON list inside `path` (.zip or .json); DataError when it is not one."""
     path = Path(path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,17 @@ def holds_line_strokes(folder: Path) -> bool:
     searched to its bottom."""
     if (folder / "lineStrokes").is_dir():
         return True
-    return any(next(folder.glob("*/" * depth + "*.xml"), None) for depth in range(4))
+    found = (path for depth in range(4) for path in folder.glob("*/" * depth + "*.xml"))
+    return any(_is_line_file(path) for path in islice(found, 32))  # other XML (a package's) is no ink
+
+
+def _is_line_file(path: Path) -> bool:
+    """Whether an .xml file opens as an IAM-OnDB line file does (<WhiteboardCaptureSession>)."""
+    try:
+        with open(path, "rb") as f:
+            return b"<WhiteboardCaptureSession" in f.read(1024)
+    except OSError:
+        return False
 
 
 def _files(folder: Path, suffix: str) -> list[Path]:
