@@ -125,9 +125,19 @@ def test_stroke3_fixture_file_and_directory():
     assert sorted({s.style_id for s in folder}) == [0, 1]  # one style per category file
 
 
-def test_stroke3_malformed_file_names_the_file_and_record():
+def test_stroke3_malformed_file_names_the_file_and_record(tmp_path):
     with pytest.raises(DataError, match=r"bad_shape\.npz: train\[0\]: expected an \(N, 3\) array"):
         load_source(FIXTURES / "stroke3_bad" / "bad_shape.npz", split="all", use_cache=False)
+    np.savez(tmp_path / "parts.npz", train=np.zeros((1, 3)))
+    with pytest.raises(
+        DataError, match=r"^\S*parts\.npz: no \['valid', 'test'\] array\(s\); stroke-3 files hold"
+    ):
+        load_source(tmp_path / "parts.npz", split="all", use_cache=False)  # named once, not twice
+    np.savez(tmp_path / "written.npz", points=np.zeros((3, 3)), texts=np.array(["hi"]))
+    with pytest.raises(
+        DataError, match=r"written\.npz: a `trajtok write` file \(points and texts\), not a dataset"
+    ):
+        load_source(tmp_path / "written.npz", split="all", use_cache=False)
 
 
 def test_limits_subsets_and_splits(cursive_bank):

@@ -36,9 +36,16 @@ def read_drawings(path: Path, keys: tuple[str, ...]) -> list[tuple[str, np.ndarr
     try:
         with np.load(path, allow_pickle=True, encoding="latin1") as data:
             missing = [k for k in keys if k not in data.files]
+            if missing and {"points", "texts"} <= set(data.files):
+                raise DataError(
+                    f"{path}: a `trajtok write` file (points and texts), not a dataset; `trajtok recognize` "
+                    "and `trajtok sim write --strokes` read it"
+                )
             if missing:
                 raise DataError(f"{path}: no {missing} array(s); stroke-3 files hold train, valid and test")
             return [(f"{key}[{j}]", drawing) for key in keys for j, drawing in enumerate(data[key])]
+    except DataError:
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable stroke-3 .npz ({exc})") from exc
 
