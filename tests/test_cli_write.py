@@ -210,3 +210,14 @@ def test_auto_layout_writes_a_word_bank_models_lines_word_by_word(run_dir, tmp_p
     assert "layout: word by word" in result.out and "2 words written apart" in result.out
     line = cli("write", "hi yo", "--checkpoint", bank, "--out", tmp_path / "l.png", "--layout", "line")
     assert line.code == 0 and "written apart" not in line.out
+
+
+def test_a_run_without_a_seed_says_the_one_that_writes_it_again(tmp_path, cli):
+    first = cli("write", "hello there", "--out", tmp_path / "a.png")
+    said = first.out.strip().splitlines()[-1].split()
+    assert said[0] == "seed" and said[2:4] == ["(--seed", said[1]], first.out
+    cli("write", "hello there", "--out", tmp_path / "b.png", "--seed", said[1])
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert np.array_equal(a["points"], b["points"])
+    greedy = cli("write", "hello there", "--out", tmp_path / "c.png", "--temperature", "0")
+    assert "--seed" not in greedy.out  # the same whatever the seed

@@ -3,6 +3,8 @@ seeds) and torch's `Generator.manual_seed` (which overflows past 64 bits); 0 .. 
 
 from __future__ import annotations
 
+import secrets
+
 MAX_SEED = 2**63 - 1
 SEED_RANGE = "a whole number from 0 to 2^63-1"
 
@@ -14,3 +16,8 @@ def is_seed(value: object) -> bool:
 def seed_after(seed: int, k: int) -> int:
     """The k-th seed after `seed` (a batch's or a draft's own), wrapping round within the range."""
     return (seed + k) % (MAX_SEED + 1)
+
+
+def fresh_seed() -> int:
+    """A seed drawn afresh, to say after a run that was given none, so that it can be written again."""
+    return secrets.randbelow(MAX_SEED + 1)

@@ -11,6 +11,7 @@ from trajtok.cli.devices import torch_device
 from trajtok.cli.numbers import non_negative_float, positive_int, probability, random_seed
 from trajtok.cli.output_files import picture_file
 from trajtok.sampling import DEFAULT_TEMPERATURE
+from trajtok.seeds import fresh_seed
 from trajtok.word_layout import LAYOUTS, board_ink, end_to_end, write_laid_out, writes_word_by_word
 
 HELP = """Write phrases with a trained handwriting model.
@@ -76,7 +77,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
     p.add_argument("--top-p", type=probability, help="sample from the smallest set holding this probability")
-    p.add_argument("--seed", type=random_seed, help="random seed (default: a fresh one each run)")
+    p.add_argument(
+        "--seed", type=random_seed, help="random seed (default: a fresh one each run, printed at the end)"
+    )
     p.add_argument(
         "--max-steps", type=positive_int, help="step limit per phrase (default: scaled to the text length)"
     )
@@ -175,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
             "--style-guidance steers a style read by a style encoder: give --style with such a model"
         )
     guidance = Sampling().style_guidance if args.style_guidance is None else args.style_guidance
-    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.max_steps, guidance)
+    seed = fresh_seed() if args.seed is None else args.seed  # said at the end, to write it again
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, seed, args.max_steps, guidance)
     word_by_word = writes_word_by_word(args.layout, writer.stitched_words)
     if word_by_word and args.layout == "auto":
         print("layout: word by word (a word-bank model writes a word best alone; --layout line: whole lines)")
@@ -210,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         read = "" if reads is None else f"; the recognizer reads {reads[i]!r}"
         print(f"{sample.text!r}: {len(sample)} steps, {how}{read}")
     print("wrote " + ", ".join(map(str, written)))
+    if args.seed is None and args.temperature > 0:  # greedy writes the same whatever the seed
+        print(f"seed {seed} (--seed {seed} writes the same again)")
     return 0
 
 
