@@ -78,7 +78,9 @@ def test_write_draws_ink_while_the_stream_runs_and_the_stream_ends(page):
     assert len({f["ink"] for f in writing if f["ink"]}) >= 2, "the ink did not grow during the stream"
     assert frames[-1]["ink"] > 1000 and frames[-1]["steps"] > 50
     status = page.text_content("#write-status")  # 25 characters: two of the model's lines
-    assert status.startswith("2 lines, ") and status.endswith(("ended", "cut at the step limit")), status
+    assert status.startswith("2 lines, ") and status.endswith(
+        ("ended, seed 3", "cut at the step limit, seed 3")
+    )
     assert page.get_attribute("#download-png", "href").endswith(".png")
     page.check("#show-attention")
     page.click("#write")

@@ -41,6 +41,18 @@ def streamed_strokes(got: list[tuple[str, dict]]) -> list[np.ndarray]:
     return [np.array(strokes[k]["final"] + strokes[k]["tail"]) for k in sorted(strokes)]
 
 
+def test_a_write_without_a_seed_says_the_fresh_one_it_drew(server):
+    """The page's seed field left empty: the stream's start names the seed, which writes it again."""
+    fresh = write(server, text="hi there", seed=None)
+    seed = fresh[0][1]["seed"]
+    assert isinstance(seed, int) and 0 <= seed < 2**32
+    again = write(server, text="hi there", seed=seed)
+    first, second = streamed_strokes(fresh), streamed_strokes(again)
+    assert again[0][1]["seed"] == seed and len(first) == len(second) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert write(server, text="hi")[0][1]["seed"] == 0  # as asked
+
+
 def health(server) -> dict:
     return server.get("/api/health")[1]
 

@@ -19,5 +19,6 @@ def seed_after(seed: int, k: int) -> int:
 
 
 def fresh_seed() -> int:
-    """A seed drawn afresh, to say after a run that was given none, so that it can be written again."""
-    return secrets.randbelow(MAX_SEED + 1)
+    """A seed drawn afresh, to say after a run that was given none, so that it can be written again: below
+    2^32, short to type and exact in JavaScript's numbers (the studio's seed field)."""
+    return secrets.randbelow(2**32)

@@ -178,7 +178,8 @@ async def _write(studio: Studio, request: Request) -> StreamingResponse:
 
 
 async def _ink_events(studio: Studio, session: WriteSession):
-    """Server-sent events: `start`, then `ink` batches of smoothed stroke updates, then `end` (or `error`)."""
+    """Server-sent events: `start` (with the seed), then `ink` batches of smoothed stroke updates, then
+    `end` (or `error`)."""
     started = time.perf_counter()
     budget = sum(session.budgets)
     smoother, position = InkSmoother(), np.zeros(2)
@@ -187,8 +188,10 @@ async def _ink_events(studio: Studio, session: WriteSession):
     try:
         session.start()
         layout = "words" if session.word_by_word else "line"
+        seed = session.sampling.seed
         yield _event(
-            "start", {"text": session.text, "lines": session.lines, "layout": layout, "budget": budget}
+            "start",
+            {"text": session.text, "lines": session.lines, "layout": layout, "budget": budget, "seed": seed},
         )
         async for steps in session.batches():
             step_deltas = np.array([d for d, _ in steps], np.float64).reshape(len(steps), -1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from trajtok.sampling import DEFAULT_TEMPERATURE, Sampling
-from trajtok.seeds import SEED_RANGE, is_seed
+from trajtok.seeds import SEED_RANGE, fresh_seed, is_seed
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a drawing at MAX_DRAWING_POINTS points is under 1 MB of JSON
 MAX_TEMPERATURE = 5.0
@@ -62,10 +62,11 @@ def number_field(body: dict, key: str, default: float, low: float, high: float) 
     return float(value)
 
 
-def seed_field(body: dict) -> int | None:
+def seed_field(body: dict) -> int:
+    """The request's seed, or a fresh one (the stream's `start` says which, to write it again)."""
     value = body.get("seed")
     if value is None or value == "":
-        return None
+        return fresh_seed()
     if not is_seed(value):
         raise BadRequest(f"`seed` must be {SEED_RANGE} (or empty for a fresh one), got {value!r}")
     return value

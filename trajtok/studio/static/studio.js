@@ -141,7 +141,7 @@ async function readEvents(response, run) {
       const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
       const name = /^event: (.*)$/m.exec(block)[1], data = JSON.parse(/^data: (.*)$/m.exec(block)[1]);
-      if (name === "start") [run.lines, run.layout] = [data.lines.length, data.layout];
+      if (name === "start") [run.lines, run.layout, run.seed] = [data.lines.length, data.layout, data.seed];
       else if (name === "ink") run.queue.push(data);
       else if (name === "error") throw new Error(data.error);
       else if (name === "end") run.end = data;
@@ -153,12 +153,12 @@ async function readEvents(response, run) {
 
 function finishWrite() {
   const end = writing.end, lines = writing.lines > 1 ? `${writing.lines} lines, ` : "";
-  const layout = writing.layout === "words" ? "word by word, " : "";
+  const layout = writing.layout === "words" ? "word by word, " : "", seed = writing.seed;
   writing = null;
   $("stop").disabled = true;
   $("write-canvas").dataset.state = "done";
   $("write-status").textContent =
-    `${lines}${layout}${end.steps} steps in ${end.seconds.toFixed(2)} s, ${end.ended ? "ended" : "cut at the step limit"}`;
+    `${lines}${layout}${end.steps} steps in ${end.seconds.toFixed(2)} s, ${end.ended ? "ended" : "cut at the step limit"}, seed ${seed}`;
   for (const fmt of ["png", "svg", "npz"]) $(`download-${fmt}`).href = `/api/results/${end.id}.${fmt}`;
   $("downloads").hidden = false;
   $("robot").dataset.id = end.id;
