@@ -183,10 +183,10 @@ def prepare_data(config: TrainConfig, tokenizer: AnyTokenizer | None = None) -> 
                 f"data: only {len(train)} training / {len(val)} validation samples fit the model (dropped: "
                 f"training {train.dropped}, validation {val.dropped}); raise model.max_steps or data.spacing"
             )
-        raise ConfigError(
+        raise ConfigError(  # an empty validation set is one whose samples were all dropped, above
             f"data: {data_config.source} gives {len(train)} training / {len(val)} validation samples, all of "
-            f"which fit the model: too few for a batch (batch_size={config.batch_size}) or to validate on; "
-            "give more data, or set batch_size lower"
+            f"which fit the model: too few for a batch (batch_size={config.batch_size}); give more data, or "
+            f"set batch_size={max(len(train), 1)} or lower"
         )
     per_char = [
         len(tokens) / len(text) for tokens, text in zip(train.tokens, train.texts, strict=True) if text
