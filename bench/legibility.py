@@ -23,7 +23,7 @@ model of a word bank writes each word alone, laid out on the line; trajtok.word_
 than the judge (--recognizer), or the judge would pick what it reads best. Tesseract is never the chooser.
 
 `--bigbank` judges a model of the bigbank writer instead (`--checkpoint` trained with
-configs/handwriting-bigbank.yaml, `--recognizer` a reader of that writer's cursive, which the shipped print
+configs/handwriting-wordbank.yaml, `--recognizer` a reader of that writer's cursive, which the shipped print
 reader is not): `--words N` (40) words of the bigbank test split (held out from the writer's training and
 validation, and from a reader's trained on the train split) and `--phrases N` (30) phrases of 3 of them,
 drawn with `--random-seed` (printed). Generated ink and the real strokes of the same words (the phrases:

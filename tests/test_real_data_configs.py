@@ -1,4 +1,4 @@
-"""The configs people copy for real pen data: configs/handwriting-bigbank.yaml (a word bank of one writer,
+"""The configs people copy for real pen data: configs/handwriting-wordbank.yaml (a word bank of one writer,
 CPU-sized) and configs/handwriting-iamondb.yaml (IAM-OnDB lines, GPU-sized) parse, hold what they promise,
 and the IAM one trains a step on the IAM-OnDB fixture."""
 
@@ -15,7 +15,7 @@ IAM = Path(__file__).parent / "fixtures" / "handwriting" / "iam"
 
 
 def test_the_bigbank_config_stitches_augments_and_fine_tunes_the_shipped_model():
-    config = load_train_config("handwriting", CONFIGS / "handwriting-bigbank.yaml")
+    config = load_train_config("handwriting", CONFIGS / "handwriting-wordbank.yaml")
     assert config.data.source == "bigbank" and config.data.words_per_sample == [1, 4]
     assert config.data.augment.applies_to(config.data.source)
     assert config.model == TrainConfig().model and config.steps <= TrainConfig().steps

@@ -1,5 +1,5 @@
 """A model's weights under a word bank's data config: what `trajtok train handwriting` records for a run on
-lines stitched from single words (configs/handwriting-bigbank.yaml), so the tools lay its lines out word by
+lines stitched from single words (configs/handwriting-wordbank.yaml), so the tools lay its lines out word by
 word (`Writer.stitched_words`)."""
 
 from __future__ import annotations

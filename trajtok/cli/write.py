@@ -32,7 +32,7 @@ the line's text given the ink (trajtok.drafts); with --layout words, of each wor
 --layout words writes each word of a line alone and lays the words out on the line with the word gaps a
 word bank's lines were trained with (trajtok.word_layout); --layout line writes each line whole. The
 default (auto) is words for a model trained on lines stitched from single words (a word bank,
-configs/handwriting-bigbank.yaml: it writes the later words of a whole line worse than a word alone),
+configs/handwriting-wordbank.yaml: it writes the later words of a whole line worse than a word alone),
 line for any other.
 --style FILE (a cursive-transformer .json/.json.zip or a `trajtok write` .npz with `texts`: 1-5 samples of
 one hand, each with its text) or --style-source SPEC --style-index i,j writes the phrases in that hand: the
