@@ -41,8 +41,10 @@ def select(keys: Sequence[str], split: str, n: int | None, seed: int) -> list[in
     """Indices of the records in `split` (in file order; `split_names`), or a seeded random `n` of them
     (sorted)."""
     split = canonical_split(split)
-    names = split_names(keys) if split != "all" else []
-    chosen = [i for i in range(len(keys)) if split == "all" or names[i] == split]
+    if split == "all":
+        chosen = list(range(len(keys)))
+    else:
+        chosen = [i for i, name in enumerate(split_names(keys)) if name == split]
     if n is not None and n < len(chosen):
         rng = np.random.default_rng(seed)
         chosen = sorted(rng.choice(chosen, size=n, replace=False).tolist())
