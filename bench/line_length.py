@@ -20,28 +20,11 @@ import secrets
 import numpy as np
 import torch
 
-from trajtok.data.texts import held_out_words
+from trajtok.data.texts import held_out_lines
 from trajtok.generate import Sampling, Writer
 
 LENGTHS = range(14, 25)
 TEMPERATURES = (0.5, 0.8)
-
-
-def lines_of_length(length: int, n: int, rng: np.random.Generator) -> list[str]:
-    """n lines of exactly `length` characters, of held-out words joined by blanks."""
-    words = sorted(w.lower() for w in held_out_words())
-    lines: list[str] = []
-    while len(lines) < n:
-        line = ""
-        for _ in range(200):
-            word = words[int(rng.integers(len(words)))]
-            longer = f"{line} {word}" if line else word
-            if len(longer) <= length:
-                line = longer
-            if len(line) == length:
-                lines.append(line)
-                break
-    return lines
 
 
 def main() -> None:
@@ -56,7 +39,7 @@ def main() -> None:
     writer = Writer.from_checkpoint(args.checkpoint)
     width = writer.line_width()
     print(f"line width (where trajtok write cuts): {width}; --random-seed {seed}")
-    lines = {length: lines_of_length(length, args.per_length, rng) for length in LENGTHS}
+    lines = {length: held_out_lines(length, args.per_length, rng) for length in LENGTHS}
     runs: dict[float, dict[int, int]] = {}
     for temperature in TEMPERATURES:
         runs[temperature] = {}

@@ -38,6 +38,8 @@ VALIDATION_PHRASES: tuple[str, ...] = (
     "Wednesday at 9:15",
 )
 HELD_OUT_MIN_LEN = 4  # shorter words (the, and, at...) are too common to hold out
+LINE_CHARS = (14, 20)  # the lengths the corpus's "line" texts are drawn to fill (covered_text_length: 20)
+LINE_WORD_TRIES = 30  # words drawn to fill a line: most lines end within a character or two of their length
 HELD_OUT_PERCENT = 8  # share of the word list held out besides the validation phrases' words
 _TOKEN = re.compile(r"[A-Za-z]+")
 _PUNCTUATED = (
@@ -100,11 +102,11 @@ class TextSampler:
         return self.words[int(rng.integers(len(self.words)))]
 
     def _draw(self, rng: np.random.Generator) -> str:
-        kinds = ("word", "words", "phrase", "punctuated", "letters", "number", "symbols")
+        kinds = ("word", "words", "phrase", "punctuated", "letters", "number", "symbols", "line")
         weights = (
-            (0.3, 0.2, 0.1, 0.12, 0.1, 0.1, 0.08)
+            (0.22, 0.13, 0.1, 0.11, 0.08, 0.08, 0.08, 0.2)
             if self.split == "train"
-            else (0.4, 0.25, 0.25, 0.1, 0, 0, 0)
+            else (0.4, 0.25, 0.25, 0.1, 0, 0, 0, 0)
         )
         kind = kinds[int(rng.choice(len(kinds), p=weights))]
         if kind == "word":
@@ -121,8 +123,24 @@ class TextSampler:
             return "".join(rng.choice(list(alphabet), size=int(rng.integers(2, 9))))
         if kind == "number":
             return _number(rng)
+        if kind == "line":
+            return self._line(rng)
         printable = string.ascii_letters + string.digits + string.punctuation
         return "".join(rng.choice(list(printable), size=int(rng.integers(1, 7))))
+
+    def _line(self, rng: np.random.Generator) -> str:
+        """Words of a line as long as the lines a model is asked to write (LINE_CHARS): without them the
+        text positions near a line's end are seldom trained, and a model blurs the last letters there."""
+        target = int(rng.integers(LINE_CHARS[0], LINE_CHARS[1] + 1))
+        line = _cased(self._word(rng), rng)
+        for _ in range(LINE_WORD_TRIES):
+            room = target - len(line) - 1
+            if room < 1:
+                break
+            word = _cased(self._word(rng), rng)
+            if len(word) <= room:
+                line = f"{line} {word}"
+        return line
 
     def sample(self, rng: np.random.Generator) -> str:
         for _ in range(100):
@@ -142,6 +160,25 @@ def held_out_phrases(n: int, seed: int, max_chars: int = 24) -> list[str]:
         if text not in phrases and text not in VALIDATION_PHRASES:
             phrases.append(text)
     return phrases
+
+
+def held_out_lines(length: int, n: int, rng: np.random.Generator, min_words: int = 1) -> list[str]:
+    """`n` lines of exactly `length` characters, of at least `min_words` held-out words (lower case) joined
+    by blanks: text no training sample holds, as long as asked (the benches of line length and line ends)."""
+    words = sorted(w.lower() for w in held_out_words())
+    lines: list[str] = []
+    while len(lines) < n:
+        line = ""
+        for _ in range(200):
+            word = words[int(rng.integers(len(words)))]
+            longer = f"{line} {word}" if line else word
+            if len(longer) <= length:
+                line = longer
+            if len(line) == length:
+                if len(line.split()) >= min_words:
+                    lines.append(line)
+                break
+    return lines
 
 
 def _number(rng: np.random.Generator) -> str:
