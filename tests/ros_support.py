@@ -196,7 +196,12 @@ class NodeProcess:
         self.name = name
         self._stdout_path = log_dir / f"{name}.out"
         self._stderr_path = log_dir / f"{name}.err"
-        run_env = {**env, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(log_dir / "ros")}
+        run_env = {
+            **env,
+            "PYTHONFAULTHANDLER": "1",  # a node that hangs dumps its threads' stacks at SIGABRT (interrupt)
+            "ROS_DOMAIN_ID": str(domain_id),
+            "ROS_LOG_DIR": str(log_dir / "ros"),
+        }
         with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
             self.process = subprocess.Popen(args, env=run_env, stdout=out, stderr=err)
 
@@ -212,9 +217,17 @@ class NodeProcess:
         return self.process.wait(timeout=timeout_s)
 
     def interrupt(self, timeout_s: float = 30.0) -> int:
-        """Ctrl-C: send SIGINT and return the exit code."""
+        """Ctrl-C: send SIGINT and return the exit code. A node still running `timeout_s` later is aborted,
+        and the failure shows where each of its threads was (faulthandler's dump in its stderr)."""
         self.process.send_signal(signal.SIGINT)
-        return self.wait(timeout_s)
+        try:
+            return self.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(10)
+            raise AssertionError(
+                f"{self.name} did not exit within {timeout_s:.0f} s of SIGINT; aborted:\n{self.describe()}"
+            ) from None
 
     def close(self) -> None:
         if self.process.poll() is None:
