@@ -60,8 +60,8 @@ def shares(reads: list[str], texts: list[str]) -> dict:
     }
 
 
-def measure(path, texts: list[str], seed: int, reader: Recognizer) -> dict:
-    writer = Writer.from_checkpoint(path)
+def measure(checkpoint, texts: list[str], seed: int, reader: Recognizer) -> dict:
+    writer = Writer.from_loaded(checkpoint)
     figures = {}
     for temperature in TEMPERATURES:
         written = writer.write(texts, Sampling(temperature=temperature, seed=seed))
@@ -69,9 +69,9 @@ def measure(path, texts: list[str], seed: int, reader: Recognizer) -> dict:
     return figures
 
 
-def real_strokes(path, texts: list[str], seed: int) -> list:
+def real_strokes(checkpoint, texts: list[str], seed: int) -> list:
     """The same lines in each writer the checkpoint was trained on, thinned as its training data were."""
-    data = (load_checkpoint(resolve_checkpoint_path(path)).extra.get("train_config") or {}).get("data", {})
+    data = (checkpoint.extra.get("train_config") or {}).get("data", {})
     spacing = float(data.get("spacing", 0.0))
     styles = style_ids(data.get("styles") or range(len(STYLES)))
     return [
@@ -106,10 +106,15 @@ def main() -> None:
         f" --random-seed {seed}"
     )
     reader = Recognizer.from_checkpoint(args.recognizer)
-    real = shares(read_back(real_strokes(args.checkpoint, texts, seed), reader)[0], texts)
+    checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint))  # read once: writer and writers
+    real = shares(read_back(real_strokes(checkpoint, texts, seed), reader)[0], texts)
     report("real strokes", real)
-    figures = measure(args.checkpoint, texts, seed, reader)
-    compared = measure(args.compare, texts, seed, reader) if args.compare else None
+    figures = measure(checkpoint, texts, seed, reader)
+    compared = (
+        measure(load_checkpoint(resolve_checkpoint_path(args.compare)), texts, seed, reader)
+        if args.compare
+        else None
+    )
     for temperature in TEMPERATURES:
         report(f"model, temperature {temperature}", figures[str(temperature)])
         if compared:
